@@ -1,0 +1,83 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace talus::test {
+
+struct MiniClusterOptions {
+  int namenodes = 1;
+  int datanodes = 0;
+  // Passed to every daemon started, e.g. "--heartbeat_interval_ms=200".
+  std::vector<std::string> extra_flags;
+};
+
+// A real cluster for integration tests: `talus-namenode` (and later datanode) processes on
+// ephemeral loopback ports in a fresh temporary directory. The destructor kills every process
+// it started (SIGKILL) and removes the directory, whatever state the test left it in.
+class MiniCluster {
+ public:
+  static Result<std::unique_ptr<MiniCluster>> Start(const MiniClusterOptions& options = {});
+  ~MiniCluster();
+
+  // talus://127.0.0.1:PORT[,...]
+  std::string uri() const;
+  // The cluster's working directory (daemons' data and logs live below it).
+  const std::string& dir() const;
+
+  int num_namenodes() const;
+  pid_t namenode_pid(int index) const;
+  std::string namenode_address(int index) const;  // "127.0.0.1:PORT"
+  // Sends `signal` to namenode `index` and, for SIGKILL/SIGTERM, reaps it.
+  Status KillNamenode(int index, int signal = 9);
+  // Starts namenode `index` again on its existing data and the same port; waits until it serves.
+  Status RestartNamenode(int index);
+
+ private:
+  MiniCluster() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// What a command printed and how it exited.
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Directory holding the built binaries ($TALUS_BIN_DIR, set by ctest; else ./bin next to tests).
+std::string BinDir();
+
+// Runs `BinDir()/talus args...` to completion with `env` added to the environment and
+// `stdin_data` on standard input; kills it after `timeout`.
+CommandResult RunTalus(const std::vector<std::string>& args,
+                       const std::map<std::string, std::string>& env = {},
+                       const std::string& stdin_data = "",
+                       std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// Polls `condition` until it returns true or `timeout` passes; returns whether it became true.
+// Use instead of sleeps.
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+             std::chrono::milliseconds poll = std::chrono::milliseconds(20));
+
+// A fresh temporary directory, removed (recursively) when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace talus::test

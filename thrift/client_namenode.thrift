@@ -1,0 +1,134 @@
+// Client <-> namenode: the metadata protocol used by the C++ client, the shell and the FUSE mount.
+namespace cpp talus.rpc
+
+include "common.thrift"
+
+struct FileStatus {
+  1: required i64 inode_id,
+  2: required string name,          // last path component; "" for "/"
+  3: required common.FileType type,
+  4: required i64 length,
+  5: required i16 replication,      // 0 for directories
+  6: required i64 block_size,       // 0 for directories
+  7: required common.Timespec mtime,
+  8: required common.Timespec atime,
+  9: required common.Timespec ctime,
+  10: required i32 mode,            // permission bits, including sticky/setuid/setgid
+  11: required string owner,
+  12: required string group,
+  13: optional i64 children_count,  // directories only
+  14: optional bool under_construction,
+  15: optional string symlink_target,
+  16: optional i64 parent_id,
+}
+
+struct DirectoryListing {
+  1: required list<FileStatus> entries,
+  2: required bool has_more,        // ask again with start_after = last entry's name
+}
+
+struct ContentSummary {
+  1: required i64 length,
+  2: required i64 file_count,
+  3: required i64 directory_count,
+  4: required i64 space_consumed,   // length x replication
+  5: required i64 quota = -1,       // -1: none
+  6: required i64 space_quota = -1,
+}
+
+struct LocatedBlock {
+  1: required common.ExtendedBlock block,
+  2: required i64 offset,                      // of the block's first byte in the file
+  3: required list<common.DatanodeId> locations,
+  4: optional bool corrupt,
+  5: optional binary access_token,
+}
+
+struct LocatedBlocks {
+  1: required i64 file_length,
+  2: required list<LocatedBlock> blocks,
+  3: required bool under_construction,
+  4: optional LocatedBlock last_block,
+  5: required bool last_block_complete,
+}
+
+struct FsStats {
+  1: required i64 capacity,
+  2: required i64 used,
+  3: required i64 remaining,
+  4: required i64 under_replicated_blocks,
+  5: required i64 corrupt_blocks,
+  6: required i64 missing_blocks,
+  7: required i64 files,
+  8: required i64 directories,
+}
+
+// Rename options, as HDFS rename2: with overwrite an existing destination file (or empty
+// directory) is replaced atomically; without it an existing destination is an error.
+struct RenameOptions {
+  1: required bool overwrite,
+}
+
+service ClientNamenode {
+  common.Timespec ping(1: common.RequestHeader h) throws (1: common.TalusError e),
+
+  // --- namespace reads ---
+  FileStatus getFileInfo(1: common.RequestHeader h, 2: string path)
+      throws (1: common.TalusError e),
+  // Entries of `path` in name order, strictly after `start_after` ("" for the first page); at
+  // most `limit` (capped by the server). Listing a file returns that file alone.
+  DirectoryListing getListing(1: common.RequestHeader h, 2: string path, 3: binary start_after,
+                              4: i32 limit) throws (1: common.TalusError e),
+  ContentSummary getContentSummary(1: common.RequestHeader h, 2: string path)
+      throws (1: common.TalusError e),
+  FsStats getStats(1: common.RequestHeader h) throws (1: common.TalusError e),
+
+  // --- namespace mutations (all journaled, all idempotent under retry) ---
+  // Returns true; an existing directory is success, an existing file is ALREADY_EXISTS (or
+  // NOT_A_DIRECTORY for a file among the parents).
+  bool mkdirs(1: common.RequestHeader h, 2: string path, 3: i32 mode, 4: bool create_parent)
+      throws (1: common.TalusError e),
+  // Creates an empty file under construction, leased to `client_name`.
+  FileStatus create(1: common.RequestHeader h, 2: string path, 3: i32 mode,
+                    4: string client_name, 5: bool overwrite, 6: bool create_parent,
+                    7: i16 replication, 8: i64 block_size) throws (1: common.TalusError e),
+  // Returns false when `path` does not exist (as HDFS does).
+  bool deletePath(1: common.RequestHeader h, 2: string path, 3: bool recursive)
+      throws (1: common.TalusError e),
+  void rename(1: common.RequestHeader h, 2: string src, 3: string dst, 4: RenameOptions options)
+      throws (1: common.TalusError e),
+  void setPermission(1: common.RequestHeader h, 2: string path, 3: i32 mode)
+      throws (1: common.TalusError e),
+  // An empty owner or group leaves it unchanged.
+  void setOwner(1: common.RequestHeader h, 2: string path, 3: string owner, 4: string group)
+      throws (1: common.TalusError e),
+  // A Timespec with sec = -1 leaves that time unchanged.
+  void setTimes(1: common.RequestHeader h, 2: string path, 3: common.Timespec mtime,
+                4: common.Timespec atime) throws (1: common.TalusError e),
+  // Returns false for a directory (as HDFS does), true when recorded for a file.
+  bool setReplication(1: common.RequestHeader h, 2: string path, 3: i16 replication)
+      throws (1: common.TalusError e),
+
+  // --- data path ---
+  LocatedBlock addBlock(1: common.RequestHeader h, 2: string path, 3: string client_name,
+                        4: common.ExtendedBlock previous, 5: list<string> excluded_nodes,
+                        6: i64 file_id) throws (1: common.TalusError e),
+  void abandonBlock(1: common.RequestHeader h, 2: common.ExtendedBlock block, 3: string path,
+                    4: string client_name, 5: i64 file_id) throws (1: common.TalusError e),
+  // Closes a file under construction. `last` is the final state of its last block (absent for
+  // a file with no blocks). False means "not yet: replicas still reporting; call again".
+  bool complete(1: common.RequestHeader h, 2: string path, 3: string client_name,
+                4: common.ExtendedBlock last, 5: i64 file_id) throws (1: common.TalusError e),
+  LocatedBlocks getBlockLocations(1: common.RequestHeader h, 2: string path, 3: i64 offset,
+                                  4: i64 length) throws (1: common.TalusError e),
+  void renewLease(1: common.RequestHeader h, 2: string client_name)
+      throws (1: common.TalusError e),
+  // A new generation stamp for a block whose pipeline is being rebuilt.
+  LocatedBlock updateBlockForPipeline(1: common.RequestHeader h, 2: common.ExtendedBlock block,
+                                      3: string client_name) throws (1: common.TalusError e),
+  void updatePipeline(1: common.RequestHeader h, 2: string client_name,
+                      3: common.ExtendedBlock old_block, 4: common.ExtendedBlock new_block,
+                      5: list<common.DatanodeId> new_nodes) throws (1: common.TalusError e),
+  void reportBadBlocks(1: common.RequestHeader h, 2: list<LocatedBlock> blocks)
+      throws (1: common.TalusError e),
+}
