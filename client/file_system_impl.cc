@@ -1,0 +1,278 @@
+#include "client/file_system_impl.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+
+#include "common/path.h"
+
+namespace talus {
+
+namespace {
+
+Timestamp FromWire(const rpc::Timespec& t) { return Timestamp{t.sec, t.nsec}; }
+
+FileInfo ToFileInfo(const rpc::FileStatus& st, std::string path) {
+  FileInfo info;
+  info.inode_id = static_cast<uint64_t>(st.inode_id);
+  info.path = std::move(path);
+  info.name = st.name;
+  info.type = static_cast<FileType>(st.type);
+  info.length = st.length;
+  info.replication = st.replication;
+  info.block_size = st.block_size;
+  info.mtime = FromWire(st.mtime);
+  info.atime = FromWire(st.atime);
+  info.ctime = FromWire(st.ctime);
+  info.mode = static_cast<uint32_t>(st.mode) & 07777;
+  info.owner = st.owner;
+  info.group = st.group;
+  info.children_count = st.__isset.children_count ? st.children_count : 0;
+  info.under_construction = st.__isset.under_construction && st.under_construction;
+  info.symlink_target = st.__isset.symlink_target ? st.symlink_target : "";
+  return info;
+}
+
+std::string OsUser() {
+  passwd* pw = getpwuid(geteuid());
+  return pw != nullptr ? pw->pw_name : std::to_string(geteuid());
+}
+
+std::string NewClientName() {
+  std::random_device rd;
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "TalusClient_%d_%08x%08x", static_cast<int>(getpid()), rd(),
+                rd());
+  return buf;
+}
+
+// Reads fs.defaultFS from a "key=value" file; comments start with '#'.
+Result<std::string> ReadDefaultFs(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) return Status::NotFound("no client config at " + file);
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t hash = line.find('#');
+    if (hash != std::string::npos) line.resize(hash);
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    auto trim = [](std::string s) {
+      size_t b = s.find_first_not_of(" \t\r");
+      size_t e = s.find_last_not_of(" \t\r");
+      return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+    };
+    if (trim(line.substr(0, eq)) == "fs.defaultFS") return trim(line.substr(eq + 1));
+  }
+  return Status::NotFound("fs.defaultFS is not set in " + file);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FileSystem>> FileSystem::Connect(const std::string& uri,
+                                                         const ClientOptions& options) {
+  ASSIGN_OR_RETURN(std::vector<NamenodeAddress> namenodes, ParseTalusUri(uri));
+  std::string user = options.user;
+  if (user.empty()) {
+    const char* env = std::getenv("TALUS_USER_NAME");
+    user = (env != nullptr && *env != '\0') ? env : OsUser();
+  }
+  if (options.umask > 0777) return Status::InvalidArgument("umask out of range");
+  return std::unique_ptr<FileSystem>(
+      new FileSystemImpl(uri, std::move(namenodes), options, std::move(user)));
+}
+
+Result<std::string> FileSystem::DefaultUri() {
+  const char* env = std::getenv("TALUS_FS");
+  if (env != nullptr && *env != '\0') return std::string(env);
+  const char* conf_dir = std::getenv("TALUS_CONF_DIR");
+  std::string file = std::string(conf_dir != nullptr && *conf_dir ? conf_dir : "/etc/talus") +
+                     "/client.conf";
+  Result<std::string> from_file = ReadDefaultFs(file);
+  if (from_file.ok()) return from_file;
+  return Status::NotFound(
+      "no file system given: use -fs talus://host:port, set TALUS_FS, or set fs.defaultFS in " +
+      file);
+}
+
+FileSystemImpl::FileSystemImpl(std::string uri, std::vector<NamenodeAddress> namenodes,
+                               ClientOptions options, std::string user)
+    : uri_(std::move(uri)),
+      options_(options),
+      user_(user),
+      working_dir_("/user/" + user),
+      client_name_(NewClientName()),
+      proxy_(std::move(namenodes), options, std::move(user)) {}
+
+Result<std::string> FileSystemImpl::MakeAbsolute(const std::string& path) const {
+  return NormalizeUserPath(path, working_dir_);
+}
+
+Result<FileInfo> FileSystemImpl::GetFileInfo(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string abs, MakeAbsolute(path));
+  rpc::FileStatus st;
+  RETURN_NOT_OK(proxy_.Call("getFileInfo", [&](rpc::ClientNamenodeClient& c) {
+    c.getFileInfo(st, proxy_.NewHeader(false), abs);
+  }));
+  return ToFileInfo(st, abs);
+}
+
+Status FileSystemImpl::ListDirectoryPaged(const std::string& path,
+                                          const std::function<bool(const FileInfo&)>& each) {
+  ASSIGN_OR_RETURN(std::string abs, MakeAbsolute(path));
+  std::string start_after;
+  while (true) {
+    rpc::DirectoryListing page;
+    RETURN_NOT_OK(proxy_.Call("getListing", [&](rpc::ClientNamenodeClient& c) {
+      c.getListing(page, proxy_.NewHeader(false), abs, start_after, 1000);
+    }));
+    for (const rpc::FileStatus& st : page.entries) {
+      // Listing a file returns the file itself, under its own path.
+      std::string child_path =
+          (page.entries.size() == 1 && st.type != rpc::FileType::DIRECTORY &&
+           BaseName(abs) == st.name && start_after.empty() && !page.has_more)
+              ? abs
+              : JoinPath(abs, st.name);
+      if (!each(ToFileInfo(st, std::move(child_path)))) return Status::OK();
+    }
+    if (!page.has_more || page.entries.empty()) return Status::OK();
+    start_after = page.entries.back().name;
+  }
+}
+
+Result<std::vector<FileInfo>> FileSystemImpl::ListDirectory(const std::string& path) {
+  std::vector<FileInfo> out;
+  RETURN_NOT_OK(ListDirectoryPaged(path, [&](const FileInfo& info) {
+    out.push_back(info);
+    return true;
+  }));
+  return out;
+}
+
+Result<ContentSummary> FileSystemImpl::GetContentSummary(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string abs, MakeAbsolute(path));
+  rpc::ContentSummary cs;
+  RETURN_NOT_OK(proxy_.Call("getContentSummary", [&](rpc::ClientNamenodeClient& c) {
+    c.getContentSummary(cs, proxy_.NewHeader(false), abs);
+  }));
+  ContentSummary out;
+  out.length = cs.length;
+  out.file_count = cs.file_count;
+  out.directory_count = cs.directory_count;
+  out.space_consumed = cs.space_consumed;
+  out.quota = cs.quota;
+  out.space_quota = cs.space_quota;
+  return out;
+}
+
+Result<FsStats> FileSystemImpl::GetStats() {
+  rpc::FsStats st;
+  RETURN_NOT_OK(proxy_.Call("getStats", [&](rpc::ClientNamenodeClient& c) {
+    c.getStats(st, proxy_.NewHeader(false));
+  }));
+  FsStats out;
+  out.capacity = st.capacity;
+  out.used = st.used;
+  out.remaining = st.remaining;
+  out.under_replicated_blocks = st.under_replicated_blocks;
+  out.corrupt_blocks = st.corrupt_blocks;
+  out.missing_blocks = st.missing_blocks;
+  out.files = st.files;
+  out.directories = st.directories;
+  return out;
+}
+
+Status FileSystemImpl::Mkdirs(const std::string& path, uint32_t mode, bool create_parent) {
+  ASSIGN_OR_RETURN(std::string abs, MakeAbsolute(path));
+  rpc::RequestHeader h = proxy_.NewHeader(true);
+  const int32_t masked = static_cast<int32_t>(mode & ~options_.umask & 07777);
+  return proxy_.Call("mkdirs", [&](rpc::ClientNamenodeClient& c) {
+    c.mkdirs(h, abs, masked, create_parent);
+  });
+}
+
+Result<bool> FileSystemImpl::Delete(const std::string& path, bool recursive) {
+  ASSIGN_OR_RETURN(std::string abs, MakeAbsolute(path));
+  rpc::RequestHeader h = proxy_.NewHeader(true);
+  bool existed = false;
+  RETURN_NOT_OK(proxy_.Call("delete", [&](rpc::ClientNamenodeClient& c) {
+    existed = c.deletePath(h, abs, recursive);
+  }));
+  return existed;
+}
+
+Status FileSystemImpl::Rename(const std::string& src, const std::string& dst, bool overwrite) {
+  ASSIGN_OR_RETURN(std::string abs_src, MakeAbsolute(src));
+  ASSIGN_OR_RETURN(std::string abs_dst, MakeAbsolute(dst));
+  rpc::RequestHeader h = proxy_.NewHeader(true);
+  rpc::RenameOptions opts;
+  opts.overwrite = overwrite;
+  return proxy_.Call("rename", [&](rpc::ClientNamenodeClient& c) {
+    c.rename(h, abs_src, abs_dst, opts);
+  });
+}
+
+Status FileSystemImpl::SetPermission(const std::string& path, uint32_t mode) {
+  ASSIGN_OR_RETURN(std::string abs, MakeAbsolute(path));
+  if (mode > 07777) return Status::InvalidArgument("mode out of range");
+  rpc::RequestHeader h = proxy_.NewHeader(true);
+  return proxy_.Call("setPermission", [&](rpc::ClientNamenodeClient& c) {
+    c.setPermission(h, abs, static_cast<int32_t>(mode));
+  });
+}
+
+Status FileSystemImpl::SetOwner(const std::string& path, const std::string& owner,
+                                const std::string& group) {
+  ASSIGN_OR_RETURN(std::string abs, MakeAbsolute(path));
+  rpc::RequestHeader h = proxy_.NewHeader(true);
+  return proxy_.Call("setOwner", [&](rpc::ClientNamenodeClient& c) {
+    c.setOwner(h, abs, owner, group);
+  });
+}
+
+Status FileSystemImpl::SetTimes(const std::string& path, Timestamp mtime, Timestamp atime) {
+  ASSIGN_OR_RETURN(std::string abs, MakeAbsolute(path));
+  rpc::RequestHeader h = proxy_.NewHeader(true);
+  rpc::Timespec m, a;
+  m.sec = mtime.sec;
+  m.nsec = mtime.nsec;
+  a.sec = atime.sec;
+  a.nsec = atime.nsec;
+  return proxy_.Call("setTimes", [&](rpc::ClientNamenodeClient& c) { c.setTimes(h, abs, m, a); });
+}
+
+Result<bool> FileSystemImpl::SetReplication(const std::string& path, int16_t replication) {
+  ASSIGN_OR_RETURN(std::string abs, MakeAbsolute(path));
+  rpc::RequestHeader h = proxy_.NewHeader(true);
+  bool done = false;
+  RETURN_NOT_OK(proxy_.Call("setReplication", [&](rpc::ClientNamenodeClient& c) {
+    done = c.setReplication(h, abs, replication);
+  }));
+  return done;
+}
+
+Status FileSystemImpl::CreateEmptyFile(const std::string& path, bool overwrite, uint32_t mode) {
+  ASSIGN_OR_RETURN(std::string abs, MakeAbsolute(path));
+  rpc::RequestHeader create_header = proxy_.NewHeader(true);
+  rpc::FileStatus st;
+  const int32_t masked = static_cast<int32_t>(mode & ~options_.umask & 07777);
+  RETURN_NOT_OK(proxy_.Call("create", [&](rpc::ClientNamenodeClient& c) {
+    c.create(st, create_header, abs, masked, client_name_, overwrite, /*create_parent=*/false,
+             options_.default_replication, options_.default_block_size);
+  }));
+  rpc::RequestHeader complete_header = proxy_.NewHeader(true);
+  rpc::ExtendedBlock none;
+  none.block_id = 0;
+  none.generation_stamp = 0;
+  none.num_bytes = 0;
+  bool closed = false;
+  RETURN_NOT_OK(proxy_.Call("complete", [&](rpc::ClientNamenodeClient& c) {
+    closed = c.complete(complete_header, abs, client_name_, none, st.inode_id);
+  }));
+  if (!closed) return Status::IoError("could not close " + abs);
+  return Status::OK();
+}
+
+}  // namespace talus

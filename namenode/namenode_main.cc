@@ -1,0 +1,169 @@
+// talus-namenode: the metadata server. Opens the namespace (LevelDB) and the journal, replays
+// what the journal holds beyond the namespace's applied index, then serves clients over Thrift.
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+
+#include "common/rpc/thrift_server.h"
+#include "namenode/journal/local_journal.h"
+#include "namenode/namespace/namespace_store.h"
+#include "namenode/namesystem.h"
+#include "namenode/rpc/client_handler.h"
+#include "namenode/security/user_groups.h"
+#include "talus_rpc/ClientNamenode.h"
+
+DEFINE_string(dir, "", "Data directory of this namenode: namespace/ and journal/ live below it. "
+              "Created and formatted on first start.");
+DEFINE_string(rpc_host, "127.0.0.1", "Address the client RPC server binds to.");
+DEFINE_int32(rpc_port, 8020, "Port of the client RPC server; 0 picks a free port.");
+DEFINE_string(address_file, "", "When set, \"host:port\" of the RPC server is written here "
+              "(atomically) once it listens, for launchers that start it on port 0.");
+DEFINE_string(superuser, "", "The superuser's name; empty means the OS user running the "
+              "namenode, as in HDFS.");
+DEFINE_string(supergroup, "supergroup", "Members of this group are superusers "
+              "(HDFS dfs.permissions.superusergroup).");
+DEFINE_string(static_user_groups, "", "Fixed group lists replacing the OS lookup for the "
+              "named users, \"alice=g1,g2;bob=\" (HDFS static mapping overrides).");
+DEFINE_int32(rpc_max_frame_bytes, 16 << 20, "Largest RPC frame accepted; larger ones close "
+             "their connection.");
+DEFINE_int32(rpc_max_connections, 4096, "Most client connections served at once.");
+DEFINE_int32(namespace_cache_mb, 64, "LevelDB block cache of the namespace, in MiB.");
+DEFINE_uint64(journal_segment_mb, 64, "Journal segment size before a new one is started, MiB.");
+DEFINE_uint64(journal_checkpoint_entries, 100000, "Applied entries between checkpoints, after "
+              "which fully applied journal segments are deleted.");
+
+namespace talus {
+namespace {
+
+bool ValidatePort(const char* flag, int32_t value) {
+  if (value >= 0 && value <= 65535) return true;
+  std::fprintf(stderr, "--%s must be within 0..65535\n", flag);
+  return false;
+}
+DEFINE_validator(rpc_port, &ValidatePort);
+
+std::string OsUser() {
+  passwd* pw = getpwuid(geteuid());
+  return pw != nullptr ? pw->pw_name : std::to_string(geteuid());
+}
+
+Status WriteAddressFile(const std::string& path, const std::string& address) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << address << "\n";
+    out.flush();
+    if (!out) return Status::IoError("cannot write " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::FromErrno(errno, "rename " + tmp);
+  return Status::OK();
+}
+
+int Run() {
+  if (FLAGS_dir.empty()) {
+    std::fprintf(stderr, "talus-namenode: --dir is required\n");
+    return 2;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(FLAGS_dir, ec);
+  if (ec) {
+    LOG(ERROR) << "cannot create " << FLAGS_dir << ": " << ec.message();
+    return 1;
+  }
+  // Termination signals are taken by sigwait below, on the main thread only.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  const std::string superuser = FLAGS_superuser.empty() ? OsUser() : FLAGS_superuser;
+  NamespaceStoreOptions store_options;
+  store_options.block_cache_bytes = static_cast<size_t>(FLAGS_namespace_cache_mb) << 20;
+  store_options.root_owner = superuser;
+  store_options.root_group = FLAGS_supergroup;
+  Result<std::unique_ptr<NamespaceStore>> store =
+      NamespaceStore::Open(FLAGS_dir + "/namespace", store_options);
+  if (!store.ok()) {
+    LOG(ERROR) << "cannot open the namespace: " << store.status();
+    return 1;
+  }
+  Namesystem namesystem(store->get(), NamesystemOptions{});
+  LocalJournalOptions journal_options;
+  journal_options.directory = FLAGS_dir + "/journal";
+  journal_options.segment_size_limit_bytes = FLAGS_journal_segment_mb << 20;
+  journal_options.checkpoint_every_entries = FLAGS_journal_checkpoint_entries;
+  LocalJournal journal(journal_options);
+  namesystem.SetJournal(&journal);
+  uint64_t before = namesystem.LastAppliedIndex();
+  Status opened = journal.Open(&namesystem);
+  if (!opened.ok()) {
+    LOG(ERROR) << "cannot open the journal: " << opened;
+    return 1;
+  }
+  LOG(INFO) << "Namespace at journal index " << namesystem.LastAppliedIndex() << " (replayed "
+            << namesystem.LastAppliedIndex() - before << " entries)";
+
+  Result<std::map<std::string, std::vector<std::string>>> static_groups =
+      ParseStaticGroups(FLAGS_static_user_groups);
+  if (!static_groups.ok()) {
+    LOG(ERROR) << "--static_user_groups: " << static_groups.status();
+    return 2;
+  }
+  UserGroupsOptions ug_options;
+  ug_options.superuser = superuser;
+  ug_options.supergroup = FLAGS_supergroup;
+  ug_options.static_groups = std::move(*static_groups);
+  UserGroups user_groups(std::move(ug_options));
+
+  auto handler = std::make_shared<ClientHandler>(&namesystem, &user_groups);
+  auto processor = std::make_shared<rpc::ClientNamenodeProcessor>(handler);
+  ThriftServerOptions server_options;
+  server_options.host = FLAGS_rpc_host;
+  server_options.port = FLAGS_rpc_port;
+  server_options.max_frame_bytes = FLAGS_rpc_max_frame_bytes;
+  server_options.max_concurrent_connections = FLAGS_rpc_max_connections;
+  Result<std::unique_ptr<ThriftServer>> server = ThriftServer::Start(processor, server_options);
+  if (!server.ok()) {
+    LOG(ERROR) << server.status();
+    return 1;
+  }
+  const std::string address = FLAGS_rpc_host + ":" + std::to_string((*server)->port());
+  LOG(INFO) << "talus-namenode serving on " << address << " (superuser " << superuser << ")";
+  if (!FLAGS_address_file.empty()) {
+    Status written = WriteAddressFile(FLAGS_address_file, address);
+    if (!written.ok()) {
+      LOG(ERROR) << written;
+      return 1;
+    }
+  }
+  int received = 0;
+  sigwait(&signals, &received);
+  LOG(INFO) << "signal " << received << ": shutting down";
+  (*server)->Stop();
+  journal.Close();
+  return 0;
+}
+
+}  // namespace
+}  // namespace talus
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage("talus-namenode --dir=DIR [--rpc_port=PORT] [flags]");
+  gflags::SetVersionString(TALUS_VERSION);
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  google::InitGoogleLogging(argv[0]);
+  google::InstallFailureSignalHandler();
+  return talus::Run();
+}

@@ -1,0 +1,149 @@
+#include "namenode/namespace/namespace_store.h"
+
+#include <glog/logging.h>
+#include <leveldb/cache.h>
+#include <leveldb/filter_policy.h>
+#include <leveldb/options.h>
+
+#include <ctime>
+#include <filesystem>
+
+#include "namenode/namespace/inode_codec.h"
+#include "namenode/namespace/keys.h"
+
+namespace talus {
+
+namespace {
+
+// Version of the key layout in keys.h; bump with a migration when it changes.
+constexpr uint64_t kLayoutVersion = 1;
+// First id handed to a new inode; ids below are reserved.
+constexpr uint64_t kFirstInodeId = 16;
+
+Status FromLevelDb(const leveldb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::OK();
+  if (s.IsNotFound()) return Status::NotFound(std::string(what));
+  if (s.IsCorruption()) return Status::Corruption(std::string(what) + ": " + s.ToString());
+  return Status::IoError(std::string(what) + ": " + s.ToString());
+}
+
+std::string EncodeCounter(uint64_t v) {
+  std::string out;
+  keys::AppendBigEndian64(&out, v);
+  return out;
+}
+
+const leveldb::FilterPolicy* BloomFilter() {
+  static const leveldb::FilterPolicy* policy = leveldb::NewBloomFilterPolicy(10);
+  return policy;
+}
+
+}  // namespace
+
+NamespaceStore::~NamespaceStore() {
+  db_.reset();  // before the cache it uses
+}
+
+Result<std::unique_ptr<NamespaceStore>> NamespaceStore::Open(
+    const std::string& dir, const NamespaceStoreOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::IoError("cannot create " + dir + ": " + ec.message());
+  std::unique_ptr<NamespaceStore> store(new NamespaceStore());
+  store->cache_.reset(leveldb::NewLRUCache(options.block_cache_bytes));
+  leveldb::Options opts;
+  opts.create_if_missing = true;
+  opts.paranoid_checks = true;
+  opts.block_cache = store->cache_.get();
+  opts.write_buffer_size = options.write_buffer_bytes;
+  opts.filter_policy = BloomFilter();
+  opts.max_open_files = 500;
+  leveldb::DB* db = nullptr;
+  leveldb::Status s = leveldb::DB::Open(opts, dir, &db);
+  if (!s.ok()) return FromLevelDb(s, "opening namespace database " + dir);
+  store->db_.reset(db);
+  RETURN_NOT_OK(store->FormatIfEmpty(options));
+  return store;
+}
+
+Status NamespaceStore::FormatIfEmpty(const NamespaceStoreOptions& options) {
+  ASSIGN_OR_RETURN(std::optional<std::string> layout, Get(keys::kMetaLayoutVersion));
+  if (layout.has_value()) {
+    if (layout->size() != 8 || keys::DecodeBigEndian64(*layout) != kLayoutVersion) {
+      return Status::Corruption("namespace layout version is not " +
+                                std::to_string(kLayoutVersion));
+    }
+    return Status::OK();
+  }
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  Inode root;
+  root.id = kRootInodeId;
+  root.parent_id = kRootInodeId;
+  root.type = InodeType::kDirectory;
+  root.mode = 0755;
+  root.owner = options.root_owner;
+  root.group = options.root_group;
+  root.mtime = root.atime = root.ctime = NsTime{now.tv_sec, static_cast<int32_t>(now.tv_nsec)};
+  leveldb::WriteBatch batch;
+  batch.Put(keys::InodeKey(kRootInodeId), EncodeInode(root));
+  batch.Put(std::string(keys::kMetaNextInodeId), EncodeCounter(kFirstInodeId));
+  batch.Put(std::string(keys::kMetaNextBlockId), EncodeCounter(1ULL << 30));
+  batch.Put(std::string(keys::kMetaNextGenerationStamp), EncodeCounter(1000));
+  batch.Put(std::string(keys::kMetaNumFiles), EncodeCounter(0));
+  batch.Put(std::string(keys::kMetaNumDirectories), EncodeCounter(1));
+  batch.Put(std::string(keys::kMetaAppliedIndex), EncodeCounter(0));
+  batch.Put(std::string(keys::kMetaLayoutVersion), EncodeCounter(kLayoutVersion));
+  LOG(INFO) << "Formatted a new namespace; / is owned by " << root.owner << ":" << root.group;
+  return Write(&batch, /*sync=*/true);
+}
+
+Result<std::optional<std::string>> NamespaceStore::Get(std::string_view key) const {
+  std::string value;
+  leveldb::Status s = db_->Get(leveldb::ReadOptions(), leveldb::Slice(key.data(), key.size()),
+                               &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromLevelDb(s, "reading the namespace");
+  return std::optional<std::string>(std::move(value));
+}
+
+std::unique_ptr<leveldb::Iterator> NamespaceStore::NewIterator() const {
+  return std::unique_ptr<leveldb::Iterator>(db_->NewIterator(leveldb::ReadOptions()));
+}
+
+Status NamespaceStore::Write(leveldb::WriteBatch* batch, bool sync) {
+  leveldb::WriteOptions opts;
+  opts.sync = sync;
+  return FromLevelDb(db_->Write(opts, batch), "writing the namespace");
+}
+
+Result<std::optional<Inode>> NamespaceStore::GetInode(uint64_t id) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, Get(keys::InodeKey(id)));
+  if (!bytes) return std::optional<Inode>();
+  Inode inode;
+  RETURN_NOT_OK(DecodeInode(*bytes, &inode));
+  return std::optional<Inode>(std::move(inode));
+}
+
+Result<std::optional<uint64_t>> NamespaceStore::Lookup(uint64_t parent_id,
+                                                        std::string_view name) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, Get(keys::DirentKey(parent_id, name)));
+  if (!bytes) return std::optional<uint64_t>();
+  if (bytes->size() != 8) return Status::Corruption("directory entry of bad size");
+  return std::optional<uint64_t>(keys::DecodeBigEndian64(*bytes));
+}
+
+Result<uint64_t> NamespaceStore::GetCounter(std::string_view meta_key) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, Get(meta_key));
+  if (!bytes) return uint64_t{0};
+  if (bytes->size() != 8) return Status::Corruption("counter " + std::string(meta_key));
+  return keys::DecodeBigEndian64(*bytes);
+}
+
+uint64_t NamespaceStore::applied_index() const {
+  Result<uint64_t> index = GetCounter(keys::kMetaAppliedIndex);
+  CHECK(index.ok()) << index.status();
+  return *index;
+}
+
+}  // namespace talus

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <leveldb/db.h>
+#include <leveldb/write_batch.h>
+
+#include "common/result.h"
+#include "namenode/namespace/inode.h"
+
+namespace talus {
+
+struct NamespaceStoreOptions {
+  // LevelDB block cache; the namespace itself is not held in RAM, only this cache.
+  size_t block_cache_bytes = 64 << 20;
+  size_t write_buffer_bytes = 16 << 20;
+  // Owner and group of "/" when a new namespace is formatted.
+  std::string root_owner = "root";
+  std::string root_group = "supergroup";
+};
+
+// The namespace's LevelDB database. Thread-safe: LevelDB allows concurrent reads and writes.
+// Writes come only from the journal's apply thread (and Format), so they need no extra lock.
+class NamespaceStore {
+ public:
+  // Opens `dir`, formatting a new namespace (root directory, counters) when it is empty.
+  static Result<std::unique_ptr<NamespaceStore>> Open(const std::string& dir,
+                                                      const NamespaceStoreOptions& options);
+  ~NamespaceStore();
+
+  // nullopt when the key is absent.
+  Result<std::optional<std::string>> Get(std::string_view key) const;
+  std::unique_ptr<leveldb::Iterator> NewIterator() const;
+  // `sync` makes this and every earlier write durable (a LevelDB log fsync).
+  Status Write(leveldb::WriteBatch* batch, bool sync);
+
+  Result<std::optional<Inode>> GetInode(uint64_t id) const;
+  Result<std::optional<uint64_t>> Lookup(uint64_t parent_id, std::string_view name) const;
+  // A counter stored under a meta key (0 when absent).
+  Result<uint64_t> GetCounter(std::string_view meta_key) const;
+
+  uint64_t applied_index() const;
+
+ private:
+  NamespaceStore() = default;
+  Status FormatIfEmpty(const NamespaceStoreOptions& options);
+
+  std::unique_ptr<leveldb::Cache> cache_;
+  std::unique_ptr<leveldb::DB> db_;
+};
+
+}  // namespace talus

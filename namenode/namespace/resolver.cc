@@ -1,0 +1,47 @@
+#include "namenode/namespace/resolver.h"
+
+#include "common/path.h"
+
+namespace talus {
+
+std::string ResolvedPath::PrefixPath(size_t i) const {
+  if (i == 0) return "/";
+  std::string out;
+  for (size_t k = 0; k < i && k < components.size(); ++k) {
+    out += '/';
+    out += components[k];
+  }
+  return out;
+}
+
+Result<ResolvedPath> ResolvePath(const NamespaceTxn& txn, std::string_view path,
+                                 const Caller& caller) {
+  RETURN_NOT_OK(ValidatePath(path));
+  ResolvedPath resolved;
+  resolved.path = std::string(path);
+  for (std::string_view part : SplitPath(path)) resolved.components.emplace_back(part);
+  ASSIGN_OR_RETURN(std::optional<Inode> root, txn.GetInode(kRootInodeId));
+  if (!root) return Status::Corruption("the root inode is missing");
+  resolved.inodes.reserve(resolved.components.size() + 1);
+  resolved.inodes.push_back(std::move(*root));
+  for (size_t i = 0; i < resolved.components.size(); ++i) {
+    const Inode& dir = resolved.inodes.back();
+    if (!dir.IsDirectory()) {
+      return Status::NotADirectory("Not a directory: " + resolved.PrefixPath(i) + " (in " +
+                                   resolved.path + ")");
+    }
+    RETURN_NOT_OK(CheckAccess(caller, dir, kAccessExecute, resolved.PrefixPath(i)));
+    ASSIGN_OR_RETURN(std::optional<uint64_t> child_id,
+                     txn.Lookup(dir.id, resolved.components[i]));
+    if (!child_id) break;
+    ASSIGN_OR_RETURN(std::optional<Inode> child, txn.GetInode(*child_id));
+    if (!child) {
+      return Status::Corruption("directory entry " + resolved.PrefixPath(i + 1) +
+                                " names missing inode " + std::to_string(*child_id));
+    }
+    resolved.inodes.push_back(std::move(*child));
+  }
+  return resolved;
+}
+
+}  // namespace talus

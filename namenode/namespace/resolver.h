@@ -1,0 +1,41 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "namenode/namespace/inode.h"
+#include "namenode/namespace/namespace_txn.h"
+#include "namenode/namespace/permission.h"
+
+namespace talus {
+
+// A path walked as far as it exists. inodes[0] is "/", inodes[i] the i-th component.
+struct ResolvedPath {
+  std::string path;
+  std::vector<std::string> components;
+  std::vector<Inode> inodes;
+
+  bool Exists() const { return inodes.size() == components.size() + 1; }
+  bool IsRoot() const { return components.empty(); }
+  // The target; requires Exists().
+  const Inode& Target() const { return inodes.back(); }
+  // Whether the parent of the target exists (the target itself may not).
+  bool ParentExists() const { return inodes.size() >= components.size(); }
+  // Requires ParentExists() and !IsRoot().
+  const Inode& Parent() const { return inodes[components.size() - 1]; }
+  const std::string& LastName() const { return components.back(); }
+  // The path of inodes[i]: "/" for 0.
+  std::string PrefixPath(size_t i) const;
+  // Deepest existing inode.
+  const Inode& LastExisting() const { return inodes.back(); }
+};
+
+// Validates `path` and walks it. Requires EXECUTE on every directory it looks into (so a
+// missing entry below an unsearchable directory is PERMISSION_DENIED, as in POSIX). A file
+// met before the last component gives NOT_A_DIRECTORY.
+Result<ResolvedPath> ResolvePath(const NamespaceTxn& txn, std::string_view path,
+                                 const Caller& caller);
+
+}  // namespace talus

@@ -1,0 +1,258 @@
+#include "namenode/namesystem.h"
+
+#include <glog/logging.h>
+
+#include <ctime>
+#include <future>
+
+#include "common/thrift_codec.h"
+#include "namenode/namespace/keys.h"
+#include "namenode/namespace/namespace_txn.h"
+#include "namenode/namespace/resolver.h"
+#include "namenode/ops/edit_codec.h"
+#include "namenode/ops/op_context.h"
+#include "talus_rpc/edits_types.h"
+
+namespace talus {
+
+namespace {
+
+NsTime Now() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return NsTime{ts.tv_sec, static_cast<int32_t>(ts.tv_nsec)};
+}
+
+// How many expired retry entries one apply may remove, so no single batch grows unbounded.
+constexpr int kMaxRetryExpiriesPerApply = 4096;
+constexpr uint64_t kRetryExpiryEveryApplies = 1024;
+
+}  // namespace
+
+Namesystem::Namesystem(NamespaceStore* store, NamesystemOptions options)
+    : store_(store), options_(options) {
+  applied_index_.store(store_->applied_index());
+}
+
+Result<std::optional<Namesystem::RetryAnswer>> Namesystem::LookupRetryCache(
+    const std::string& client_id, int64_t call_id) const {
+  if (client_id.empty()) return std::optional<RetryAnswer>();
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                   store_->Get(keys::RetryKey(client_id, call_id)));
+  if (!bytes) return std::optional<RetryAnswer>();
+  rpc::RetryRecord record;
+  RETURN_NOT_OK(ThriftDecode(*bytes, &record, "retry cache record"));
+  RetryAnswer answer;
+  if (record.code != 0) answer.status = Status(ErrorCodeFromInt(record.code), record.message);
+  answer.value = record.value;
+  return std::optional<RetryAnswer>(std::move(answer));
+}
+
+Result<int64_t> Namesystem::Mutate(Edit edit) {
+  if (journal_ == nullptr || !journal_->IsLeader()) {
+    return Status::NotLeader("this namenode is not the leader", "");
+  }
+  if (edit.client_id.size() != 16 && !edit.client_id.empty()) {
+    return Status::InvalidArgument("client id must be 16 bytes");
+  }
+  ASSIGN_OR_RETURN(std::optional<RetryAnswer> cached,
+                   LookupRetryCache(edit.client_id, edit.call_id));
+  if (cached) {
+    if (!cached->status.ok()) return cached->status;
+    return cached->value;
+  }
+  edit.time = Now();
+  // Dry run against the current state: rejects bad requests without journaling them and
+  // skips the journal for requests that would change nothing.
+  {
+    NamespaceTxn txn(store_);
+    OpContext ctx{txn, edit.caller, edit.time};
+    ASSIGN_OR_RETURN(OpOutcome outcome, ApplyEditOp(ctx, edit.op));
+    if (!outcome.changed) return outcome.value;
+  }
+  std::promise<ApplyResult> promise;
+  std::future<ApplyResult> future = promise.get_future();
+  Result<LogPosition> appended = journal_->Append(
+      EncodeEdit(edit), [&promise](const Status& status, const ApplyResult& result) {
+        if (status.ok()) {
+          promise.set_value(result);
+        } else {
+          promise.set_value(ApplyResult{status, 0});
+        }
+      });
+  if (!appended.ok()) return appended.status();
+  ApplyResult result = future.get();
+  if (!result.status.ok()) return result.status;
+  return result.value;
+}
+
+ApplyResult Namesystem::Apply(const LogPosition& pos, std::string_view entry) {
+  Edit edit;
+  Status decoded = DecodeEdit(entry, &edit);
+  // A journal entry we cannot decode passed its CRC, so it is a bug or a version we do not
+  // know: applying later entries on top of a skipped one would fork the namespace.
+  CHECK(decoded.ok()) << "journal entry " << pos.index << ": " << decoded;
+
+  NamespaceTxn txn(store_);
+  ApplyResult result;
+  Result<std::optional<RetryAnswer>> cached = LookupRetryCache(edit.client_id, edit.call_id);
+  CHECK(cached.ok()) << cached.status();
+  if (cached.value()) {
+    // The same call was journaled twice (a retry raced the original): answer, change nothing.
+    result.status = cached.value()->status;
+    result.value = cached.value()->value;
+  } else {
+    OpContext ctx{txn, edit.caller, edit.time};
+    Result<OpOutcome> outcome = ApplyEditOp(ctx, edit.op);
+    if (outcome.ok()) {
+      result.value = outcome->value;
+    } else {
+      result.status = outcome.status();
+      txn = NamespaceTxn(store_);  // a failed op leaves no trace but its retry record
+    }
+    if (!edit.client_id.empty()) {
+      rpc::RetryRecord record;
+      record.code = static_cast<int32_t>(result.status.code());
+      record.message = result.status.message();
+      record.value = result.value;
+      record.journal_index = static_cast<int64_t>(pos.index);
+      record.time_sec = edit.time.sec;
+      txn.Put(keys::RetryKey(edit.client_id, edit.call_id), ThriftEncode(record));
+      std::string expiry_value;
+      keys::AppendBigEndian64(&expiry_value, static_cast<uint64_t>(edit.time.sec));
+      txn.Put(keys::RetryExpiryKey(pos.index, edit.client_id, edit.call_id), expiry_value);
+    }
+  }
+  if (++applies_since_expiry_ >= kRetryExpiryEveryApplies) {
+    applies_since_expiry_ = 0;
+    ExpireRetryEntries(&txn, edit.time.sec);
+  }
+  txn.SetCounter(keys::kMetaAppliedIndex, pos.index);
+  leveldb::WriteBatch batch;
+  txn.AppendTo(&batch);
+  // Not synced: the journal is the durable copy, and replay from the applied index written in
+  // this same batch is idempotent.
+  Status written = store_->Write(&batch, /*sync=*/false);
+  CHECK(written.ok()) << "cannot apply journal entry " << pos.index << ": " << written;
+  applied_index_.store(pos.index);
+  VLOG(2) << "applied " << pos.index << " " << OpName(edit.op) << ": " << result.status;
+  return result;
+}
+
+void Namesystem::ExpireRetryEntries(NamespaceTxn* txn, int64_t now_sec) {
+  const int64_t cutoff = now_sec - options_.retry_cache_expiry_sec;
+  std::unique_ptr<leveldb::Iterator> it = store_->NewIterator();
+  const std::string prefix(1, keys::kRetryExpiryPrefix);
+  int removed = 0;
+  for (it->Seek(prefix); it->Valid() && removed < kMaxRetryExpiriesPerApply; it->Next()) {
+    leveldb::Slice key = it->key();
+    if (key.size() < 1 + 8 + 16 + 8 || key[0] != keys::kRetryExpiryPrefix) break;
+    if (it->value().size() != 8) break;
+    int64_t time_sec = static_cast<int64_t>(
+        keys::DecodeBigEndian64(std::string_view(it->value().data(), 8)));
+    if (time_sec > cutoff) break;  // entries are in journal order, so roughly in time order
+    std::string_view client_id(key.data() + 9, 16);
+    int64_t call_id = static_cast<int64_t>(
+        keys::DecodeBigEndian64(std::string_view(key.data() + 25, 8)));
+    txn->Delete(keys::RetryKey(client_id, call_id));
+    txn->Delete(std::string_view(key.data(), key.size()));
+    ++removed;
+  }
+}
+
+Result<uint64_t> Namesystem::Checkpoint() {
+  // A synced write makes every earlier unsynced batch durable with it.
+  leveldb::WriteBatch empty;
+  uint64_t index = applied_index_.load();
+  RETURN_NOT_OK(store_->Write(&empty, /*sync=*/true));
+  return index;
+}
+
+Result<Inode> Namesystem::GetFileInfo(const Caller& caller, const std::string& path) const {
+  NamespaceTxn txn(store_);
+  ASSIGN_OR_RETURN(ResolvedPath resolved, ResolvePath(txn, path, caller));
+  if (!resolved.Exists()) return Status::NotFound("File does not exist: " + path);
+  return std::move(resolved.inodes.back());
+}
+
+Result<Inode> Namesystem::GetInode(uint64_t id) const {
+  ASSIGN_OR_RETURN(std::optional<Inode> inode, store_->GetInode(id));
+  if (!inode) return Status::NotFound("inode " + std::to_string(id) + " does not exist");
+  return std::move(*inode);
+}
+
+Result<Listing> Namesystem::GetListing(const Caller& caller, const std::string& path,
+                                       const std::string& start_after, int32_t limit) const {
+  NamespaceTxn txn(store_);
+  ASSIGN_OR_RETURN(ResolvedPath resolved, ResolvePath(txn, path, caller));
+  if (!resolved.Exists()) return Status::NotFound("File " + path + " does not exist.");
+  Listing listing;
+  const Inode& target = resolved.Target();
+  if (!target.IsDirectory()) {
+    listing.entries.push_back(target);
+    return listing;
+  }
+  RETURN_NOT_OK(CheckAccess(caller, target, kAccessRead | kAccessExecute, resolved.path));
+  if (limit <= 0 || limit > options_.max_listing_entries) limit = options_.max_listing_entries;
+  std::vector<uint64_t> ids;
+  RETURN_NOT_OK(txn.ForEachChild(target.id, start_after, [&](std::string_view, uint64_t id) {
+    if (static_cast<int32_t>(ids.size()) == limit) {
+      listing.has_more = true;
+      return false;
+    }
+    ids.push_back(id);
+    return true;
+  }));
+  listing.entries.reserve(ids.size());
+  for (uint64_t id : ids) {
+    ASSIGN_OR_RETURN(std::optional<Inode> child, txn.GetInode(id));
+    if (!child) return Status::Corruption("directory entry names missing inode " + std::to_string(id));
+    listing.entries.push_back(std::move(*child));
+  }
+  return listing;
+}
+
+Result<NamespaceSummary> Namesystem::GetContentSummary(const Caller& caller,
+                                                       const std::string& path) const {
+  NamespaceTxn txn(store_);
+  ASSIGN_OR_RETURN(ResolvedPath resolved, ResolvePath(txn, path, caller));
+  if (!resolved.Exists()) return Status::NotFound("File does not exist: " + path);
+  NamespaceSummary summary;
+  std::vector<std::pair<Inode, std::string>> stack;
+  stack.emplace_back(resolved.Target(), resolved.path);
+  while (!stack.empty()) {
+    auto [inode, inode_path] = std::move(stack.back());
+    stack.pop_back();
+    if (!inode.IsDirectory()) {
+      ++summary.file_count;
+      summary.length += inode.length;
+      summary.space_consumed += inode.length * inode.replication;
+      continue;
+    }
+    ++summary.directory_count;
+    RETURN_NOT_OK(CheckAccess(caller, inode, kAccessRead | kAccessExecute, inode_path));
+    std::vector<std::pair<std::string, uint64_t>> children;
+    RETURN_NOT_OK(txn.ForEachChild(inode.id, "", [&](std::string_view name, uint64_t id) {
+      children.emplace_back(std::string(name), id);
+      return true;
+    }));
+    for (auto& [name, id] : children) {
+      ASSIGN_OR_RETURN(std::optional<Inode> child, txn.GetInode(id));
+      if (!child) continue;  // removed since the scan: a summary is not a snapshot
+      std::string child_path = inode_path == "/" ? "/" + name : inode_path + "/" + name;
+      stack.emplace_back(std::move(*child), std::move(child_path));
+    }
+  }
+  return summary;
+}
+
+Result<NamespaceCounts> Namesystem::GetCounts() const {
+  NamespaceCounts counts;
+  ASSIGN_OR_RETURN(uint64_t files, store_->GetCounter(keys::kMetaNumFiles));
+  ASSIGN_OR_RETURN(uint64_t dirs, store_->GetCounter(keys::kMetaNumDirectories));
+  counts.files = static_cast<int64_t>(files);
+  counts.directories = static_cast<int64_t>(dirs);
+  return counts;
+}
+
+}  // namespace talus

@@ -1,0 +1,84 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "namenode/journal/journal.h"
+#include "namenode/namespace/inode.h"
+#include "namenode/namespace/namespace_store.h"
+#include "namenode/namespace/permission.h"
+#include "namenode/ops/edit_ops.h"
+
+namespace talus {
+
+struct NamesystemOptions {
+  // A retried call is answered from the retry cache for this long (HDFS: 10 minutes).
+  int64_t retry_cache_expiry_sec = 600;
+  // Entries per listing page, at most (HDFS dfs.ls.limit).
+  int32_t max_listing_entries = 1000;
+};
+
+struct Listing {
+  std::vector<Inode> entries;
+  bool has_more = false;
+};
+
+struct NamespaceSummary {
+  int64_t length = 0;
+  int64_t file_count = 0;
+  int64_t directory_count = 0;
+  int64_t space_consumed = 0;
+};
+
+struct NamespaceCounts {
+  int64_t files = 0;
+  int64_t directories = 0;
+};
+
+// The namespace's state machine and its front door. Mutations are validated against the
+// current state (a dry run), journaled, and answered with what their application produced;
+// Apply runs on the journal's apply thread. Reads go straight to the store. Thread-safe.
+class Namesystem : public StateMachine {
+ public:
+  Namesystem(NamespaceStore* store, NamesystemOptions options);
+
+  // Must be called once, before Journal::Open (which replays through Apply).
+  void SetJournal(Journal* journal) { journal_ = journal; }
+
+  // StateMachine.
+  uint64_t LastAppliedIndex() const override { return applied_index_.load(); }
+  ApplyResult Apply(const LogPosition& pos, std::string_view entry) override;
+  Result<uint64_t> Checkpoint() override;
+
+  // Runs a mutation and returns its op-specific value (the new inode id for create, 0/1 for
+  // delete's "existed", ...). A (client_id, call_id) seen before gets the recorded answer.
+  Result<int64_t> Mutate(Edit edit);
+
+  Result<Inode> GetFileInfo(const Caller& caller, const std::string& path) const;
+  Result<Listing> GetListing(const Caller& caller, const std::string& path,
+                             const std::string& start_after, int32_t limit) const;
+  Result<NamespaceSummary> GetContentSummary(const Caller& caller, const std::string& path) const;
+  Result<NamespaceCounts> GetCounts() const;
+  Result<Inode> GetInode(uint64_t id) const;
+
+ private:
+  struct RetryAnswer {
+    Status status;
+    int64_t value = 0;
+  };
+  Result<std::optional<RetryAnswer>> LookupRetryCache(const std::string& client_id,
+                                                      int64_t call_id) const;
+  void ExpireRetryEntries(class NamespaceTxn* txn, int64_t now_sec);
+
+  NamespaceStore* const store_;
+  const NamesystemOptions options_;
+  Journal* journal_ = nullptr;
+  std::atomic<uint64_t> applied_index_{0};
+  uint64_t applies_since_expiry_ = 0;  // apply thread only
+};
+
+}  // namespace talus

@@ -1,0 +1,158 @@
+#include "namenode/ops/edit_codec.h"
+
+#include "common/thrift_codec.h"
+#include "talus_rpc/edits_types.h"
+
+namespace talus {
+
+namespace {
+
+rpc::Timespec ToWire(const NsTime& t) {
+  rpc::Timespec out;
+  out.sec = t.sec;
+  out.nsec = t.nsec;
+  return out;
+}
+NsTime FromWire(const rpc::Timespec& t) { return NsTime{t.sec, t.nsec}; }
+
+struct OpEncoder {
+  rpc::EditOp* out;
+  void operator()(const MkdirsOp& op) {
+    rpc::MkdirsEdit e;
+    e.path = op.path;
+    e.mode = static_cast<int32_t>(op.mode);
+    e.create_parent = op.create_parent;
+    out->__set_mkdirs(e);
+  }
+  void operator()(const CreateOp& op) {
+    rpc::CreateEdit e;
+    e.path = op.path;
+    e.mode = static_cast<int32_t>(op.mode);
+    e.client_name = op.client_name;
+    e.overwrite = op.overwrite;
+    e.create_parent = op.create_parent;
+    e.replication = op.replication;
+    e.block_size = op.block_size;
+    out->__set_create(e);
+  }
+  void operator()(const DeleteOp& op) {
+    rpc::DeleteEdit e;
+    e.path = op.path;
+    e.recursive = op.recursive;
+    out->__set_delete_path(e);
+  }
+  void operator()(const RenameOp& op) {
+    rpc::RenameEdit e;
+    e.src = op.src;
+    e.dst = op.dst;
+    e.overwrite = op.overwrite;
+    out->__set_rename(e);
+  }
+  void operator()(const SetPermissionOp& op) {
+    rpc::SetPermissionEdit e;
+    e.path = op.path;
+    e.mode = static_cast<int32_t>(op.mode);
+    out->__set_set_permission(e);
+  }
+  void operator()(const SetOwnerOp& op) {
+    rpc::SetOwnerEdit e;
+    e.path = op.path;
+    e.owner = op.owner;
+    e.group = op.group;
+    out->__set_set_owner(e);
+  }
+  void operator()(const SetTimesOp& op) {
+    rpc::SetTimesEdit e;
+    e.path = op.path;
+    e.mtime = ToWire(op.mtime);
+    e.atime = ToWire(op.atime);
+    out->__set_set_times(e);
+  }
+  void operator()(const SetReplicationOp& op) {
+    rpc::SetReplicationEdit e;
+    e.path = op.path;
+    e.replication = op.replication;
+    out->__set_set_replication(e);
+  }
+  void operator()(const CompleteOp& op) {
+    rpc::CompleteEdit e;
+    e.path = op.path;
+    e.client_name = op.client_name;
+    e.file_id = static_cast<int64_t>(op.file_id);
+    if (op.last) {
+      rpc::ExtendedBlock b;
+      b.block_id = op.last->block_id;
+      b.generation_stamp = op.last->generation_stamp;
+      b.num_bytes = op.last->num_bytes;
+      e.__set_last(b);
+    }
+    out->__set_complete(e);
+  }
+};
+
+}  // namespace
+
+std::string EncodeEdit(const Edit& edit) {
+  rpc::Edit wire;
+  wire.version = kEditVersion;
+  wire.header.client_id = edit.client_id;
+  wire.header.call_id = edit.call_id;
+  wire.header.caller.user = edit.caller.user;
+  wire.header.caller.groups = edit.caller.groups;
+  wire.header.caller.superuser = edit.caller.superuser;
+  wire.header.time = ToWire(edit.time);
+  std::visit(OpEncoder{&wire.op}, edit.op);
+  return ThriftEncode(wire);
+}
+
+Status DecodeEdit(std::string_view bytes, Edit* edit) {
+  rpc::Edit wire;
+  RETURN_NOT_OK(ThriftDecode(bytes, &wire, "journal edit"));
+  if (wire.version != kEditVersion) {
+    return Status::Corruption("journal edit of unknown version " + std::to_string(wire.version));
+  }
+  edit->client_id = std::move(wire.header.client_id);
+  edit->call_id = wire.header.call_id;
+  edit->caller.user = std::move(wire.header.caller.user);
+  edit->caller.groups = std::move(wire.header.caller.groups);
+  edit->caller.superuser = wire.header.caller.superuser;
+  edit->time = FromWire(wire.header.time);
+  const rpc::EditOp& op = wire.op;
+  if (op.__isset.mkdirs) {
+    edit->op = MkdirsOp{op.mkdirs.path, static_cast<uint32_t>(op.mkdirs.mode),
+                        op.mkdirs.create_parent};
+  } else if (op.__isset.create) {
+    const auto& c = op.create;
+    edit->op = CreateOp{c.path, static_cast<uint32_t>(c.mode), c.client_name, c.overwrite,
+                        c.create_parent, c.replication, c.block_size};
+  } else if (op.__isset.delete_path) {
+    edit->op = DeleteOp{op.delete_path.path, op.delete_path.recursive};
+  } else if (op.__isset.rename) {
+    edit->op = RenameOp{op.rename.src, op.rename.dst, op.rename.overwrite};
+  } else if (op.__isset.set_permission) {
+    edit->op = SetPermissionOp{op.set_permission.path,
+                               static_cast<uint32_t>(op.set_permission.mode)};
+  } else if (op.__isset.set_owner) {
+    edit->op = SetOwnerOp{op.set_owner.path, op.set_owner.owner, op.set_owner.group};
+  } else if (op.__isset.set_times) {
+    edit->op = SetTimesOp{op.set_times.path, FromWire(op.set_times.mtime),
+                          FromWire(op.set_times.atime)};
+  } else if (op.__isset.set_replication) {
+    edit->op = SetReplicationOp{op.set_replication.path, op.set_replication.replication};
+  } else if (op.__isset.complete) {
+    CompleteOp c;
+    c.path = op.complete.path;
+    c.client_name = op.complete.client_name;
+    c.file_id = static_cast<uint64_t>(op.complete.file_id);
+    if (op.complete.__isset.last) {
+      c.last = BlockInfo{op.complete.last.block_id, op.complete.last.generation_stamp,
+                         op.complete.last.num_bytes};
+    }
+    edit->op = std::move(c);
+  } else {
+    return Status::Corruption("journal edit names no known operation");
+  }
+  return Status::OK();
+}
+
+}  // namespace talus

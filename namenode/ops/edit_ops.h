@@ -1,0 +1,86 @@
+#pragma once
+// The namespace mutations as core types: what a journal entry says to do. edit_codec converts
+// them to and from the journal's Thrift encoding.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "namenode/namespace/inode.h"
+#include "namenode/namespace/permission.h"
+
+namespace talus {
+
+struct MkdirsOp {
+  std::string path;
+  uint32_t mode = 0755;
+  bool create_parent = true;
+};
+
+struct CreateOp {
+  std::string path;
+  uint32_t mode = 0644;
+  std::string client_name;
+  bool overwrite = false;
+  bool create_parent = false;
+  int16_t replication = 3;
+  int64_t block_size = 128LL << 20;
+};
+
+struct DeleteOp {
+  std::string path;
+  bool recursive = false;
+};
+
+struct RenameOp {
+  std::string src;
+  std::string dst;
+  bool overwrite = false;
+};
+
+struct SetPermissionOp {
+  std::string path;
+  uint32_t mode = 0;
+};
+
+struct SetOwnerOp {
+  std::string path;
+  std::string owner;  // empty: unchanged
+  std::string group;  // empty: unchanged
+};
+
+struct SetTimesOp {
+  std::string path;
+  NsTime mtime;  // sec == -1: unchanged
+  NsTime atime;
+};
+
+struct SetReplicationOp {
+  std::string path;
+  int16_t replication = 3;
+};
+
+struct CompleteOp {
+  std::string path;
+  std::string client_name;
+  std::optional<BlockInfo> last;
+  uint64_t file_id = 0;  // 0: not checked
+};
+
+using EditOp = std::variant<MkdirsOp, CreateOp, DeleteOp, RenameOp, SetPermissionOp, SetOwnerOp,
+                            SetTimesOp, SetReplicationOp, CompleteOp>;
+
+// One journal entry: a mutation, who asked, and when.
+struct Edit {
+  std::string client_id;  // 16 bytes; empty for edits no client asked for
+  int64_t call_id = 0;
+  Caller caller;
+  NsTime time;
+  EditOp op;
+};
+
+// The name of an op for logs and metrics, e.g. "mkdirs".
+const char* OpName(const EditOp& op);
+
+}  // namespace talus

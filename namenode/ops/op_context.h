@@ -1,0 +1,61 @@
+#pragma once
+
+#include <cstdint>
+
+#include "common/result.h"
+#include "namenode/namespace/inode.h"
+#include "namenode/namespace/namespace_txn.h"
+#include "namenode/namespace/permission.h"
+#include "namenode/namespace/resolver.h"
+#include "namenode/ops/edit_ops.h"
+
+namespace talus {
+
+// Limits on what a create or setReplication may ask for, as HDFS's dfs.replication.max and
+// dfs.namenode.fs-limits.min-block-size.
+inline constexpr int16_t kMaxReplication = 512;
+inline constexpr int64_t kMinBlockSize = 1 << 20;
+inline constexpr int64_t kChecksumChunkSize = 512;
+
+// What an op runs against: the txn collecting its writes, the caller and the edit's time.
+struct OpContext {
+  NamespaceTxn& txn;
+  const Caller& caller;
+  NsTime now;
+};
+
+// What an op produced. `changed` false means the op succeeded without writing anything (mkdirs
+// of an existing directory, delete of a missing path), so it need not be journaled.
+struct OpOutcome {
+  int64_t value = 0;
+  bool changed = true;
+};
+
+// Each op validates against the current state, checks permissions and records its writes in
+// ctx.txn. Deterministic: same state and op, same result. One file per op.
+Result<OpOutcome> ApplyMkdirs(OpContext& ctx, const MkdirsOp& op);
+Result<OpOutcome> ApplyCreate(OpContext& ctx, const CreateOp& op);
+Result<OpOutcome> ApplyDelete(OpContext& ctx, const DeleteOp& op);
+Result<OpOutcome> ApplyRename(OpContext& ctx, const RenameOp& op);
+Result<OpOutcome> ApplySetPermission(OpContext& ctx, const SetPermissionOp& op);
+Result<OpOutcome> ApplySetOwner(OpContext& ctx, const SetOwnerOp& op);
+Result<OpOutcome> ApplySetTimes(OpContext& ctx, const SetTimesOp& op);
+Result<OpOutcome> ApplySetReplication(OpContext& ctx, const SetReplicationOp& op);
+Result<OpOutcome> ApplyComplete(OpContext& ctx, const CompleteOp& op);
+
+// Dispatches on the op's type.
+Result<OpOutcome> ApplyEditOp(OpContext& ctx, const EditOp& op);
+
+// Shared pieces of the ops.
+namespace op_util {
+// A new inode under `parent`, owned by the caller, group inherited from the parent (HDFS/BSD).
+Inode NewChild(OpContext& ctx, uint64_t id, const Inode& parent, std::string_view name,
+               InodeType type, uint32_t mode);
+// Sets mtime (and ctime) of a directory whose entries changed.
+void TouchDirectory(OpContext& ctx, Inode dir);
+// Removes `inode` and, for a directory, everything below it; updates the counters. Requires
+// ALL access on every directory below when the caller is not the superuser (HDFS semantics).
+Status RemoveSubtree(OpContext& ctx, const Inode& inode, const std::string& path);
+}  // namespace op_util
+
+}  // namespace talus

@@ -1,0 +1,346 @@
+// Each namespace operation against a real LevelDB namespace and a real local journal, through
+// the Namesystem's front door (dry run, journal, apply), as the RPC handlers use it.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "namenode/journal/local_journal.h"
+#include "namenode/namespace/namespace_store.h"
+#include "namenode/namesystem.h"
+
+namespace talus {
+namespace {
+
+class NamespaceOpsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("talus-ns-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    Open();
+    root_.user = "root";
+    root_.superuser = true;
+    alice_.user = "alice";
+    alice_.groups = {"staff"};
+    bob_.user = "bob";
+    bob_.groups = {"other"};
+  }
+
+  void Open() {
+    NamespaceStoreOptions opts;
+    opts.root_owner = "root";
+    opts.root_group = "supergroup";
+    auto store = NamespaceStore::Open((dir_ / "namespace").string(), opts);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    ns_ = std::make_unique<Namesystem>(store_.get(), NamesystemOptions{});
+    LocalJournalOptions jopts;
+    jopts.directory = (dir_ / "journal").string();
+    journal_ = std::make_unique<LocalJournal>(jopts);
+    ns_->SetJournal(journal_.get());
+    ASSERT_TRUE(journal_->Open(ns_.get()).ok());
+  }
+
+  void Close() {
+    journal_.reset();
+    ns_.reset();
+    store_.reset();
+  }
+
+  void TearDown() override {
+    Close();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Result<int64_t> Run(const Caller& caller, EditOp op, int64_t call_id = 0) {
+    Edit edit;
+    edit.caller = caller;
+    edit.client_id = std::string(16, 'c');
+    edit.call_id = call_id != 0 ? call_id : next_call_id_++;
+    edit.op = std::move(op);
+    return ns_->Mutate(std::move(edit));
+  }
+
+  Status Mkdir(const std::string& path, const Caller& caller, uint32_t mode = 0755,
+               bool parents = true) {
+    return Run(caller, MkdirsOp{path, mode, parents}).status();
+  }
+  Status Touch(const std::string& path, const Caller& caller, uint32_t mode = 0644) {
+    auto created = Run(caller, CreateOp{path, mode, "client-1", false, false, 3, 128 << 20});
+    if (!created.ok()) return created.status();
+    CompleteOp complete;
+    complete.path = path;
+    complete.client_name = "client-1";
+    return Run(caller, complete).status();
+  }
+  bool Exists(const std::string& path) { return ns_->GetFileInfo(root_, path).ok(); }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<NamespaceStore> store_;
+  std::unique_ptr<Namesystem> ns_;
+  std::unique_ptr<LocalJournal> journal_;
+  Caller root_, alice_, bob_;
+  int64_t next_call_id_ = 1;
+};
+
+TEST_F(NamespaceOpsTest, MkdirsCreatesParentsAndIsIdempotent) {
+  ASSERT_TRUE(Mkdir("/a/b/c", root_).ok());
+  auto c = ns_->GetFileInfo(root_, "/a/b/c");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->IsDirectory());
+  EXPECT_EQ(c->mode, 0755u);
+  EXPECT_EQ(c->owner, "root");
+  EXPECT_EQ(c->group, "supergroup");  // inherited from the parent
+  EXPECT_TRUE(Mkdir("/a/b/c", root_).ok());  // existing directory: success
+  auto counts = ns_->GetCounts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->directories, 4);  // "/", a, b, c
+}
+
+TEST_F(NamespaceOpsTest, MkdirsWithoutParentsNeedsTheParent) {
+  EXPECT_EQ(Mkdir("/x/y", root_, 0755, false).code(), ErrorCode::kNotFound);
+  EXPECT_FALSE(Exists("/x"));
+}
+
+TEST_F(NamespaceOpsTest, MkdirsOverAFileFails) {
+  ASSERT_TRUE(Touch("/f", root_).ok());
+  EXPECT_EQ(Mkdir("/f", root_).code(), ErrorCode::kAlreadyExists);
+  EXPECT_EQ(Mkdir("/f/sub", root_).code(), ErrorCode::kNotADirectory);
+  auto f = ns_->GetFileInfo(root_, "/f");
+  ASSERT_TRUE(f.ok());
+  EXPECT_TRUE(f->IsFile());
+}
+
+TEST_F(NamespaceOpsTest, CreateAndComplete) {
+  ASSERT_TRUE(Mkdir("/d", root_).ok());
+  auto id = Run(root_, CreateOp{"/d/f", 0640, "client-1", false, false, 2, 64 << 20});
+  ASSERT_TRUE(id.ok()) << id.status();
+  auto f = ns_->GetFileInfo(root_, "/d/f");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->id, static_cast<uint64_t>(*id));
+  EXPECT_TRUE(f->UnderConstruction());
+  EXPECT_EQ(f->replication, 2);
+  EXPECT_EQ(f->block_size, 64 << 20);
+  // Another client may not complete it; the holder may.
+  CompleteOp wrong{"/d/f", "client-2", std::nullopt, 0};
+  EXPECT_EQ(Run(root_, wrong).status().code(), ErrorCode::kLeaseConflict);
+  CompleteOp right{"/d/f", "client-1", std::nullopt, static_cast<uint64_t>(*id)};
+  ASSERT_TRUE(Run(root_, right).ok());
+  EXPECT_FALSE(ns_->GetFileInfo(root_, "/d/f")->UnderConstruction());
+}
+
+TEST_F(NamespaceOpsTest, CreateExistingWithoutOverwriteFails) {
+  ASSERT_TRUE(Touch("/f", root_).ok());
+  auto again = Run(root_, CreateOp{"/f", 0644, "client-1", false, false, 3, 128 << 20});
+  EXPECT_EQ(again.status().code(), ErrorCode::kAlreadyExists);
+  auto over = Run(root_, CreateOp{"/f", 0600, "client-1", true, false, 3, 128 << 20});
+  ASSERT_TRUE(over.ok()) << over.status();
+  EXPECT_EQ(ns_->GetFileInfo(root_, "/f")->mode, 0600u);
+  ASSERT_TRUE(Mkdir("/dir", root_).ok());
+  EXPECT_EQ(Run(root_, CreateOp{"/dir", 0644, "c", true, false, 3, 128 << 20}).status().code(),
+            ErrorCode::kIsADirectory);
+}
+
+TEST_F(NamespaceOpsTest, CreateRejectsBadReplicationAndBlockSize) {
+  EXPECT_EQ(Run(root_, CreateOp{"/f", 0644, "c", false, false, 0, 128 << 20}).status().code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(Run(root_, CreateOp{"/f", 0644, "c", false, false, 3, 1000}).status().code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(Exists("/f"));
+}
+
+TEST_F(NamespaceOpsTest, DeleteFilesAndDirectories) {
+  ASSERT_TRUE(Mkdir("/d/e", root_).ok());
+  ASSERT_TRUE(Touch("/d/e/f", root_).ok());
+  EXPECT_EQ(Run(root_, DeleteOp{"/d", false}).status().code(), ErrorCode::kNotEmpty);
+  EXPECT_TRUE(Exists("/d/e/f"));
+  auto gone = Run(root_, DeleteOp{"/d", true});
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(*gone, 1);
+  EXPECT_FALSE(Exists("/d"));
+  EXPECT_FALSE(Exists("/d/e/f"));
+  auto missing = Run(root_, DeleteOp{"/d", true});
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(*missing, 0);  // HDFS: false, not an error
+  auto counts = ns_->GetCounts();
+  EXPECT_EQ(counts->files, 0);
+  EXPECT_EQ(counts->directories, 1);
+}
+
+TEST_F(NamespaceOpsTest, DeleteRootIsRefused) {
+  EXPECT_EQ(Run(root_, DeleteOp{"/", true}).status().code(), ErrorCode::kNotPermitted);
+  EXPECT_TRUE(Exists("/"));
+}
+
+TEST_F(NamespaceOpsTest, RenameMovesAndKeepsInode) {
+  ASSERT_TRUE(Mkdir("/a", root_).ok());
+  ASSERT_TRUE(Mkdir("/b", root_).ok());
+  ASSERT_TRUE(Touch("/a/f", root_).ok());
+  uint64_t id = ns_->GetFileInfo(root_, "/a/f")->id;
+  ASSERT_TRUE(Run(root_, RenameOp{"/a/f", "/b/g", false}).ok());
+  EXPECT_FALSE(Exists("/a/f"));
+  auto g = ns_->GetFileInfo(root_, "/b/g");
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->id, id);
+  EXPECT_EQ(g->name, "g");
+}
+
+TEST_F(NamespaceOpsTest, RenameSemanticsOfRename2) {
+  ASSERT_TRUE(Touch("/f1", root_).ok());
+  ASSERT_TRUE(Touch("/f2", root_).ok());
+  ASSERT_TRUE(Mkdir("/d", root_).ok());
+  ASSERT_TRUE(Touch("/d/x", root_).ok());
+  ASSERT_TRUE(Mkdir("/empty", root_).ok());
+  EXPECT_EQ(Run(root_, RenameOp{"/f1", "/f2", false}).status().code(), ErrorCode::kAlreadyExists);
+  EXPECT_EQ(Run(root_, RenameOp{"/f1", "/d", true}).status().code(), ErrorCode::kIsADirectory);
+  EXPECT_EQ(Run(root_, RenameOp{"/empty", "/f1", true}).status().code(),
+            ErrorCode::kNotADirectory);
+  ASSERT_TRUE(Mkdir("/d2", root_).ok());
+  EXPECT_EQ(Run(root_, RenameOp{"/d2", "/d", true}).status().code(), ErrorCode::kNotEmpty);
+  uint64_t f1 = ns_->GetFileInfo(root_, "/f1")->id;
+  ASSERT_TRUE(Run(root_, RenameOp{"/f1", "/f2", true}).ok());
+  EXPECT_EQ(ns_->GetFileInfo(root_, "/f2")->id, f1);
+  EXPECT_FALSE(Exists("/f1"));
+  EXPECT_EQ(ns_->GetCounts()->files, 2);  // f2 (was f1) and /d/x
+  EXPECT_EQ(Run(root_, RenameOp{"/nope", "/x", false}).status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(Run(root_, RenameOp{"/f2", "/nodir/x", false}).status().code(),
+            ErrorCode::kNotFound);
+}
+
+TEST_F(NamespaceOpsTest, RenameIntoOwnSubtreeOrOfRootIsRefused) {
+  ASSERT_TRUE(Mkdir("/a/b", root_).ok());
+  EXPECT_EQ(Run(root_, RenameOp{"/a", "/a/b/c", false}).status().code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(Run(root_, RenameOp{"/", "/x", false}).status().code(), ErrorCode::kNotPermitted);
+  EXPECT_TRUE(Exists("/a/b"));
+  EXPECT_FALSE(Exists("/a/b/c"));
+}
+
+TEST_F(NamespaceOpsTest, BadPathsChangeNothing) {
+  for (const std::string& bad :
+       {std::string(""), std::string("relative"), std::string("/a/./b"), std::string("/a/../b"),
+        std::string("/a//b"), std::string("/a/"), std::string("/a\0b", 4),
+        "/" + std::string(256, 'n'), "/" + std::string(4100, 'p')}) {
+    Status s = Mkdir(bad, root_);
+    EXPECT_FALSE(s.ok()) << "accepted: " << bad;
+    EXPECT_TRUE(s.code() == ErrorCode::kInvalidArgument || s.code() == ErrorCode::kNameTooLong)
+        << s;
+  }
+  auto listing = ns_->GetListing(root_, "/", "", 100);
+  ASSERT_TRUE(listing.ok());
+  EXPECT_TRUE(listing->entries.empty());
+  EXPECT_EQ(journal_->AppliedIndex(), 0u);  // nothing was journaled
+}
+
+TEST_F(NamespaceOpsTest, PermissionsAreEnforced) {
+  ASSERT_TRUE(Mkdir("/home/alice", root_, 0755).ok());
+  ASSERT_TRUE(Run(root_, SetOwnerOp{"/home/alice", "alice", "staff"}).ok());
+  EXPECT_TRUE(Mkdir("/home/alice/work", alice_).ok());
+  Status denied = Mkdir("/home/alice/bob", bob_);
+  EXPECT_EQ(denied.code(), ErrorCode::kPermissionDenied);
+  EXPECT_NE(denied.message().find("user=bob, access=WRITE"), std::string::npos) << denied;
+  EXPECT_EQ(Mkdir("/top", alice_).code(), ErrorCode::kPermissionDenied);
+  // No traverse permission: bob cannot even look below.
+  ASSERT_TRUE(Run(alice_, SetPermissionOp{"/home/alice", 0700}).ok());
+  EXPECT_EQ(ns_->GetFileInfo(bob_, "/home/alice/work").status().code(),
+            ErrorCode::kPermissionDenied);
+  EXPECT_TRUE(ns_->GetFileInfo(alice_, "/home/alice/work").ok());
+  // Only the owner changes the mode; only the superuser gives a file away.
+  EXPECT_EQ(Run(bob_, SetPermissionOp{"/home/alice", 0777}).status().code(),
+            ErrorCode::kPermissionDenied);
+  EXPECT_EQ(Run(alice_, SetOwnerOp{"/home/alice", "bob", ""}).status().code(),
+            ErrorCode::kPermissionDenied);
+  EXPECT_EQ(Run(alice_, SetOwnerOp{"/home/alice", "", "wheel"}).status().code(),
+            ErrorCode::kPermissionDenied);
+  EXPECT_TRUE(Run(alice_, SetOwnerOp{"/home/alice", "", "staff"}).ok());
+  EXPECT_EQ(ns_->GetFileInfo(root_, "/home/alice")->mode, 0700u);
+}
+
+TEST_F(NamespaceOpsTest, StickyBitProtectsOthersFiles) {
+  ASSERT_TRUE(Mkdir("/tmp", root_, 01777).ok());
+  ASSERT_TRUE(Run(root_, SetPermissionOp{"/tmp", 01777}).ok());
+  ASSERT_TRUE(Touch("/tmp/alices", alice_).ok());
+  EXPECT_EQ(Run(bob_, DeleteOp{"/tmp/alices", false}).status().code(),
+            ErrorCode::kPermissionDenied);
+  EXPECT_EQ(Run(bob_, RenameOp{"/tmp/alices", "/tmp/mine", false}).status().code(),
+            ErrorCode::kPermissionDenied);
+  EXPECT_TRUE(Run(alice_, DeleteOp{"/tmp/alices", false}).ok());
+}
+
+TEST_F(NamespaceOpsTest, SetTimesAndReplication) {
+  ASSERT_TRUE(Touch("/f", root_).ok());
+  ASSERT_TRUE(Run(root_, SetTimesOp{"/f", NsTime{1234567890123, 999999999}, NsTime{-1, 0}}).ok());
+  auto f = ns_->GetFileInfo(root_, "/f");
+  EXPECT_EQ(f->mtime.sec, 1234567890123);  // 64-bit seconds kept
+  EXPECT_EQ(f->mtime.nsec, 999999999);
+  EXPECT_EQ(Run(root_, SetTimesOp{"/f", NsTime{1, 1000000000}, NsTime{-1, 0}}).status().code(),
+            ErrorCode::kInvalidArgument);
+  ASSERT_TRUE(Run(root_, SetReplicationOp{"/f", 5}).ok());
+  EXPECT_EQ(ns_->GetFileInfo(root_, "/f")->replication, 5);
+  ASSERT_TRUE(Mkdir("/d", root_).ok());
+  auto on_dir = Run(root_, SetReplicationOp{"/d", 2});
+  ASSERT_TRUE(on_dir.ok());
+  EXPECT_EQ(*on_dir, 0);  // false for directories
+  EXPECT_EQ(Run(root_, SetReplicationOp{"/f", 0}).status().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST_F(NamespaceOpsTest, ListingPagesInNameOrder) {
+  ASSERT_TRUE(Mkdir("/l", root_).ok());
+  for (int i = 0; i < 25; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof(name), "/l/e%02d", i);
+    ASSERT_TRUE(Mkdir(name, root_).ok());
+  }
+  auto page1 = ns_->GetListing(root_, "/l", "", 10);
+  ASSERT_TRUE(page1.ok());
+  ASSERT_EQ(page1->entries.size(), 10u);
+  EXPECT_TRUE(page1->has_more);
+  EXPECT_EQ(page1->entries.front().name, "e00");
+  auto page3 = ns_->GetListing(root_, "/l", "e19", 10);
+  ASSERT_TRUE(page3.ok());
+  ASSERT_EQ(page3->entries.size(), 5u);
+  EXPECT_FALSE(page3->has_more);
+  EXPECT_EQ(page3->entries.front().name, "e20");
+}
+
+TEST_F(NamespaceOpsTest, RetriedCallIsAnsweredNotReapplied) {
+  auto first = Run(root_, CreateOp{"/once", 0644, "c", false, false, 3, 128 << 20}, 777);
+  ASSERT_TRUE(first.ok());
+  // The same call id again: the recorded answer, not ALREADY_EXISTS.
+  auto retried = Run(root_, CreateOp{"/once", 0644, "c", false, false, 3, 128 << 20}, 777);
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(*retried, *first);
+  auto failed = Run(root_, DeleteOp{"/", true}, 778);
+  auto failed_again = Run(root_, DeleteOp{"/", true}, 778);
+  EXPECT_EQ(failed.status().code(), failed_again.status().code());
+}
+
+TEST_F(NamespaceOpsTest, StateSurvivesReopenThroughJournalReplay) {
+  ASSERT_TRUE(Mkdir("/keep/me", root_).ok());
+  ASSERT_TRUE(Touch("/keep/file", root_).ok());
+  uint64_t applied = journal_->AppliedIndex();
+  Close();
+  Open();
+  EXPECT_EQ(ns_->LastAppliedIndex(), applied);
+  EXPECT_TRUE(Exists("/keep/me"));
+  EXPECT_TRUE(Exists("/keep/file"));
+  ASSERT_TRUE(Mkdir("/after", root_).ok());
+  EXPECT_EQ(journal_->AppliedIndex(), applied + 1);
+}
+
+TEST_F(NamespaceOpsTest, ContentSummaryCountsTheSubtree) {
+  ASSERT_TRUE(Mkdir("/s/a", root_).ok());
+  ASSERT_TRUE(Touch("/s/a/f1", root_).ok());
+  ASSERT_TRUE(Touch("/s/f2", root_).ok());
+  auto cs = ns_->GetContentSummary(root_, "/s");
+  ASSERT_TRUE(cs.ok());
+  EXPECT_EQ(cs->directory_count, 2);
+  EXPECT_EQ(cs->file_count, 2);
+  EXPECT_EQ(cs->length, 0);
+}
+
+}  // namespace
+}  // namespace talus
