@@ -23,6 +23,10 @@ struct MiniClusterOptions {
 // A real cluster for integration tests: `talus-namenode` (and later datanode) processes on
 // ephemeral loopback ports in a fresh temporary directory. The destructor kills every process
 // it started (SIGKILL) and removes the directory, whatever state the test left it in.
+// It runs the same LocalCluster code as `talus cluster up` (cluster/local_cluster.h), with the
+// daemons as children of the test that get SIGKILL if the test dies: the kernel sends it when
+// the *thread* that started them ends, so start and restart daemons from the test's main
+// thread (or a thread that outlives them). Not thread-safe.
 class MiniCluster {
  public:
   static Result<std::unique_ptr<MiniCluster>> Start(const MiniClusterOptions& options = {});
@@ -56,6 +60,13 @@ struct CommandResult {
 
 // Directory holding the built binaries ($TALUS_BIN_DIR, set by ctest; else ./bin next to tests).
 std::string BinDir();
+
+// Runs `binary args...` to completion like RunTalus (below). exit_code is the exit status,
+// 128 + N if killed by signal N, and -1 if it timed out or could not be started (err says why).
+CommandResult RunCommand(const std::string& binary, const std::vector<std::string>& args,
+                         const std::map<std::string, std::string>& env = {},
+                         const std::string& stdin_data = "",
+                         std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 // Runs `BinDir()/talus args...` to completion with `env` added to the environment and
 // `stdin_data` on standard input; kills it after `timeout`.

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace talus::cluster {
+
+struct HostPort {
+  std::string host;
+  int port = 0;
+  std::string ToString() const { return host + ":" + std::to_string(port); }
+};
+
+// Parses "host:port" (port 1..65535). IPv6 literals are not used by the local cluster.
+Result<HostPort> ParseHostPort(std::string_view text);
+
+// Reads a daemon's address file: one "host:port" per line, in the order its role documents
+// (the namenode writes one line, its RPC address). NotFound while the file does not exist yet;
+// the daemon writes it atomically, so a file that exists is complete.
+Result<std::vector<HostPort>> ReadAddressFile(const std::string& path);
+
+// True if a TCP connection to `address` is accepted within `timeout`. The connection is closed
+// at once: this only tells that something listens there.
+bool TcpConnects(const HostPort& address, std::chrono::milliseconds timeout);
+
+}  // namespace talus::cluster

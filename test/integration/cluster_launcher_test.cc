@@ -1,0 +1,367 @@
+// `talus cluster up|down|status` as a user runs it, the MiniCluster fixture built on the same
+// code, and the process helpers both rely on.
+#include <signal.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "cluster/cluster_state.h"
+#include "cluster/local_cluster.h"
+#include "cluster/net_probe.h"
+#include "cluster/process.h"
+#include "test/support/mini_cluster.h"
+
+namespace talus::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// The value of the line "TALUS_FS=..." in `text`, or "".
+std::string FileSystemUriIn(const std::string& text) {
+  std::smatch match;
+  std::regex line("(^|\n)TALUS_FS=([^\n]*)");
+  return std::regex_search(text, match, line) ? match[2].str() : "";
+}
+
+// "namenode 0 running pid=123 rpc=127.0.0.1:4000 dir=..." -> its fields.
+struct StatusLine {
+  std::string state;
+  pid_t pid = 0;
+  std::string rpc;
+};
+
+std::optional<StatusLine> NamenodeStatus(const std::string& status_output) {
+  std::smatch match;
+  std::regex line("(^|\n)namenode 0 (\\S+) pid=(\\S+) rpc=(\\S+) dir=");
+  if (!std::regex_search(status_output, match, line)) return std::nullopt;
+  StatusLine result;
+  result.state = match[2].str();
+  result.pid = match[3].str() == "-" ? 0 : std::stoi(match[3].str());
+  result.rpc = match[4].str();
+  return result;
+}
+
+std::string Describe(const CommandResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
+}
+
+bool Answers(const std::string& address) {
+  Result<cluster::HostPort> hp = cluster::ParseHostPort(address);
+  return hp.ok() && cluster::TcpConnects(*hp, 1s);
+}
+
+// Stops whatever a test's `talus cluster up` left running, even when the test failed midway:
+// those daemons are detached and would otherwise outlive the test.
+class ClusterDirGuard {
+ public:
+  explicit ClusterDirGuard(std::string dir) : dir_(std::move(dir)) {}
+  ~ClusterDirGuard() {
+    cluster::LocalClusterOptions options;
+    options.dir = dir_;
+    options.bin_dir = BinDir();
+    auto opened = cluster::LocalCluster::OpenExisting(options);
+    if (opened.ok()) (*opened)->KillAll();  // only processes that are still ours
+  }
+
+ private:
+  std::string dir_;
+};
+
+class ClusterLauncherTest : public ::testing::Test {
+ protected:
+  CommandResult Cluster(std::vector<std::string> args) {
+    args.insert(args.begin(), "cluster");
+    return RunTalus(args);
+  }
+  CommandResult Dfs(const std::string& uri, std::vector<std::string> args) {
+    args.insert(args.begin(), {"dfs", "-fs", uri});
+    return RunTalus(args);
+  }
+
+  TempDir temp_;
+  std::string dir_ = temp_.path() + "/cluster";
+  ClusterDirGuard guard_{dir_};
+};
+
+TEST_F(ClusterLauncherTest, UpStatusDownAndRestartKeepPortsAndData) {
+  // --launcher_test_marker is defined by no daemon: it must reach the namenode's command line
+  // and be tolerated through --undefok.
+  CommandResult up = Cluster({"up", "--dir", dir_, "--", "--launcher_test_marker=42"});
+  ASSERT_EQ(up.exit_code, 0) << Describe(up);
+  std::string uri = FileSystemUriIn(up.out);
+  ASSERT_TRUE(std::regex_match(uri, std::regex("talus://127\\.0\\.0\\.1:[0-9]+"))) << up.out;
+  EXPECT_EQ(ReadFile(dir_ + "/cluster.env"), "TALUS_FS=" + uri + "\n");
+
+  CommandResult status = Cluster({"status", "--dir", dir_});
+  ASSERT_EQ(status.exit_code, 0) << Describe(status);
+  std::optional<StatusLine> nn = NamenodeStatus(status.out);
+  ASSERT_TRUE(nn.has_value()) << status.out;
+  EXPECT_EQ(nn->state, "running");
+  EXPECT_EQ("talus://" + nn->rpc, uri);
+  EXPECT_EQ(FileSystemUriIn(status.out), uri);
+  ASSERT_TRUE(cluster::IsRunning(nn->pid));
+  EXPECT_TRUE(Answers(nn->rpc));
+
+  Result<cluster::ProcessInfo> info = cluster::ReadProcessInfo(nn->pid);
+  ASSERT_TRUE(info.ok()) << info.status();
+  auto has_arg = [&](const std::string& arg) {
+    return std::find(info->argv.begin(), info->argv.end(), arg) != info->argv.end();
+  };
+  EXPECT_TRUE(has_arg("--launcher_test_marker=42"));
+  EXPECT_TRUE(has_arg("--undefok=launcher_test_marker"));
+  EXPECT_TRUE(has_arg("--dir=" + dir_ + "/namenode-0"));
+
+  // The namenode serves the file system.
+  CommandResult mkdir = Dfs(uri, {"-mkdir", "/x"});
+  ASSERT_EQ(mkdir.exit_code, 0) << Describe(mkdir);
+
+  // Up again while running: nothing new starts.
+  CommandResult again = Cluster({"up", "--dir", dir_});
+  ASSERT_EQ(again.exit_code, 0) << Describe(again);
+  EXPECT_NE(again.out.find("already running"), std::string::npos) << again.out;
+  EXPECT_EQ(FileSystemUriIn(again.out), uri);
+  std::optional<StatusLine> same = NamenodeStatus(Cluster({"status", "--dir", dir_}).out);
+  ASSERT_TRUE(same.has_value());
+  EXPECT_EQ(same->pid, nn->pid);
+
+  CommandResult down = Cluster({"down", "--dir", dir_});
+  ASSERT_EQ(down.exit_code, 0) << Describe(down);
+  EXPECT_FALSE(cluster::IsRunning(nn->pid)) << "down returned before the namenode ended";
+  EXPECT_FALSE(Answers(nn->rpc));
+  std::optional<StatusLine> stopped = NamenodeStatus(Cluster({"status", "--dir", dir_}).out);
+  ASSERT_TRUE(stopped.has_value());
+  EXPECT_EQ(stopped->state, "stopped");
+
+  // Restart on the same directory: same port, so cluster.env stays valid, and the data kept.
+  CommandResult restart = Cluster({"up", "--dir", dir_});
+  ASSERT_EQ(restart.exit_code, 0) << Describe(restart);
+  EXPECT_EQ(FileSystemUriIn(restart.out), uri);
+  EXPECT_EQ(ReadFile(dir_ + "/cluster.env"), "TALUS_FS=" + uri + "\n");
+  CommandResult test_dir = Dfs(uri, {"-test", "-d", "/x"});
+  EXPECT_EQ(test_dir.exit_code, 0) << Describe(test_dir);
+
+  // A daemon killed behind the launcher's back shows as dead; down still succeeds.
+  std::optional<StatusLine> restarted = NamenodeStatus(Cluster({"status", "--dir", dir_}).out);
+  ASSERT_TRUE(restarted.has_value());
+  ASSERT_EQ(restarted->state, "running");
+  ASSERT_EQ(::kill(restarted->pid, SIGKILL), 0);
+  std::string last_status;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        last_status = Cluster({"status", "--dir", dir_}).out;
+        auto line = NamenodeStatus(last_status);
+        return line && line->state == "dead";
+      },
+      30s))
+      << last_status;
+  CommandResult down_dead = Cluster({"down", "--dir", dir_});
+  EXPECT_EQ(down_dead.exit_code, 0) << Describe(down_dead);
+  EXPECT_NE(down_dead.out.find("already exited"), std::string::npos) << down_dead.out;
+}
+
+TEST_F(ClusterLauncherTest, DaemonThatCannotStartFailsWithItsLog) {
+  CommandResult up = Cluster({"up", "--dir", dir_});
+  ASSERT_EQ(up.exit_code, 0) << Describe(up);
+  std::string address = FileSystemUriIn(up.out).substr(strlen("talus://"));
+  ASSERT_EQ(Cluster({"down", "--dir", dir_}).exit_code, 0);
+
+  // Someone else now listens on the recorded port, so the restarted namenode cannot bind it.
+  Result<cluster::HostPort> hp = cluster::ParseHostPort(address);
+  ASSERT_TRUE(hp.ok());
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in sa = {};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(hp->port));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0) << strerror(errno);
+  ASSERT_EQ(::listen(fd, 4), 0);
+
+  CommandResult failed = Cluster({"up", "--dir", dir_, "--timeout_s", "30"});
+  ::close(fd);
+  EXPECT_EQ(failed.exit_code, 1) << Describe(failed);
+  EXPECT_NE(failed.err.find("namenode 0"), std::string::npos) << failed.err;
+  EXPECT_NE(failed.err.find("Last lines of " + dir_ + "/logs/namenode-0.out"), std::string::npos)
+      << failed.err;
+  std::optional<StatusLine> nn = NamenodeStatus(Cluster({"status", "--dir", dir_}).out);
+  ASSERT_TRUE(nn.has_value());
+  EXPECT_EQ(nn->state, "stopped");
+
+  // With the port free again the same directory starts on it.
+  CommandResult retry = Cluster({"up", "--dir", dir_});
+  ASSERT_EQ(retry.exit_code, 0) << Describe(retry);
+  EXPECT_EQ(FileSystemUriIn(retry.out), "talus://" + address);
+  EXPECT_EQ(Cluster({"down", "--dir", dir_}).exit_code, 0);
+}
+
+TEST_F(ClusterLauncherTest, RejectsWhatItCannotDoWithoutStartingAnything) {
+  CommandResult mount = Cluster({"up", "--dir", dir_, "--mount", temp_.path() + "/mnt"});
+  EXPECT_EQ(mount.exit_code, 1);
+  EXPECT_NE(mount.err.find("FUSE"), std::string::npos) << mount.err;
+
+  CommandResult two = Cluster({"up", "--dir", dir_, "--namenodes", "2"});
+  EXPECT_EQ(two.exit_code, 1);
+  EXPECT_NE(two.err.find("--namenodes 1"), std::string::npos) << two.err;
+
+  CommandResult reserved = Cluster({"up", "--dir", dir_, "--", "--rpc_port=1"});
+  EXPECT_EQ(reserved.exit_code, 1);
+  EXPECT_NE(reserved.err.find("--rpc_port is set by the launcher"), std::string::npos)
+      << reserved.err;
+
+  CommandResult not_flag = Cluster({"up", "--dir", dir_, "--", "value"});
+  EXPECT_EQ(not_flag.exit_code, 1);
+  EXPECT_NE(not_flag.err.find("--name=value"), std::string::npos) << not_flag.err;
+
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/cluster.state"));
+
+  // A non-empty directory that is not a cluster is left alone.
+  std::ofstream(temp_.path() + "/precious.txt") << "keep me";
+  CommandResult foreign = Cluster({"up", "--dir", temp_.path()});
+  EXPECT_EQ(foreign.exit_code, 1);
+  EXPECT_NE(foreign.err.find("not empty"), std::string::npos) << foreign.err;
+  EXPECT_FALSE(std::filesystem::exists(temp_.path() + "/cluster.state"));
+
+  CommandResult status = Cluster({"status", "--dir", dir_});
+  EXPECT_EQ(status.exit_code, 1);
+  EXPECT_NE(status.err.find("no cluster in"), std::string::npos) << status.err;
+  EXPECT_EQ(Cluster({"down", "--dir", dir_}).exit_code, 1);
+  EXPECT_EQ(Cluster({"up"}).exit_code, 1);
+  EXPECT_EQ(Cluster({"frobnicate", "--dir", dir_}).exit_code, 1);
+
+  CommandResult help = Cluster({"-help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("talus cluster up --dir DIR"), std::string::npos) << help.out;
+}
+
+TEST(MiniClusterTest, KillRestartKeepsAddressAndCleansUp) {
+  std::string dir;
+  pid_t first_pid = 0;
+  {
+    Result<std::unique_ptr<MiniCluster>> started =
+        MiniCluster::Start({.extra_flags = {"--mini_cluster_marker=1"}});
+    ASSERT_TRUE(started.ok()) << started.status();
+    MiniCluster& mc = **started;
+    dir = mc.dir();
+    ASSERT_EQ(mc.num_namenodes(), 1);
+    std::string address = mc.namenode_address(0);
+    EXPECT_EQ(mc.uri(), "talus://" + address);
+    first_pid = mc.namenode_pid(0);
+    ASSERT_GT(first_pid, 0);
+    EXPECT_TRUE(Answers(address));
+
+    ASSERT_TRUE(mc.KillNamenode(0, SIGKILL).ok());
+    EXPECT_EQ(mc.namenode_pid(0), 0);
+    EXPECT_FALSE(cluster::IsRunning(first_pid));
+    EXPECT_FALSE(Answers(address));
+    EXPECT_FALSE(mc.KillNamenode(0).ok()) << "killing a dead namenode should say it is not running";
+
+    ASSERT_TRUE(mc.RestartNamenode(0).ok());
+    EXPECT_EQ(mc.namenode_address(0), address);
+    EXPECT_TRUE(Answers(address));
+    EXPECT_NE(mc.namenode_pid(0), first_pid);
+    first_pid = mc.namenode_pid(0);
+
+    ASSERT_TRUE(mc.KillNamenode(0, SIGTERM).ok());
+    ASSERT_TRUE(mc.RestartNamenode(0).ok());
+    first_pid = mc.namenode_pid(0);
+    EXPECT_TRUE(Answers(address));
+  }
+  // The destructor killed and reaped the namenode and removed the directory.
+  EXPECT_FALSE(cluster::IsRunning(first_pid));
+  EXPECT_FALSE(std::filesystem::exists(dir));
+}
+
+TEST(RunCommandTest, LargeOutputsAndInputDoNotDeadlock) {
+  // 4 MiB on each stream, far beyond a pipe's buffer, written in an interleaving the reader
+  // cannot predict.
+  CommandResult big = RunCommand(
+      "/bin/sh", {"-c", "head -c 4194304 /dev/zero; head -c 4194304 /dev/zero >&2; exit 3"});
+  EXPECT_EQ(big.exit_code, 3);
+  EXPECT_EQ(big.out.size(), 4194304u);
+  EXPECT_EQ(big.err.size(), 4194304u);
+
+  std::string input(3 << 20, 'x');
+  CommandResult echo = RunCommand("/bin/cat", {}, {}, input);
+  EXPECT_EQ(echo.exit_code, 0);
+  EXPECT_EQ(echo.out, input);
+
+  // A child that exits without reading its input does not hurt the caller (no SIGPIPE).
+  CommandResult ignore = RunCommand("/bin/true", {}, {}, input);
+  EXPECT_EQ(ignore.exit_code, 0);
+
+  CommandResult env = RunCommand("/bin/sh", {"-c", "echo $TALUS_TEST_VAR"},
+                                 {{"TALUS_TEST_VAR", "hello"}});
+  EXPECT_EQ(env.out, "hello\n");
+}
+
+TEST(RunCommandTest, TimesOutAndReportsMissingBinary) {
+  auto start = std::chrono::steady_clock::now();
+  CommandResult slow = RunCommand("/bin/sleep", {"30"}, {}, "", 200ms);
+  EXPECT_EQ(slow.exit_code, -1);
+  EXPECT_NE(slow.err.find("killed"), std::string::npos) << slow.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+
+  CommandResult missing = RunCommand("/nonexistent/talus-nothing", {});
+  EXPECT_EQ(missing.exit_code, -1);
+  EXPECT_NE(missing.err.find("cannot run"), std::string::npos) << missing.err;
+
+  CommandResult killed = RunCommand("/bin/sh", {"-c", "kill -9 $$"});
+  EXPECT_EQ(killed.exit_code, 128 + SIGKILL);
+}
+
+TEST(ClusterStateTest, RoundTripsAndRejectsGarbage) {
+  cluster::ClusterState state;
+  state.cluster_id = "abc123";
+  cluster::DaemonRecord nn;
+  nn.role = "namenode";
+  nn.index = 0;
+  nn.pid = 4242;
+  nn.start_time = 987654321;
+  nn.ports = {{"rpc", 40001}};
+  nn.data_dir = "/tmp/a dir with spaces/namenode-0";
+  state.daemons.push_back(nn);
+  cluster::DaemonRecord dn = nn;
+  dn.role = "datanode";
+  dn.ports = {{"rpc", 40002}, {"data", 40003}};
+  state.daemons.push_back(dn);
+
+  Result<cluster::ClusterState> parsed = cluster::ParseClusterState(FormatClusterState(state));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->cluster_id, "abc123");
+  ASSERT_EQ(parsed->daemons.size(), 2u);
+  EXPECT_EQ(parsed->daemons[0].pid, 4242);
+  EXPECT_EQ(parsed->daemons[0].start_time, 987654321u);
+  EXPECT_EQ(parsed->daemons[0].data_dir, nn.data_dir);
+  EXPECT_EQ(parsed->daemons[1].ports, dn.ports);
+  EXPECT_EQ(parsed->CountRole("datanode"), 1);
+
+  EXPECT_FALSE(cluster::ParseClusterState("").ok());
+  EXPECT_FALSE(cluster::ParseClusterState("hello\n").ok());
+  EXPECT_FALSE(cluster::ParseClusterState("talus-cluster-state 1\ndaemon role=x\n").ok());
+  EXPECT_FALSE(cluster::ParseClusterState(
+                   "talus-cluster-state 1\ndaemon role=namenode index=0 pid=-3 dir=/x\n")
+                   .ok());
+  EXPECT_FALSE(cluster::ParseClusterState(
+                   "talus-cluster-state 1\ndaemon role=namenode index=0 ports=rpc:99999 dir=/x\n")
+                   .ok());
+}
+
+}  // namespace
+}  // namespace talus::test
