@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that building and testing Talus needs. Does nothing (and
+# needs no network or root) when they are all present; otherwise runs apt-get update and
+# installs only the missing ones, as root or through sudo.
+set -euo pipefail
+
+PACKAGES=(
+  # Toolchain and build.
+  build-essential cmake pkg-config
+  # RPC: the Thrift compiler and C++ library; Thrift's C++ headers include Boost headers.
+  thrift-compiler libthrift-dev libboost-dev
+  # The namespace store. leveldb's CMake package links -lsnappy, which only the -dev
+  # package provides, and libleveldb-dev does not pull it in.
+  libleveldb-dev libsnappy-dev
+  # Hashing and TLS primitives.
+  libssl-dev
+  # Flags and logging.
+  libgflags-dev libgoogle-glog-dev
+  # Tests and benchmarks.
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # The FUSE mount.
+  libfuse3-dev fuse3
+  # The web status pages and JSON API.
+  libcpp-httplib-dev nlohmann-json3-dev
+  # Tools the tests and benchmarks run: fio (disk reference figures), ps/pgrep, ss.
+  fio procps iproute2
+)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)
+  if [[ "$status" != "installed" ]]; then
+    missing+=("$package")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#PACKAGES[@]} required packages are installed"
+  exit 0
+fi
+
+if [[ -r /etc/os-release ]]; then
+  . /etc/os-release
+  if [[ "${ID:-}" != "debian" || "${VERSION_ID:-}" != "12" ]]; then
+    echo "setup: warning: made for Debian 12, this is ${PRETTY_NAME:-unknown}; trying anyway" >&2
+  fi
+fi
+
+if [[ $(id -u) -eq 0 ]]; then
+  as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+  as_root=(sudo)
+else
+  echo "setup: missing packages: ${missing[*]}" >&2
+  echo "setup: run this script as root (or install sudo) to install them" >&2
+  exit 1
+fi
+
+echo "setup: installing ${missing[*]}"
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+  "${missing[@]}"
+echo "setup: done"
