@@ -1,0 +1,85 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "namenode/journal/journal.h"
+
+// File-level pieces of the local journal: segment names, reading and verifying a segment,
+// appending to one, and the POSIX calls that make those durable.
+namespace talus::journal_internal {
+
+// "log-" followed by the first index, zero-padded to 20 digits, so names sort by index.
+std::string SegmentFileName(uint64_t first_index);
+// True, with *first_index set, when `name` is exactly a segment file name.
+bool ParseSegmentFileName(std::string_view name, uint64_t* first_index);
+// Names a segment has while its header is being written, before it is renamed into place.
+bool IsTemporarySegmentName(std::string_view name);
+
+// What ScanSegment found in one segment file.
+struct SegmentScan {
+  uint64_t first_index = 0;
+  uint64_t last_index = 0;   // first_index - 1 when the segment holds no record
+  uint64_t valid_bytes = 0;  // the header plus every record that verified, in order
+  uint64_t file_bytes = 0;
+  // Empty when the whole file verified; otherwise why the bytes at valid_bytes are not a
+  // record (a torn write if this is the last segment, damage otherwise).
+  std::string damage;
+};
+
+// Called for each verified record in index order; a non-OK Status stops the scan.
+using RecordVisitor = std::function<Status(const LogPosition& pos, std::string_view payload)>;
+
+// Reads `path` and verifies its header (which must name `expected_first_index`) and its
+// records, stopping at the first record that does not verify (reported in `damage`).
+// A record that verifies but does not carry the next index is Corruption. `visit`, when set,
+// sees every verified record.
+Result<SegmentScan> ScanSegment(const std::string& path, uint64_t expected_first_index,
+                                const RecordVisitor& visit);
+
+// Appends to one segment file. Not thread-safe: the journal's writer thread owns it.
+class SegmentWriter {
+ public:
+  // Creates the segment for `first_index` in `dir`: the header is written to a temporary
+  // name, synced and renamed into place, and the directory synced, so a segment file always
+  // has a complete header.
+  static Result<std::unique_ptr<SegmentWriter>> Create(const std::string& dir,
+                                                      uint64_t first_index);
+  // Opens an existing segment to append after its first `valid_bytes` bytes; anything beyond
+  // (a torn tail) is cut off and the cut made durable.
+  static Result<std::unique_ptr<SegmentWriter>> OpenForAppend(const std::string& dir,
+                                                             uint64_t first_index,
+                                                             uint64_t valid_bytes);
+  ~SegmentWriter();
+  SegmentWriter(const SegmentWriter&) = delete;
+  SegmentWriter& operator=(const SegmentWriter&) = delete;
+
+  // Writes all of `data` at the end of the file (not yet durable).
+  Status Append(std::string_view data);
+  // Makes everything appended so far durable (fdatasync).
+  Status Sync();
+  // Cuts the file back to `size` bytes; used to drop a batch whose write or sync failed.
+  Status TruncateTo(uint64_t size);
+
+  uint64_t size() const { return size_; }
+  uint64_t first_index() const { return first_index_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  SegmentWriter(int fd, std::string path, uint64_t first_index, uint64_t size)
+      : fd_(fd), path_(std::move(path)), first_index_(first_index), size_(size) {}
+
+  int fd_;
+  std::string path_;
+  uint64_t first_index_;
+  uint64_t size_;
+};
+
+// fsync()s a directory so that files created, renamed or removed in it stay so.
+Status FsyncDirectory(const std::string& dir);
+
+}  // namespace talus::journal_internal
