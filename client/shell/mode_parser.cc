@@ -46,7 +46,8 @@ Result<ModeSpec> ModeSpec::Parse(std::string_view text) {
   ModeSpec spec;
   std::string_view trimmed = Trim(text);
   if (trimmed.empty()) return Invalid(text, "is empty");
-  if ((trimmed.front() >= '0' && trimmed.front() <= '9') || trimmed.front() == '+') {
+  std::string_view digits = trimmed.front() == '+' ? trimmed.substr(1) : trimmed;
+  if (!digits.empty() && digits.front() >= '0' && digits.front() <= '9') {
     std::optional<uint32_t> octal = ParseOctal(trimmed);
     if (!octal) {
       return Invalid(text, "is not an octal mode of 3 digits, or 4 starting with 0 or 1");
