@@ -1,6 +1,7 @@
 #include "cluster/local_cluster.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/file.h>
 #include <signal.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <random>
 #include <thread>
 
@@ -72,6 +74,7 @@ std::string FlagName(const std::string& flag) {
   return name;
 }
 
+// False also when `dir` is not a directory or cannot be read.
 bool IsDirectoryEmptyOrAbsent(const std::string& dir, bool* absent) {
   DIR* d = ::opendir(dir.c_str());
   *absent = d == nullptr && errno == ENOENT;
@@ -164,6 +167,10 @@ Result<std::unique_ptr<LocalCluster>> LocalCluster::Open(LocalClusterOptions opt
     }
   } else if (loaded.status().IsNotFound()) {
     bool absent = false;
+    std::error_code ec;
+    if (std::filesystem::exists(opts.dir, ec) && !std::filesystem::is_directory(opts.dir, ec)) {
+      return Status::NotADirectory(opts.dir + " is not a directory");
+    }
     if (!IsDirectoryEmptyOrAbsent(opts.dir, &absent)) {
       return Status::InvalidArgument(opts.dir +
                                      " is not empty and holds no Talus cluster (no "
@@ -341,7 +348,8 @@ bool LocalCluster::IsOurProcess(const DaemonRecord& record) const {
   const RoleSpec* spec = FindRole(record.role);
   auto is_binary = [&](const std::string& arg) {
     size_t slash = arg.rfind('/');
-    return spec != nullptr && arg.substr(slash == std::string::npos ? 0 : slash + 1) == spec->binary;
+    return spec != nullptr &&
+           arg.substr(slash == std::string::npos ? 0 : slash + 1) == spec->binary;
   };
   // argv[1] too: a daemon started through an interpreter or a wrapper script runs as "sh PATH".
   if (!is_binary(info->argv[0]) && !(info->argv.size() > 1 && is_binary(info->argv[1]))) {
@@ -384,7 +392,8 @@ std::string LocalCluster::DescribeFailure(size_t i, const std::string& what) con
   std::string message = d.role + " " + std::to_string(d.index) + " (pid " +
                         std::to_string(d.pid) + ") " + what + ".";
   std::string out_tail = TailOfFile(OutputPath(i), kTailLines, kStartMarker);
-  message += "\nLast lines of " + OutputPath(i) + ":\n" + (out_tail.empty() ? "  (empty)\n" : out_tail);
+  message += "\nLast lines of " + OutputPath(i) + ":\n" +
+             (out_tail.empty() ? "  (empty)\n" : out_tail);
   // glog names its files PROGRAM.HOST.USER.log.SEVERITY.DATE.PID and points PROGRAM.INFO at the
   // newest; show it only if it is this run's, not one left by an earlier start.
   std::string info_link = LogDir(i) + "/" + FindRole(d.role)->binary + ".INFO";
@@ -428,7 +437,10 @@ Status LocalCluster::Spawn(size_t i, const Progress& progress) {
   children_.insert(*pid);
   Result<ProcessInfo> info = ReadProcessInfo(*pid);
   d.start_time = info.ok() ? info->start_time : 0;
-  if (progress) progress("starting " + d.role + " " + std::to_string(d.index) + " (pid " + std::to_string(d.pid) + ")");
+  if (progress) {
+    progress("starting " + d.role + " " + std::to_string(d.index) + " (pid " +
+             std::to_string(d.pid) + ")");
+  }
   // Recorded before waiting, so an interrupted `up` still leaves `down` able to stop it.
   return Save();
 }

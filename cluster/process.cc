@@ -48,7 +48,9 @@ void CloseFdsFrom(int first, int keep) {
     if (::syscall(SYS_close_range, lo, hi, 0) == 0) return;
     long max_fd = ::sysconf(_SC_OPEN_MAX);
     if (max_fd < 0 || max_fd > 65536) max_fd = 65536;
-    for (long fd = lo; fd <= static_cast<long>(hi) && fd < max_fd; ++fd) ::close(static_cast<int>(fd));
+    for (long fd = lo; fd <= static_cast<long>(hi) && fd < max_fd; ++fd) {
+      ::close(static_cast<int>(fd));
+    }
   };
   close_span(first, static_cast<unsigned>(keep) - 1);
   close_span(static_cast<unsigned>(keep) + 1, UINT_MAX);
