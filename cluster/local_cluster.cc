@@ -129,6 +129,10 @@ LocalCluster::~LocalCluster() {
 
 Result<std::unique_ptr<LocalCluster>> LocalCluster::Open(LocalClusterOptions options) {
   ASSIGN_OR_RETURN(options.dir, AbsolutePath(options.dir));
+  std::error_code ec;
+  if (std::filesystem::exists(options.dir, ec) && !std::filesystem::is_directory(options.dir, ec)) {
+    return Status::NotADirectory(options.dir + " is not a directory");
+  }
   if (options.bin_dir.empty()) return Status::InvalidArgument("no directory of binaries given");
   for (const auto& flag : options.extra_flags) {
     std::string name = FlagName(flag);
@@ -167,10 +171,6 @@ Result<std::unique_ptr<LocalCluster>> LocalCluster::Open(LocalClusterOptions opt
     }
   } else if (loaded.status().IsNotFound()) {
     bool absent = false;
-    std::error_code ec;
-    if (std::filesystem::exists(opts.dir, ec) && !std::filesystem::is_directory(opts.dir, ec)) {
-      return Status::NotADirectory(opts.dir + " is not a directory");
-    }
     if (!IsDirectoryEmptyOrAbsent(opts.dir, &absent)) {
       return Status::InvalidArgument(opts.dir +
                                      " is not empty and holds no Talus cluster (no "
