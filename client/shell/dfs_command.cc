@@ -1,7 +1,6 @@
 #include "client/shell/dfs_command.h"
 
 #include <cstdio>
-#include <cstdlib>
 
 #include "client/shell/command_registry.h"
 #include "client/shell/generic_options.h"
@@ -44,7 +43,7 @@ int RunDfsCommand(const std::vector<std::string>& args) {
       word.size() > 1 && word[0] == '-' ? MakeCommand(word.substr(1)) : nullptr;
   if (!command) return UnknownCommand(word);
 
-  Result<ShellConfig> config = MakeShellConfig(*generic, std::getenv("TALUS_USER"));
+  Result<ShellConfig> config = MakeShellConfig(*generic);
   if (!config.ok()) {
     std::fprintf(stderr, "%s: %s\n", word.c_str(), config.status().message().c_str());
     return kUsageExitCode;

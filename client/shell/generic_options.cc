@@ -86,9 +86,8 @@ Result<GenericOptions> ParseGenericOptions(const std::vector<std::string>& args)
   return out;
 }
 
-Result<ShellConfig> MakeShellConfig(const GenericOptions& options, const char* env_user) {
+Result<ShellConfig> MakeShellConfig(const GenericOptions& options) {
   ShellConfig config;
-  if (env_user != nullptr && *env_user != '\0') config.client.user = env_user;
   for (const auto& [key, value] : options.properties) {
     if (key == "fs.defaultFS") {
       config.fs_uri = value;

@@ -78,20 +78,19 @@ TEST(DfsGenericOptionsTest, FsAndProperties) {
   ASSERT_TRUE(opts.ok());
   EXPECT_EQ(opts->consumed, 5u);
   EXPECT_EQ(opts->fs_uri, "talus://h:1");
-  Result<ShellConfig> config = MakeShellConfig(*opts, nullptr);
+  Result<ShellConfig> config = MakeShellConfig(*opts);
   ASSERT_TRUE(config.ok());
   EXPECT_EQ(config->fs_uri, "talus://h:1");
   EXPECT_EQ(config->client.user, "bob");
   EXPECT_EQ(config->client.default_replication, 2);
 }
 
-TEST(DfsGenericOptionsTest, UserFromEnvironmentUnlessGiven) {
+TEST(DfsGenericOptionsTest, UserOnlyWhenGiven) {
   GenericOptions none;
-  EXPECT_EQ(MakeShellConfig(none, "carol")->client.user, "carol");
-  EXPECT_EQ(MakeShellConfig(none, nullptr)->client.user, "");
+  EXPECT_EQ(MakeShellConfig(none)->client.user, "");  // the client library chooses
   GenericOptions given;
   given.properties = {{"talus.user", "dave"}};
-  EXPECT_EQ(MakeShellConfig(given, "carol")->client.user, "dave");
+  EXPECT_EQ(MakeShellConfig(given)->client.user, "dave");
 }
 
 TEST(DfsGenericOptionsTest, PropertyValues) {
@@ -101,7 +100,7 @@ TEST(DfsGenericOptionsTest, PropertyValues) {
                      {"fs.defaultFS", "talus://x:2"},
                      {"talus.client.rpc-timeout-ms", "1500"},
                      {"unknown.key", "whatever"}};
-  Result<ShellConfig> config = MakeShellConfig(opts, nullptr);
+  Result<ShellConfig> config = MakeShellConfig(opts);
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->client.umask, 077u);
   EXPECT_EQ(config->client.default_block_size, 64LL << 20);
@@ -125,7 +124,7 @@ TEST(DfsGenericOptionsTest, BadInputs) {
            {"talus.client.rpc-timeout-ms", "0"}}) {
     GenericOptions opts;
     opts.properties = {{key, value}};
-    Result<ShellConfig> config = MakeShellConfig(opts, nullptr);
+    Result<ShellConfig> config = MakeShellConfig(opts);
     EXPECT_FALSE(config.ok()) << key << "=" << value;
     if (!config.ok()) {
       EXPECT_NE(config.status().message().find(key), std::string::npos)
