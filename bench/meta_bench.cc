@@ -31,7 +31,8 @@ void Usage() {
   std::fprintf(stderr,
                "Usage: talus-bench meta --op OP --threads T --ops N [-fs URI] [--dir PATH]\n"
                "                        [--user NAME] [--keep]\n"
-               "  OP: mkdirs | create | getFileInfo | getListing | rename | delete\n"
+               "  OP: mkdirs | create | getFileInfo | getListing | rename | delete | stat-root\n"
+               "  stat-root (getFileInfo of /, no path walk) measures the bare RPC round trip.\n"
                "  create is create + complete of an empty file. N is the total over all threads.\n"
                "  The file system is -fs, else $TALUS_FS, else the client config.\n");
 }
@@ -74,7 +75,7 @@ bool ParseArgs(int argc, char** argv, Args* args) {
     }
   }
   static const char* kOps[] = {"mkdirs", "create", "getFileInfo", "getListing", "rename",
-                               "delete"};
+                               "delete", "stat-root"};
   if (std::find_if(std::begin(kOps), std::end(kOps),
                    [&](const char* o) { return args->op == o; }) == std::end(kOps)) {
     std::fprintf(stderr, "unknown --op '%s'\n", args->op.c_str());
@@ -182,6 +183,8 @@ int main(int argc, char** argv) {
           ok = fs.CreateEmptyFile(object(t, i)).ok();
         } else if (args.op == "getFileInfo") {
           ok = fs.GetFileInfo(object(t, i)).ok();
+        } else if (args.op == "stat-root") {
+          ok = fs.GetFileInfo("/").ok();
         } else if (args.op == "getListing") {
           ok = fs.ListDirectory(thread_dir(t)).ok();
         } else if (args.op == "rename") {

@@ -114,7 +114,9 @@ Result<std::unique_ptr<NamenodeProxy::Connection>> NamenodeProxy::Acquire(size_t
   socket->setSendTimeout(options_.rpc_timeout_ms);
   socket->setNoDelay(true);
   auto conn = std::make_unique<Connection>();
-  conn->transport = std::make_shared<apache::thrift::transport::TFramedTransport>(socket);
+  // Buffered below the framing: one recv() usually brings a whole reply.
+  conn->transport = std::make_shared<apache::thrift::transport::TFramedTransport>(
+      std::make_shared<apache::thrift::transport::TBufferedTransport>(socket, 8192));
   try {
     conn->transport->open();
   } catch (const apache::thrift::transport::TTransportException& e) {

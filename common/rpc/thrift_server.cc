@@ -21,10 +21,15 @@ using apache::thrift::transport::TTransport;
 // Framed transports that refuse frames above the configured size.
 class BoundedFramedTransportFactory : public apache::thrift::transport::TTransportFactory {
  public:
+  static constexpr uint32_t kReadBufferBytes = 8192;
+
   explicit BoundedFramedTransportFactory(int max_frame_bytes)
       : config_(std::make_shared<TConfiguration>(max_frame_bytes, max_frame_bytes)) {}
   std::shared_ptr<TTransport> getTransport(std::shared_ptr<TTransport> trans) override {
-    return std::make_shared<TFramedTransport>(trans, config_);
+    // The buffer below the framing lets one recv() bring in a frame's header and body.
+    auto buffered = std::make_shared<apache::thrift::transport::TBufferedTransport>(
+        trans, kReadBufferBytes, config_);
+    return std::make_shared<TFramedTransport>(buffered, config_);
   }
 
  private:

@@ -302,6 +302,16 @@ void LocalJournal::Close() {
   writer_cv_.notify_all();
   writer_thread_.join();
   apply_thread_.join();
+  bool failed;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    failed = !failure_.ok();
+  }
+  if (segment_ && !failed) {
+    // Leave no zero-filled room behind on a clean close (a crash may, and Open cuts it).
+    Status sealed = segment_->Seal();
+    if (!sealed.ok()) LOG(WARNING) << "sealing the last segment: " << sealed;
+  }
   segment_.reset();
   if (lock_fd_ >= 0) ::close(lock_fd_);
   lock_fd_ = -1;
@@ -364,6 +374,7 @@ Status LocalJournal::WriteBatch(Batch* batch) {
   if (segment_->size() >= options_.segment_size_limit_bytes &&
       segment_->size() > journal_format::kSegmentHeaderSize) {
     uint64_t first = batch->entries.front().index;
+    RETURN_NOT_OK(segment_->Seal());
     ASSIGN_OR_RETURN(std::unique_ptr<SegmentWriter> next,
                      SegmentWriter::Create(options_.directory, first));
     {

@@ -1,5 +1,8 @@
 #include "namenode/journal/segment_file.h"
 
+#include <glog/logging.h>
+
+#include <algorithm>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -168,7 +171,30 @@ SegmentWriter::~SegmentWriter() { ::close(fd_); }
 Status SegmentWriter::Append(std::string_view data) {
   RETURN_NOT_OK(WriteAllAt(fd_, data, size_, path_));
   size_ += data.size();
+  if (size_ > allocated_) allocated_ = size_;
+  if (allocated_ - size_ < kPreallocateBytes / 2) {
+    // Zero-fill the next stretch now; the sync that follows pays the one size change for it.
+    static const std::string* zeros = new std::string(kPreallocateBytes, '\0');
+    const uint64_t target = (size_ / kPreallocateBytes + 2) * kPreallocateBytes;
+    while (allocated_ < target) {
+      uint64_t n = std::min<uint64_t>(target - allocated_, zeros->size());
+      Status s = WriteAllAt(fd_, std::string_view(*zeros).substr(0, n), allocated_, path_);
+      if (!s.ok()) {
+        // Only an optimisation: on a full disk go on without room ahead, and let the record
+        // writes themselves report ENOSPC.
+        LOG_EVERY_N(WARNING, 100) << "cannot preallocate " << path_ << ": " << s;
+        if (::ftruncate(fd_, static_cast<off_t>(size_)) == 0) allocated_ = size_;
+        break;
+      }
+      allocated_ += n;
+    }
+  }
   return Status::OK();
+}
+
+Status SegmentWriter::Seal() {
+  if (allocated_ != size_) RETURN_NOT_OK(TruncateTo(size_));
+  return Sync();
 }
 
 Status SegmentWriter::Sync() {
@@ -181,6 +207,7 @@ Status SegmentWriter::TruncateTo(uint64_t size) {
     return Status::FromErrno(errno, "truncating " + path_);
   }
   size_ = size;
+  allocated_ = size;
   return Status::OK();
 }
 

@@ -51,6 +51,7 @@ Result<std::unique_ptr<NamespaceStore>> NamespaceStore::Open(
   if (ec) return Status::IoError("cannot create " + dir + ": " + ec.message());
   std::unique_ptr<NamespaceStore> store(new NamespaceStore());
   store->cache_.reset(leveldb::NewLRUCache(options.block_cache_bytes));
+  store->metadata_cache_ = std::make_unique<MetadataCache>(options.metadata_cache_entries);
   leveldb::Options opts;
   opts.create_if_missing = true;
   opts.paranoid_checks = true;
@@ -111,26 +112,68 @@ std::unique_ptr<leveldb::Iterator> NamespaceStore::NewIterator() const {
   return std::unique_ptr<leveldb::Iterator>(db_->NewIterator(leveldb::ReadOptions()));
 }
 
+namespace {
+// Drops every key a batch touches from the metadata cache.
+class CacheInvalidator : public leveldb::WriteBatch::Handler {
+ public:
+  explicit CacheInvalidator(MetadataCache* cache) : cache_(cache) {}
+  void Put(const leveldb::Slice& key, const leveldb::Slice&) override { Erase(key); }
+  void Delete(const leveldb::Slice& key) override { Erase(key); }
+
+ private:
+  void Erase(const leveldb::Slice& key) {
+    if (!key.empty() && (key[0] == keys::kInodePrefix || key[0] == keys::kDirentPrefix)) {
+      cache_->Erase(std::string_view(key.data(), key.size()));
+    }
+  }
+  MetadataCache* cache_;
+};
+}  // namespace
+
 Status NamespaceStore::Write(leveldb::WriteBatch* batch, bool sync) {
   leveldb::WriteOptions opts;
   opts.sync = sync;
-  return FromLevelDb(db_->Write(opts, batch), "writing the namespace");
+  Status s = FromLevelDb(db_->Write(opts, batch), "writing the namespace");
+  // After the write, so a reader that misses from now on reads the new value. Erase even on
+  // failure: what LevelDB holds is then uncertain.
+  CacheInvalidator invalidator(metadata_cache_.get());
+  leveldb::Status iterated = batch->Iterate(&invalidator);
+  CHECK(iterated.ok()) << "a batch we built does not parse: " << iterated.ToString();
+  return s;
 }
 
 Result<std::optional<Inode>> NamespaceStore::GetInode(uint64_t id) const {
-  ASSIGN_OR_RETURN(std::optional<std::string> bytes, Get(keys::InodeKey(id)));
-  if (!bytes) return std::optional<Inode>();
-  Inode inode;
-  RETURN_NOT_OK(DecodeInode(*bytes, &inode));
-  return std::optional<Inode>(std::move(inode));
+  const std::string key = keys::InodeKey(id);
+  if (std::optional<CachedValue> hit = metadata_cache_->Get(key)) {
+    if (!hit->inode) return std::optional<Inode>();
+    return std::optional<Inode>(*hit->inode);
+  }
+  const uint64_t ticket = metadata_cache_->Ticket(key);
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, Get(key));
+  CachedValue value;
+  if (bytes) {
+    auto inode = std::make_shared<Inode>();
+    RETURN_NOT_OK(DecodeInode(*bytes, inode.get()));
+    value.inode = std::move(inode);
+  }
+  metadata_cache_->Insert(key, ticket, value);
+  if (!value.inode) return std::optional<Inode>();
+  return std::optional<Inode>(*value.inode);
 }
 
 Result<std::optional<uint64_t>> NamespaceStore::Lookup(uint64_t parent_id,
                                                         std::string_view name) const {
-  ASSIGN_OR_RETURN(std::optional<std::string> bytes, Get(keys::DirentKey(parent_id, name)));
-  if (!bytes) return std::optional<uint64_t>();
-  if (bytes->size() != 8) return Status::Corruption("directory entry of bad size");
-  return std::optional<uint64_t>(keys::DecodeBigEndian64(*bytes));
+  const std::string key = keys::DirentKey(parent_id, name);
+  if (std::optional<CachedValue> hit = metadata_cache_->Get(key)) return hit->child_id;
+  const uint64_t ticket = metadata_cache_->Ticket(key);
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, Get(key));
+  CachedValue value;
+  if (bytes) {
+    if (bytes->size() != 8) return Status::Corruption("directory entry of bad size");
+    value.child_id = keys::DecodeBigEndian64(*bytes);
+  }
+  metadata_cache_->Insert(key, ticket, value);
+  return value.child_id;
 }
 
 Result<uint64_t> NamespaceStore::GetCounter(std::string_view meta_key) const {

@@ -11,6 +11,7 @@
 
 #include "common/result.h"
 #include "namenode/namespace/inode.h"
+#include "namenode/namespace/metadata_cache.h"
 
 namespace talus {
 
@@ -21,6 +22,8 @@ struct NamespaceStoreOptions {
   // Owner and group of "/" when a new namespace is formatted.
   std::string root_owner = "root";
   std::string root_group = "supergroup";
+  // Decoded inodes and directory entries kept in RAM (an LRU of this many records).
+  size_t metadata_cache_entries = 200000;
 };
 
 // The namespace's LevelDB database. Thread-safe: LevelDB allows concurrent reads and writes.
@@ -35,7 +38,8 @@ class NamespaceStore {
   // nullopt when the key is absent.
   Result<std::optional<std::string>> Get(std::string_view key) const;
   std::unique_ptr<leveldb::Iterator> NewIterator() const;
-  // `sync` makes this and every earlier write durable (a LevelDB log fsync).
+  // `sync` makes this and every earlier write durable (a LevelDB log fsync). Keeps the
+  // metadata cache coherent: every key the batch touches is dropped from it.
   Status Write(leveldb::WriteBatch* batch, bool sync);
 
   Result<std::optional<Inode>> GetInode(uint64_t id) const;
@@ -44,6 +48,7 @@ class NamespaceStore {
   Result<uint64_t> GetCounter(std::string_view meta_key) const;
 
   uint64_t applied_index() const;
+  const MetadataCache& cache() const { return *metadata_cache_; }
 
  private:
   NamespaceStore() = default;
@@ -51,6 +56,7 @@ class NamespaceStore {
 
   std::unique_ptr<leveldb::Cache> cache_;
   std::unique_ptr<leveldb::DB> db_;
+  std::unique_ptr<MetadataCache> metadata_cache_;
 };
 
 }  // namespace talus

@@ -22,7 +22,10 @@ void NamespaceTxn::Delete(std::string_view key) {
 }
 
 Result<std::optional<Inode>> NamespaceTxn::GetInode(uint64_t id) const {
-  ASSIGN_OR_RETURN(std::optional<std::string> bytes, Get(keys::InodeKey(id)));
+  const std::string key = keys::InodeKey(id);
+  auto written = writes_.find(key);
+  if (written == writes_.end()) return store_->GetInode(id);  // cached
+  const std::optional<std::string>& bytes = written->second;
   if (!bytes) return std::optional<Inode>();
   Inode inode;
   RETURN_NOT_OK(DecodeInode(*bytes, &inode));
@@ -31,7 +34,10 @@ Result<std::optional<Inode>> NamespaceTxn::GetInode(uint64_t id) const {
 
 Result<std::optional<uint64_t>> NamespaceTxn::Lookup(uint64_t parent_id,
                                                       std::string_view name) const {
-  ASSIGN_OR_RETURN(std::optional<std::string> bytes, Get(keys::DirentKey(parent_id, name)));
+  const std::string key = keys::DirentKey(parent_id, name);
+  auto written = writes_.find(key);
+  if (written == writes_.end()) return store_->Lookup(parent_id, name);  // cached
+  const std::optional<std::string>& bytes = written->second;
   if (!bytes) return std::optional<uint64_t>();
   if (bytes->size() != 8) return Status::Corruption("directory entry of bad size");
   return std::optional<uint64_t>(keys::DecodeBigEndian64(*bytes));
