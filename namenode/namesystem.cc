@@ -48,18 +48,27 @@ Result<std::optional<Namesystem::RetryAnswer>> Namesystem::LookupRetryCache(
   return std::optional<RetryAnswer>(std::move(answer));
 }
 
-Result<int64_t> Namesystem::Mutate(Edit edit) {
+void Namesystem::MutateAsync(Edit edit, MutateCallback done) {
   if (journal_ == nullptr || !journal_->IsLeader()) {
-    return Status::NotLeader("this namenode is not the leader", "");
+    done(Status::NotLeader("this namenode is not the leader", ""));
+    return;
   }
   if (edit.client_id.size() != 16 && !edit.client_id.empty()) {
-    return Status::InvalidArgument("client id must be 16 bytes");
+    done(Status::InvalidArgument("client id must be 16 bytes"));
+    return;
   }
-  ASSIGN_OR_RETURN(std::optional<RetryAnswer> cached,
-                   LookupRetryCache(edit.client_id, edit.call_id));
-  if (cached) {
-    if (!cached->status.ok()) return cached->status;
-    return cached->value;
+  Result<std::optional<RetryAnswer>> cached = LookupRetryCache(edit.client_id, edit.call_id);
+  if (!cached.ok()) {
+    done(cached.status());
+    return;
+  }
+  if (cached.value()) {
+    if (!cached.value()->status.ok()) {
+      done(cached.value()->status);
+    } else {
+      done(cached.value()->value);
+    }
+    return;
   }
   edit.time = Now();
   // Dry run against the current state: rejects bad requests without journaling them and
@@ -67,23 +76,39 @@ Result<int64_t> Namesystem::Mutate(Edit edit) {
   {
     NamespaceTxn txn(store_);
     OpContext ctx{txn, edit.caller, edit.time};
-    ASSIGN_OR_RETURN(OpOutcome outcome, ApplyEditOp(ctx, edit.op));
-    if (!outcome.changed) return outcome.value;
+    Result<OpOutcome> outcome = ApplyEditOp(ctx, edit.op);
+    if (!outcome.ok()) {
+      done(outcome.status());
+      return;
+    }
+    if (!outcome->changed) {
+      done(outcome->value);
+      return;
+    }
   }
-  std::promise<ApplyResult> promise;
-  std::future<ApplyResult> future = promise.get_future();
+  // The callback is shared between Append's failure path and the journal's completion, and
+  // runs in exactly one of them.
+  auto shared_done = std::make_shared<MutateCallback>(std::move(done));
   Result<LogPosition> appended = journal_->Append(
-      EncodeEdit(edit), [&promise](const Status& status, const ApplyResult& result) {
-        if (status.ok()) {
-          promise.set_value(result);
+      EncodeEdit(edit), [shared_done](const Status& status, const ApplyResult& result) {
+        if (!status.ok()) {
+          (*shared_done)(status);
+        } else if (!result.status.ok()) {
+          (*shared_done)(result.status);
         } else {
-          promise.set_value(ApplyResult{status, 0});
+          (*shared_done)(result.value);
         }
       });
-  if (!appended.ok()) return appended.status();
-  ApplyResult result = future.get();
-  if (!result.status.ok()) return result.status;
-  return result.value;
+  if (!appended.ok()) (*shared_done)(appended.status());
+}
+
+Result<int64_t> Namesystem::Mutate(Edit edit) {
+  std::promise<Result<int64_t>> promise;
+  std::future<Result<int64_t>> future = promise.get_future();
+  MutateAsync(std::move(edit), [&promise](Result<int64_t> result) {
+    promise.set_value(std::move(result));
+  });
+  return future.get();
 }
 
 ApplyResult Namesystem::Apply(const LogPosition& pos, std::string_view entry) {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,8 +55,14 @@ class Namesystem : public StateMachine {
   ApplyResult Apply(const LogPosition& pos, std::string_view entry) override;
   Result<uint64_t> Checkpoint() override;
 
-  // Runs a mutation and returns its op-specific value (the new inode id for create, 0/1 for
-  // delete's "existed", ...). A (client_id, call_id) seen before gets the recorded answer.
+  // Runs a mutation and calls `done` with its op-specific value (the new inode id for create,
+  // 0/1 for delete's "existed", ...) once it is durable and applied, or with why it failed.
+  // `done` runs exactly once: inline when the answer is known at once (a bad request, a retry
+  // the retry cache answers, a no-op), otherwise on the journal's apply thread, so it must not
+  // block. A (client_id, call_id) seen before gets the recorded answer.
+  using MutateCallback = std::function<void(Result<int64_t>)>;
+  void MutateAsync(Edit edit, MutateCallback done);
+  // The same, waiting for the answer.
   Result<int64_t> Mutate(Edit edit);
 
   Result<Inode> GetFileInfo(const Caller& caller, const std::string& path) const;

@@ -1,0 +1,302 @@
+#include "namenode/rpc/client_service.h"
+
+#include <thrift/TApplicationException.h>
+
+#include <ctime>
+
+#include "common/path.h"
+#include "common/rpc/thrift_status.h"
+#include "namenode/rpc/file_status_convert.h"
+
+namespace talus {
+
+namespace {
+
+using apache::thrift::TDelayedException;
+
+void Fail(const ClientService::ExnCob& exn_cob, const Status& status) {
+  exn_cob(TDelayedException::delayException(ToThriftError(status)));
+}
+
+Status CheckMode(int32_t mode) {
+  if (mode < 0 || mode > 07777) {
+    return Status::InvalidArgument("mode " + std::to_string(mode) + " is out of range");
+  }
+  return Status::OK();
+}
+
+Status DataPathNotYet(const char* call) {
+  // Blocks need datanodes, which join the cluster with the data-path work; until then a
+  // cluster has none, and HDFS answers the same way when none is available.
+  return Status(ErrorCode::kNoSpace,
+                std::string(call) + ": no datanodes are available: could only be written to 0 "
+                "of the required minimum of 1 nodes");
+}
+
+}  // namespace
+
+Result<Caller> ClientService::CallerOf(const rpc::RequestHeader& h) {
+  RETURN_NOT_OK(ValidateUserName(h.user));
+  if (!h.client_id.empty() && h.client_id.size() != 16) {
+    return Status::InvalidArgument("client_id must be 16 bytes");
+  }
+  return user_groups_->Resolve(h.user);
+}
+
+void ClientService::Mutate(const rpc::RequestHeader& h, EditOp op, ExnCob exn_cob,
+                           std::function<void(int64_t)> then) {
+  Result<Caller> caller = CallerOf(h);
+  if (!caller.ok()) return Fail(exn_cob, caller.status());
+  if (h.client_id.size() != 16) {
+    return Fail(exn_cob, Status::InvalidArgument("mutating calls need a 16-byte client_id"));
+  }
+  Edit edit;
+  edit.caller = std::move(*caller);
+  edit.client_id = h.client_id;
+  edit.call_id = h.call_id;
+  edit.op = std::move(op);
+  namesystem_->MutateAsync(std::move(edit),
+                           [exn_cob = std::move(exn_cob), then = std::move(then)](
+                               Result<int64_t> result) {
+                             if (!result.ok()) return Fail(exn_cob, result.status());
+                             then(*result);
+                           });
+}
+
+void ClientService::ping(Cob<rpc::Timespec> cob, ExnCob exn_cob, const rpc::RequestHeader& h) {
+  Result<Caller> caller = CallerOf(h);
+  if (!caller.ok()) return Fail(exn_cob, caller.status());
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  rpc::Timespec out;
+  out.sec = now.tv_sec;
+  out.nsec = static_cast<int32_t>(now.tv_nsec);
+  cob(out);
+}
+
+void ClientService::getFileInfo(Cob<rpc::FileStatus> cob, ExnCob exn_cob,
+                                const rpc::RequestHeader& h, const std::string& path) {
+  Result<Caller> caller = CallerOf(h);
+  if (!caller.ok()) return Fail(exn_cob, caller.status());
+  Result<Inode> inode = namesystem_->GetFileInfo(*caller, path);
+  if (!inode.ok()) return Fail(exn_cob, inode.status());
+  rpc::FileStatus out;
+  ToFileStatus(*inode, &out);
+  cob(out);
+}
+
+void ClientService::getListing(Cob<rpc::DirectoryListing> cob, ExnCob exn_cob,
+                               const rpc::RequestHeader& h, const std::string& path,
+                               const std::string& start_after, int32_t limit) {
+  Result<Caller> caller = CallerOf(h);
+  if (!caller.ok()) return Fail(exn_cob, caller.status());
+  if (!start_after.empty()) {
+    Status valid = ValidateName(start_after);
+    if (!valid.ok()) return Fail(exn_cob, valid.Prepend("start_after"));
+  }
+  Result<Listing> listing = namesystem_->GetListing(*caller, path, start_after, limit);
+  if (!listing.ok()) return Fail(exn_cob, listing.status());
+  rpc::DirectoryListing out;
+  out.entries.resize(listing->entries.size());
+  for (size_t i = 0; i < listing->entries.size(); ++i) {
+    ToFileStatus(listing->entries[i], &out.entries[i]);
+  }
+  out.has_more = listing->has_more;
+  cob(out);
+}
+
+void ClientService::getContentSummary(Cob<rpc::ContentSummary> cob, ExnCob exn_cob,
+                                      const rpc::RequestHeader& h, const std::string& path) {
+  Result<Caller> caller = CallerOf(h);
+  if (!caller.ok()) return Fail(exn_cob, caller.status());
+  Result<NamespaceSummary> summary = namesystem_->GetContentSummary(*caller, path);
+  if (!summary.ok()) return Fail(exn_cob, summary.status());
+  rpc::ContentSummary out;
+  out.length = summary->length;
+  out.file_count = summary->file_count;
+  out.directory_count = summary->directory_count;
+  out.space_consumed = summary->space_consumed;
+  out.quota = -1;
+  out.space_quota = -1;
+  cob(out);
+}
+
+void ClientService::getStats(Cob<rpc::FsStats> cob, ExnCob exn_cob, const rpc::RequestHeader& h) {
+  Result<Caller> caller = CallerOf(h);
+  if (!caller.ok()) return Fail(exn_cob, caller.status());
+  Result<NamespaceCounts> counts = namesystem_->GetCounts();
+  if (!counts.ok()) return Fail(exn_cob, counts.status());
+  rpc::FsStats out;
+  // Capacity comes from datanode heartbeats, which arrive with the data-path work.
+  out.capacity = 0;
+  out.used = 0;
+  out.remaining = 0;
+  out.under_replicated_blocks = 0;
+  out.corrupt_blocks = 0;
+  out.missing_blocks = 0;
+  out.files = counts->files;
+  out.directories = counts->directories;
+  cob(out);
+}
+
+void ClientService::mkdirs(Cob<bool> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                           const std::string& path, int32_t mode, bool create_parent) {
+  Status valid = CheckMode(mode);
+  if (!valid.ok()) return Fail(exn_cob, valid);
+  Mutate(h, MkdirsOp{path, static_cast<uint32_t>(mode), create_parent}, std::move(exn_cob),
+         [cob = std::move(cob)](int64_t) { cob(true); });
+}
+
+void ClientService::create(Cob<rpc::FileStatus> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                           const std::string& path, int32_t mode, const std::string& client_name,
+                           bool overwrite, bool create_parent, int16_t replication,
+                           int64_t block_size) {
+  Status valid = CheckMode(mode);
+  if (valid.ok() && (client_name.empty() || client_name.size() > 1024)) {
+    valid = Status::InvalidArgument("client name must be 1 to 1024 bytes");
+  }
+  if (!valid.ok()) return Fail(exn_cob, valid);
+  Namesystem* ns = namesystem_;
+  ExnCob on_error = exn_cob;
+  Mutate(h,
+         CreateOp{path, static_cast<uint32_t>(mode), client_name, overwrite, create_parent,
+                  replication, block_size},
+         std::move(exn_cob), [ns, cob = std::move(cob), on_error](int64_t id) {
+           Result<Inode> inode = ns->GetInode(static_cast<uint64_t>(id));
+           if (!inode.ok()) return Fail(on_error, inode.status());
+           rpc::FileStatus out;
+           ToFileStatus(*inode, &out);
+           cob(out);
+         });
+}
+
+void ClientService::deletePath(Cob<bool> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                               const std::string& path, bool recursive) {
+  Mutate(h, DeleteOp{path, recursive}, std::move(exn_cob),
+         [cob = std::move(cob)](int64_t existed) { cob(existed != 0); });
+}
+
+void ClientService::rename(std::function<void()> cob, ExnCob exn_cob,
+                           const rpc::RequestHeader& h, const std::string& src,
+                           const std::string& dst, const rpc::RenameOptions& options) {
+  Mutate(h, RenameOp{src, dst, options.overwrite}, std::move(exn_cob),
+         [cob = std::move(cob)](int64_t) { cob(); });
+}
+
+void ClientService::setPermission(std::function<void()> cob, ExnCob exn_cob,
+                                  const rpc::RequestHeader& h, const std::string& path,
+                                  int32_t mode) {
+  Status valid = CheckMode(mode);
+  if (!valid.ok()) return Fail(exn_cob, valid);
+  Mutate(h, SetPermissionOp{path, static_cast<uint32_t>(mode)}, std::move(exn_cob),
+         [cob = std::move(cob)](int64_t) { cob(); });
+}
+
+void ClientService::setOwner(std::function<void()> cob, ExnCob exn_cob,
+                             const rpc::RequestHeader& h, const std::string& path,
+                             const std::string& owner, const std::string& group) {
+  Mutate(h, SetOwnerOp{path, owner, group}, std::move(exn_cob),
+         [cob = std::move(cob)](int64_t) { cob(); });
+}
+
+void ClientService::setTimes(std::function<void()> cob, ExnCob exn_cob,
+                             const rpc::RequestHeader& h, const std::string& path,
+                             const rpc::Timespec& mtime, const rpc::Timespec& atime) {
+  Mutate(h, SetTimesOp{path, NsTime{mtime.sec, mtime.nsec}, NsTime{atime.sec, atime.nsec}},
+         std::move(exn_cob), [cob = std::move(cob)](int64_t) { cob(); });
+}
+
+void ClientService::setReplication(Cob<bool> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                                   const std::string& path, int16_t replication) {
+  Mutate(h, SetReplicationOp{path, replication}, std::move(exn_cob),
+         [cob = std::move(cob)](int64_t done) { cob(done != 0); });
+}
+
+void ClientService::addBlock(Cob<rpc::LocatedBlock>, ExnCob exn_cob, const rpc::RequestHeader& h,
+                             const std::string&, const std::string&, const rpc::ExtendedBlock&,
+                             const std::vector<std::string>&, int64_t) {
+  Result<Caller> caller = CallerOf(h);
+  Fail(exn_cob, caller.ok() ? DataPathNotYet("addBlock") : caller.status());
+}
+
+void ClientService::abandonBlock(std::function<void()>, ExnCob exn_cob,
+                                 const rpc::RequestHeader& h, const rpc::ExtendedBlock& block,
+                                 const std::string&, const std::string&, int64_t) {
+  Result<Caller> caller = CallerOf(h);
+  Fail(exn_cob, caller.ok() ? Status::InvalidArgument("abandonBlock: unknown block " +
+                                                      std::to_string(block.block_id))
+                            : caller.status());
+}
+
+void ClientService::complete(Cob<bool> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                             const std::string& path, const std::string& client_name,
+                             const rpc::ExtendedBlock& last, int64_t file_id) {
+  CompleteOp op;
+  op.path = path;
+  op.client_name = client_name;
+  op.file_id = file_id < 0 ? 0 : static_cast<uint64_t>(file_id);
+  // A block id of 0 means "no last block" (the struct is required on the wire).
+  if (last.block_id != 0) {
+    op.last = BlockInfo{last.block_id, last.generation_stamp, last.num_bytes};
+  }
+  Mutate(h, std::move(op), std::move(exn_cob),
+         [cob = std::move(cob)](int64_t closed) { cob(closed != 0); });
+}
+
+void ClientService::getBlockLocations(Cob<rpc::LocatedBlocks> cob, ExnCob exn_cob,
+                                      const rpc::RequestHeader& h, const std::string& path,
+                                      int64_t offset, int64_t length) {
+  Result<Caller> caller = CallerOf(h);
+  if (!caller.ok()) return Fail(exn_cob, caller.status());
+  if (offset < 0 || length < 0) {
+    return Fail(exn_cob, Status::InvalidArgument("offset and length must not be negative"));
+  }
+  Result<Inode> inode = namesystem_->GetFileInfo(*caller, path);
+  if (!inode.ok()) return Fail(exn_cob, inode.status());
+  if (!inode->IsFile()) return Fail(exn_cob, Status::IsADirectory(path + " is a directory"));
+  rpc::LocatedBlocks out;
+  out.file_length = inode->length;
+  out.under_construction = inode->UnderConstruction();
+  out.last_block_complete = !inode->UnderConstruction();
+  cob(out);  // files have no blocks until datanodes exist
+}
+
+void ClientService::renewLease(std::function<void()> cob, ExnCob exn_cob,
+                               const rpc::RequestHeader& h, const std::string& client_name) {
+  Result<Caller> caller = CallerOf(h);
+  if (!caller.ok()) return Fail(exn_cob, caller.status());
+  if (client_name.empty()) return Fail(exn_cob, Status::InvalidArgument("empty client name"));
+  // Leases are checked on create and complete; expiry and recovery come with the data path.
+  cob();
+}
+
+void ClientService::updateBlockForPipeline(Cob<rpc::LocatedBlock>, ExnCob exn_cob,
+                                           const rpc::RequestHeader& h,
+                                           const rpc::ExtendedBlock& block, const std::string&) {
+  Result<Caller> caller = CallerOf(h);
+  Fail(exn_cob, caller.ok() ? Status::InvalidArgument("updateBlockForPipeline: unknown block " +
+                                                      std::to_string(block.block_id))
+                            : caller.status());
+}
+
+void ClientService::updatePipeline(std::function<void()>, ExnCob exn_cob,
+                                   const rpc::RequestHeader& h, const std::string&,
+                                   const rpc::ExtendedBlock& old_block,
+                                   const rpc::ExtendedBlock&,
+                                   const std::vector<rpc::DatanodeId>&) {
+  Result<Caller> caller = CallerOf(h);
+  Fail(exn_cob, caller.ok() ? Status::InvalidArgument("updatePipeline: unknown block " +
+                                                      std::to_string(old_block.block_id))
+                            : caller.status());
+}
+
+void ClientService::reportBadBlocks(std::function<void()> cob, ExnCob exn_cob,
+                                    const rpc::RequestHeader& h,
+                                    const std::vector<rpc::LocatedBlock>& blocks) {
+  Result<Caller> caller = CallerOf(h);
+  if (!caller.ok()) return Fail(exn_cob, caller.status());
+  if (!blocks.empty()) return Fail(exn_cob, Status::InvalidArgument("reportBadBlocks: unknown blocks"));
+  cob();
+}
+
+}  // namespace talus

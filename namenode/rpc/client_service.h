@@ -1,0 +1,92 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "namenode/namesystem.h"
+#include "namenode/security/user_groups.h"
+#include "talus_rpc/ClientNamenode.h"
+
+namespace talus {
+
+// The ClientNamenode Thrift service, asynchronous: reads answer at once on the RPC thread;
+// mutations answer when the journal has made them durable and applied them (on the journal's
+// apply thread), so no RPC thread waits on an fsync. Validates what arrives, resolves the
+// caller, delegates to the Namesystem and converts the answer; no namespace logic lives here.
+class ClientService : public rpc::ClientNamenodeCobSvIf {
+ public:
+  using ExnCob = std::function<void(apache::thrift::TDelayedException*)>;
+  template <typename T>
+  using Cob = std::function<void(const T&)>;
+
+  ClientService(Namesystem* namesystem, UserGroups* user_groups)
+      : namesystem_(namesystem), user_groups_(user_groups) {}
+
+  void ping(Cob<rpc::Timespec> cob, ExnCob exn_cob, const rpc::RequestHeader& h) override;
+  void getFileInfo(Cob<rpc::FileStatus> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                   const std::string& path) override;
+  void getListing(Cob<rpc::DirectoryListing> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                  const std::string& path, const std::string& start_after,
+                  int32_t limit) override;
+  void getContentSummary(Cob<rpc::ContentSummary> cob, ExnCob exn_cob,
+                         const rpc::RequestHeader& h, const std::string& path) override;
+  void getStats(Cob<rpc::FsStats> cob, ExnCob exn_cob, const rpc::RequestHeader& h) override;
+  void mkdirs(Cob<bool> cob, ExnCob exn_cob, const rpc::RequestHeader& h, const std::string& path,
+              int32_t mode, bool create_parent) override;
+  void create(Cob<rpc::FileStatus> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+              const std::string& path, int32_t mode, const std::string& client_name,
+              bool overwrite, bool create_parent, int16_t replication,
+              int64_t block_size) override;
+  void deletePath(Cob<bool> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                  const std::string& path, bool recursive) override;
+  void rename(std::function<void()> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+              const std::string& src, const std::string& dst,
+              const rpc::RenameOptions& options) override;
+  void setPermission(std::function<void()> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                     const std::string& path, int32_t mode) override;
+  void setOwner(std::function<void()> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                const std::string& path, const std::string& owner,
+                const std::string& group) override;
+  void setTimes(std::function<void()> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                const std::string& path, const rpc::Timespec& mtime,
+                const rpc::Timespec& atime) override;
+  void setReplication(Cob<bool> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                      const std::string& path, int16_t replication) override;
+  void addBlock(Cob<rpc::LocatedBlock> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                const std::string& path, const std::string& client_name,
+                const rpc::ExtendedBlock& previous,
+                const std::vector<std::string>& excluded_nodes, int64_t file_id) override;
+  void abandonBlock(std::function<void()> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                    const rpc::ExtendedBlock& block, const std::string& path,
+                    const std::string& client_name, int64_t file_id) override;
+  void complete(Cob<bool> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                const std::string& path, const std::string& client_name,
+                const rpc::ExtendedBlock& last, int64_t file_id) override;
+  void getBlockLocations(Cob<rpc::LocatedBlocks> cob, ExnCob exn_cob,
+                         const rpc::RequestHeader& h, const std::string& path, int64_t offset,
+                         int64_t length) override;
+  void renewLease(std::function<void()> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                  const std::string& client_name) override;
+  void updateBlockForPipeline(Cob<rpc::LocatedBlock> cob, ExnCob exn_cob,
+                              const rpc::RequestHeader& h, const rpc::ExtendedBlock& block,
+                              const std::string& client_name) override;
+  void updatePipeline(std::function<void()> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                      const std::string& client_name, const rpc::ExtendedBlock& old_block,
+                      const rpc::ExtendedBlock& new_block,
+                      const std::vector<rpc::DatanodeId>& new_nodes) override;
+  void reportBadBlocks(std::function<void()> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                       const std::vector<rpc::LocatedBlock>& blocks) override;
+
+ private:
+  // Checks the header and resolves the caller.
+  Result<Caller> CallerOf(const rpc::RequestHeader& h);
+  // Runs a mutation; `then` turns its value into the reply (on whatever thread completes it).
+  void Mutate(const rpc::RequestHeader& h, EditOp op, ExnCob exn_cob,
+              std::function<void(int64_t)> then);
+
+  Namesystem* const namesystem_;
+  UserGroups* const user_groups_;
+};
+
+}  // namespace talus
