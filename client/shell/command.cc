@@ -18,6 +18,7 @@ Result<int> Command::Run(ShellContext* ctx, std::vector<std::string> args) {
 void Command::ProcessRawArguments(const std::vector<std::string>& args) {
   std::vector<PathItem> items;
   for (const std::string& arg : args) {
+    if (aborted_) return;
     Result<std::vector<PathItem>> expanded = ExpandArgument(arg);
     if (!expanded.ok()) {
       DisplayError(expanded.status());
@@ -33,7 +34,10 @@ Result<std::vector<PathItem>> Command::ExpandArgument(const std::string& arg) {
 }
 
 void Command::ProcessArguments(std::vector<PathItem>* items) {
-  for (PathItem& item : *items) ProcessArgument(&item);
+  for (PathItem& item : *items) {
+    if (aborted_) return;
+    ProcessArgument(&item);
+  }
 }
 
 void Command::ProcessArgument(PathItem* item) {
@@ -42,7 +46,6 @@ void Command::ProcessArgument(PathItem* item) {
 }
 
 Status Command::ProcessPathArgument(PathItem* item) {
-  depth_ = 0;
   std::vector<PathItem> one{*item};
   ProcessPaths(nullptr, &one);
   return Status::OK();
@@ -54,6 +57,7 @@ Status Command::ProcessNonexistentPath(PathItem* item) {
 
 void Command::ProcessPaths(const PathItem* parent, std::vector<PathItem>* items) {
   for (PathItem& item : *items) {
+    if (aborted_) return;
     Status s = ProcessPath(&item);
     if (s.ok() && recursive_ && item.is_directory()) s = RecursePath(&item);
     if (!s.ok()) DisplayError(s);
@@ -70,14 +74,13 @@ Status Command::RecursePath(PathItem* item) {
   for (const FileInfo& entry : *entries) children.push_back(item->Child(entry));
   std::sort(children.begin(), children.end(),
             [](const PathItem& a, const PathItem& b) { return a.path < b.path; });
-  ++depth_;
   ProcessPaths(item, &children);
-  --depth_;
   return Status::OK();
 }
 
 void Command::DisplayError(const Status& status) {
   ++num_errors_;
+  if (IsConnectionError(status) || ctx_->default_fs_failed()) aborted_ = true;
   DisplayWarning(status.message());
 }
 

@@ -55,7 +55,8 @@ class Command {
   // Lists the directory `item` and calls ProcessPaths on its entries, sorted by name.
   Status RecursePath(PathItem* item);
 
-  // "NAME: message" on stderr; counts as a failure.
+  // "NAME: message" on stderr; counts as a failure. After an error that no other path can escape
+  // (the namenode cannot be reached, no file system is configured) the command stops.
   void DisplayError(const Status& status);
   // "NAME: message" on stderr without failing the command.
   void DisplayWarning(const std::string& message);
@@ -66,7 +67,6 @@ class Command {
   const std::string& name() const { return name_; }
 
   bool recursive_ = false;
-  int depth_ = 0;
   // The exit code when nothing failed (-test sets 1 for a false answer).
   int exit_code_ = 0;
 
@@ -75,6 +75,7 @@ class Command {
   const std::string name_ = info_.name;
   ShellContext* ctx_ = nullptr;
   int num_errors_ = 0;
+  bool aborted_ = false;
 };
 
 // A usage error: InvalidArgument with the text HDFS prints after "-NAME: ".

@@ -64,7 +64,6 @@ class LsCommand : public Command {
   Status ProcessPathArgument(PathItem* item) override {
     // A directory on the command line stands for its entries.
     if (dir_recurse_ && item->is_directory()) {
-      depth_ = 0;
       return RecursePath(item);
     }
     return Command::ProcessPathArgument(item);

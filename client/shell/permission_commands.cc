@@ -57,8 +57,6 @@ class ChmodCommand : public Command {
       return Status(s.code(),
                     "changing permissions of '" + item->display + "': " + DescribeStatus(s));
     }
-    // Recursion lists the directory as it is now.
-    item->info->mode = (item->info->mode & ~07777u) | new_mode;
     return Status::OK();
   }
 

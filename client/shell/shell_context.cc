@@ -61,14 +61,23 @@ Result<FileSystem*> ShellContext::Connect(const std::string& uri) {
 
 Result<FileSystem*> ShellContext::DefaultFs() {
   if (default_fs_ != nullptr) return default_fs_;
+  if (default_fs_error_) return *default_fs_error_;
   std::string uri = config_.fs_uri;
   if (uri.empty()) {
     Result<std::string> default_uri = FileSystem::DefaultUri();
-    // Its message already says where a file system can be named.
-    if (!default_uri.ok()) return default_uri.status();
+    if (!default_uri.ok()) {
+      // Its message already says where a file system can be named.
+      default_fs_error_ = default_uri.status();
+      return *default_fs_error_;
+    }
     uri = *default_uri;
   }
-  ASSIGN_OR_RETURN(default_fs_, Connect(uri));
+  Result<FileSystem*> fs = Connect(uri);
+  if (!fs.ok()) {
+    default_fs_error_ = fs.status();
+    return *default_fs_error_;
+  }
+  default_fs_ = *fs;
   return default_fs_;
 }
 

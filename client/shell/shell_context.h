@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "talus/file_system.h"
@@ -36,6 +37,8 @@ class ShellContext {
   // file system and "/a"; "talus:///a" and plain paths belong to the default one. Other
   // schemes are an error.
   Result<FileSystem*> Resolve(const std::string& arg, std::string* path);
+  // True once the default file system could not be set up: nothing else will work.
+  bool default_fs_failed() const { return default_fs_error_.has_value(); }
 
  private:
   Result<FileSystem*> Connect(const std::string& uri);
@@ -44,6 +47,7 @@ class ShellContext {
   FILE* out_;
   FILE* err_;
   FileSystem* default_fs_ = nullptr;
+  std::optional<Status> default_fs_error_;
   std::map<std::string, std::unique_ptr<FileSystem>> connected_;  // keyed by URI
 };
 

@@ -61,7 +61,6 @@ class DuCommand : public Command {
   Status ProcessPathArgument(PathItem* item) override {
     // One level deep into a directory named on the command line unless -s.
     if (!summary_ && item->is_directory()) {
-      depth_ = 0;
       return RecursePath(item);
     }
     return Command::ProcessPathArgument(item);

@@ -625,6 +625,11 @@ TEST_F(DfsShellTest, BadPathsAreRefusedClearly) {
       {P(long_name), "File name too long"},
       {long_path, "File name too long"},
   };
+  for (const Args& args : {Args{"-mkdir", ""}, Args{"-touchz", ""}, Args{"-ls", ""}}) {
+    CommandResult r = Dfs(args);
+    EXPECT_EQ(r.exit_code, 1) << Join(args);
+    EXPECT_EQ(r.err, args[0].substr(1) + ": `': Invalid argument: empty path\n");
+  }
   for (const Case& c : cases) {
     for (const Args& args : {Args{"-mkdir", "-p", c.path}, Args{"-touchz", c.path},
                              Args{"-mv", P("d"), c.path}, Args{"-ls", c.path}}) {
@@ -722,10 +727,24 @@ TEST_F(DfsShellTest, FileSystemFromTheEnvironmentOrProperty) {
 
 TEST_F(DfsShellTest, UnreachableNamenodeIsReportedOnce) {
   CommandResult r = test::RunTalus({"dfs", "-fs", "talus://127.0.0.1:1", "-D",
-                                    "talus.client.retry-deadline-ms=300", "-ls", "/"});
+                                    "talus.client.retry-deadline-ms=300", "-ls", "/", "/a", "/b"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
-  EXPECT_TRUE(Contains(r.err, "ls: Cannot reach the namenode")) << r.err;
+  size_t first = r.err.find("ls: Cannot reach the namenode");
+  EXPECT_NE(first, std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("ls: Cannot reach the namenode", first + 1), std::string::npos) << r.err;
+}
+
+TEST_F(DfsShellTest, NoFileSystemConfigured) {
+  test::TempDir empty_conf;
+  CommandResult r = test::RunTalus({"dfs", "-ls", "/", "/a"},
+                                   {{"TALUS_FS", ""}, {"TALUS_CONF_DIR", empty_conf.path()}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  // One line, naming the ways to choose a file system, however many paths were given.
+  EXPECT_EQ(r.err.rfind("ls: ", 0), 0u) << r.err;
+  EXPECT_TRUE(Contains(r.err, "TALUS_FS")) << r.err;
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
 }
 
 }  // namespace
