@@ -78,6 +78,17 @@ void Namesystem::MutateAsync(Edit edit, MutateCallback done) {
     OpContext ctx{txn, edit.caller, edit.time};
     Result<OpOutcome> outcome = ApplyEditOp(ctx, edit.op);
     if (!outcome.ok()) {
+      // A retry whose original was applied after our first look (it was still in the
+      // journal then) fails its dry run; it must get the original's answer instead.
+      Result<std::optional<RetryAnswer>> late = LookupRetryCache(edit.client_id, edit.call_id);
+      if (late.ok() && late.value()) {
+        if (!late.value()->status.ok()) {
+          done(late.value()->status);
+        } else {
+          done(late.value()->value);
+        }
+        return;
+      }
       done(outcome.status());
       return;
     }

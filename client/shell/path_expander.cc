@@ -137,7 +137,12 @@ Result<PathItem> LookupPath(FileSystem* fs, std::string display, std::string pat
   Result<FileInfo> info = fs->GetFileInfo(item.path);
   if (info.ok()) {
     item.info = std::move(info).value();
-  } else if (info.status().code() != ErrorCode::kNotFound) {
+    return item;
+  }
+  // Below a file nothing exists, as HDFS sees it ("-test -e /file/x" is simply false); a
+  // command that then tries to create something there gets the namenode's "Is not a directory".
+  ErrorCode code = info.status().code();
+  if (code != ErrorCode::kNotFound && code != ErrorCode::kNotADirectory) {
     return PathError(item.display, info.status());
   }
   return item;

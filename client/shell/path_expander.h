@@ -15,7 +15,7 @@ namespace talus::shell {
 Result<std::vector<PathItem>> ExpandArgument(ShellContext* ctx, const std::string& arg);
 
 // Asks the namenode about `path` (absolute) and returns the item, without info when nothing
-// exists there.
+// exists there (including a path below a file).
 Result<PathItem> LookupPath(FileSystem* fs, std::string display, std::string path);
 
 }  // namespace talus::shell
