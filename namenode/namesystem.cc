@@ -35,10 +35,10 @@ Namesystem::Namesystem(NamespaceStore* store, NamesystemOptions options)
 }
 
 Result<std::optional<Namesystem::RetryAnswer>> Namesystem::LookupRetryCache(
-    const std::string& client_id, int64_t call_id) const {
+    const std::string& client_id, int64_t call_id, const NamespaceTxn* txn) const {
   if (client_id.empty()) return std::optional<RetryAnswer>();
-  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                   store_->Get(keys::RetryKey(client_id, call_id)));
+  const std::string key = keys::RetryKey(client_id, call_id);
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, txn ? txn->Get(key) : store_->Get(key));
   if (!bytes) return std::optional<RetryAnswer>();
   rpc::RetryRecord record;
   RETURN_NOT_OK(ThriftDecode(*bytes, &record, "retry cache record"));
@@ -128,23 +128,26 @@ ApplyResult Namesystem::Apply(const LogPosition& pos, std::string_view entry) {
   // A journal entry we cannot decode passed its CRC, so it is a bug or a version we do not
   // know: applying later entries on top of a skipped one would fork the namespace.
   CHECK(decoded.ok()) << "journal entry " << pos.index << ": " << decoded;
+  if (!pending_) pending_ = std::make_unique<NamespaceTxn>(store_);
 
-  NamespaceTxn txn(store_);
   ApplyResult result;
-  Result<std::optional<RetryAnswer>> cached = LookupRetryCache(edit.client_id, edit.call_id);
+  Result<std::optional<RetryAnswer>> cached =
+      LookupRetryCache(edit.client_id, edit.call_id, pending_.get());
   CHECK(cached.ok()) << cached.status();
   if (cached.value()) {
     // The same call was journaled twice (a retry raced the original): answer, change nothing.
     result.status = cached.value()->status;
     result.value = cached.value()->value;
   } else {
+    // The op writes into its own layer so that a failure leaves the batch untouched.
+    NamespaceTxn txn(store_, pending_.get());
     OpContext ctx{txn, edit.caller, edit.time};
     Result<OpOutcome> outcome = ApplyEditOp(ctx, edit.op);
     if (outcome.ok()) {
       result.value = outcome->value;
+      txn.MergeInto(pending_.get());
     } else {
       result.status = outcome.status();
-      txn = NamespaceTxn(store_);  // a failed op leaves no trace but its retry record
     }
     if (!edit.client_id.empty()) {
       rpc::RetryRecord record;
@@ -153,26 +156,35 @@ ApplyResult Namesystem::Apply(const LogPosition& pos, std::string_view entry) {
       record.value = result.value;
       record.journal_index = static_cast<int64_t>(pos.index);
       record.time_sec = edit.time.sec;
-      txn.Put(keys::RetryKey(edit.client_id, edit.call_id), ThriftEncode(record));
+      pending_->Put(keys::RetryKey(edit.client_id, edit.call_id), ThriftEncode(record));
       std::string expiry_value;
       keys::AppendBigEndian64(&expiry_value, static_cast<uint64_t>(edit.time.sec));
-      txn.Put(keys::RetryExpiryKey(pos.index, edit.client_id, edit.call_id), expiry_value);
+      pending_->Put(keys::RetryExpiryKey(pos.index, edit.client_id, edit.call_id),
+                    expiry_value);
     }
   }
   if (++applies_since_expiry_ >= kRetryExpiryEveryApplies) {
     applies_since_expiry_ = 0;
-    ExpireRetryEntries(&txn, edit.time.sec);
+    ExpireRetryEntries(pending_.get(), edit.time.sec);
   }
-  txn.SetCounter(keys::kMetaAppliedIndex, pos.index);
+  pending_index_ = pos.index;
+  VLOG(2) << "applied " << pos.index << " " << OpName(edit.op) << ": " << result.status;
+  return result;
+}
+
+void Namesystem::FinishBatch() {
+  if (!pending_ || pending_index_ == 0) return;
+  pending_->SetCounter(keys::kMetaAppliedIndex, pending_index_);
   leveldb::WriteBatch batch;
-  txn.AppendTo(&batch);
+  pending_->AppendTo(&batch);
   // Not synced: the journal is the durable copy, and replay from the applied index written in
   // this same batch is idempotent.
   Status written = store_->Write(&batch, /*sync=*/false);
-  CHECK(written.ok()) << "cannot apply journal entry " << pos.index << ": " << written;
-  applied_index_.store(pos.index);
-  VLOG(2) << "applied " << pos.index << " " << OpName(edit.op) << ": " << result.status;
-  return result;
+  CHECK(written.ok()) << "cannot apply journal entries up to " << pending_index_ << ": "
+                      << written;
+  applied_index_.store(pending_index_);
+  pending_->Clear();
+  pending_index_ = 0;
 }
 
 void Namesystem::ExpireRetryEntries(NamespaceTxn* txn, int64_t now_sec) {

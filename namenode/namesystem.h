@@ -11,6 +11,7 @@
 #include "namenode/journal/journal.h"
 #include "namenode/namespace/inode.h"
 #include "namenode/namespace/namespace_store.h"
+#include "namenode/namespace/namespace_txn.h"
 #include "namenode/namespace/permission.h"
 #include "namenode/ops/edit_ops.h"
 
@@ -53,6 +54,7 @@ class Namesystem : public StateMachine {
   // StateMachine.
   uint64_t LastAppliedIndex() const override { return applied_index_.load(); }
   ApplyResult Apply(const LogPosition& pos, std::string_view entry) override;
+  void FinishBatch() override;
   Result<uint64_t> Checkpoint() override;
 
   // Runs a mutation and calls `done` with its op-specific value (the new inode id for create,
@@ -77,15 +79,21 @@ class Namesystem : public StateMachine {
     Status status;
     int64_t value = 0;
   };
+  // Looks in the store, or through `txn` (which sees the apply batch's pending writes).
   Result<std::optional<RetryAnswer>> LookupRetryCache(const std::string& client_id,
-                                                      int64_t call_id) const;
-  void ExpireRetryEntries(class NamespaceTxn* txn, int64_t now_sec);
+                                                      int64_t call_id,
+                                                      const NamespaceTxn* txn = nullptr) const;
+  void ExpireRetryEntries(NamespaceTxn* txn, int64_t now_sec);
 
   NamespaceStore* const store_;
   const NamesystemOptions options_;
   Journal* journal_ = nullptr;
   std::atomic<uint64_t> applied_index_{0};
-  uint64_t applies_since_expiry_ = 0;  // apply thread only
+  // Apply thread only: the writes of the entries applied since the last FinishBatch, stored
+  // there in one LevelDB batch together with the last applied index.
+  std::unique_ptr<NamespaceTxn> pending_;
+  uint64_t pending_index_ = 0;
+  uint64_t applies_since_expiry_ = 0;
 };
 
 }  // namespace talus

@@ -36,6 +36,12 @@ class StateMachine {
 
   virtual ApplyResult Apply(const LogPosition& pos, std::string_view entry) = 0;
 
+  // Called after a run of Apply calls and before their callbacks run, Checkpoint is called
+  // or LastAppliedIndex is asked again: a state machine may hold the effects of the run back
+  // and store them here in one write. Until it returns, the run's effects need not be visible
+  // to readers. Failing here is fatal to the process (the state would be unknown).
+  virtual void FinishBatch() {}
+
   // Makes every applied entry durable on its own, so the journal may discard entries up to
   // the returned index. Called from the apply thread between Apply calls.
   virtual Result<uint64_t> Checkpoint() = 0;

@@ -18,6 +18,12 @@
 
 namespace talus {
 
+namespace {
+// Most entries applied before the state machine must store them (FinishBatch): bounds the
+// memory a state machine holds back and the delay of the first answer in a large batch.
+constexpr size_t kMaxEntriesPerFinish = 256;
+}  // namespace
+
 using journal_internal::FsyncDirectory;
 using journal_internal::ScanSegment;
 using journal_internal::SegmentFileName;
@@ -233,6 +239,7 @@ Status LocalJournal::OpenSegments() {
     if (pos.index > applied) {
       sm_->Apply(pos, payload);
       ++replayed;
+      if (replayed % kMaxEntriesPerFinish == 0) sm_->FinishBatch();
     }
     return Status::OK();
   };
@@ -244,6 +251,7 @@ Status LocalJournal::OpenSegments() {
       return Status::Corruption(path + " changed while the journal was opening it");
     }
   }
+  sm_->FinishBatch();
   stats_.entries_replayed.store(replayed);
   applied_index_.store(std::max(applied, log_last));
   next_index_ = log_last + 1;
@@ -436,14 +444,25 @@ void LocalJournal::ApplyBatch(Batch* batch) {
     stats_.entries_failed.fetch_add(batch->entries.size(), std::memory_order_relaxed);
     return;
   }
-  for (PendingEntry& e : batch->entries) {
-    ApplyResult result = sm_->Apply(LogPosition{kTerm, e.index}, e.data);
-    applied_index_.store(e.index, std::memory_order_release);
-    stats_.entries_applied.fetch_add(1, std::memory_order_relaxed);
-    if (e.done) e.done(Status::OK(), result);
-    if (++applied_since_checkpoint_ >= options_.checkpoint_every_entries) {
-      CheckpointAndCompact();
+  // In runs: apply each entry, let the state machine store the run in one write, then
+  // answer. Nothing is acknowledged before FinishBatch made it visible.
+  std::vector<ApplyResult> results;
+  for (size_t begin = 0; begin < batch->entries.size(); begin += kMaxEntriesPerFinish) {
+    const size_t end = std::min(batch->entries.size(), begin + kMaxEntriesPerFinish);
+    results.clear();
+    for (size_t i = begin; i < end; ++i) {
+      const PendingEntry& e = batch->entries[i];
+      results.push_back(sm_->Apply(LogPosition{kTerm, e.index}, e.data));
     }
+    sm_->FinishBatch();
+    applied_index_.store(batch->entries[end - 1].index, std::memory_order_release);
+    stats_.entries_applied.fetch_add(end - begin, std::memory_order_relaxed);
+    for (size_t i = begin; i < end; ++i) {
+      PendingEntry& e = batch->entries[i];
+      if (e.done) e.done(Status::OK(), results[i - begin]);
+    }
+    applied_since_checkpoint_ += end - begin;
+    if (applied_since_checkpoint_ >= options_.checkpoint_every_entries) CheckpointAndCompact();
   }
   // Every entry of the segment just closed is applied now, so it can go once checkpointed.
   if (batch->segment_rolled) CheckpointAndCompact();

@@ -10,6 +10,7 @@ namespace talus {
 Result<std::optional<std::string>> NamespaceTxn::Get(std::string_view key) const {
   auto it = writes_.find(key);
   if (it != writes_.end()) return it->second;
+  if (base_ != nullptr) return base_->Get(key);
   return store_->Get(key);
 }
 
@@ -24,7 +25,9 @@ void NamespaceTxn::Delete(std::string_view key) {
 Result<std::optional<Inode>> NamespaceTxn::GetInode(uint64_t id) const {
   const std::string key = keys::InodeKey(id);
   auto written = writes_.find(key);
-  if (written == writes_.end()) return store_->GetInode(id);  // cached
+  if (written == writes_.end()) {
+    return base_ != nullptr ? base_->GetInode(id) : store_->GetInode(id);  // cached
+  }
   const std::optional<std::string>& bytes = written->second;
   if (!bytes) return std::optional<Inode>();
   Inode inode;
@@ -36,7 +39,10 @@ Result<std::optional<uint64_t>> NamespaceTxn::Lookup(uint64_t parent_id,
                                                       std::string_view name) const {
   const std::string key = keys::DirentKey(parent_id, name);
   auto written = writes_.find(key);
-  if (written == writes_.end()) return store_->Lookup(parent_id, name);  // cached
+  if (written == writes_.end()) {
+    return base_ != nullptr ? base_->Lookup(parent_id, name)
+                            : store_->Lookup(parent_id, name);  // cached
+  }
   const std::optional<std::string>& bytes = written->second;
   if (!bytes) return std::optional<uint64_t>();
   if (bytes->size() != 8) return Status::Corruption("directory entry of bad size");
@@ -48,34 +54,55 @@ Status NamespaceTxn::ForEachChild(
     const std::function<bool(std::string_view, uint64_t)>& each) const {
   const std::string prefix = keys::DirentPrefix(parent_id);
   const std::string start = prefix + std::string(start_after);
-  std::unique_ptr<leveldb::Iterator> it = store_->NewIterator();
-  it->Seek(leveldb::Slice(start));
-  auto overlay = writes_.lower_bound(start);
   auto in_prefix = [&](std::string_view key) {
     return key.size() >= prefix.size() && key.substr(0, prefix.size()) == prefix;
   };
-  // Merge the store's entries with the overlay's, the overlay winning on equal keys.
+  // A merge of the store's entries with the overlay of every txn in the chain; on equal keys
+  // the innermost txn (this one) wins, and a deletion hides the entry.
+  using Overlay = std::map<std::string, std::optional<std::string>, std::less<>>;
+  struct Cursor {
+    Overlay::const_iterator it;
+    Overlay::const_iterator end;
+  };
+  std::vector<Cursor> overlays;  // innermost first
+  for (const NamespaceTxn* t = this; t != nullptr; t = t->base_) {
+    overlays.push_back({t->writes_.lower_bound(start), t->writes_.end()});
+  }
+  std::unique_ptr<leveldb::Iterator> it = store_->NewIterator();
+  it->Seek(leveldb::Slice(start));
   while (true) {
-    bool store_ok = it->Valid() && in_prefix(std::string_view(it->key().data(), it->key().size()));
-    bool overlay_ok = overlay != writes_.end() && in_prefix(overlay->first);
-    if (!store_ok && !overlay_ok) break;
-    std::string_view key;
-    std::optional<std::string_view> value;
-    if (overlay_ok && (!store_ok || overlay->first <= std::string_view(it->key().data(),
-                                                                        it->key().size()))) {
-      key = overlay->first;
-      if (overlay->second) value = *overlay->second;
-      if (store_ok && key == std::string_view(it->key().data(), it->key().size())) it->Next();
-      ++overlay;
-    } else {
+    std::optional<std::string_view> key;
+    if (it->Valid() && in_prefix(std::string_view(it->key().data(), it->key().size()))) {
       key = std::string_view(it->key().data(), it->key().size());
-      value = std::string_view(it->value().data(), it->value().size());
+    }
+    for (const Cursor& c : overlays) {
+      if (c.it != c.end && in_prefix(c.it->first) && (!key || c.it->first < *key)) {
+        key = c.it->first;
+      }
+    }
+    if (!key) break;
+    const std::string current(*key);
+    std::optional<std::string> value;
+    bool decided = false;
+    for (Cursor& c : overlays) {
+      if (c.it != c.end && c.it->first == current) {
+        if (!decided) {
+          value = c.it->second;
+          decided = true;
+        }
+        ++c.it;
+      }
+    }
+    if (it->Valid() && std::string_view(it->key().data(), it->key().size()) == current) {
+      if (!decided) value = it->value().ToString();
       it->Next();
     }
-    if (key.size() == start.size() && key == start) continue;  // strictly after start_after
-    if (!value) continue;                                       // deleted in this txn
+    if (current == start) continue;  // strictly after start_after
+    if (!value) continue;            // deleted in a txn
     if (value->size() != 8) return Status::Corruption("directory entry of bad size");
-    if (!each(key.substr(prefix.size()), keys::DecodeBigEndian64(*value))) break;
+    if (!each(std::string_view(current).substr(prefix.size()), keys::DecodeBigEndian64(*value))) {
+      break;
+    }
   }
   if (!it->status().ok()) return Status::IoError("scanning a directory: " + it->status().ToString());
   return Status::OK();
@@ -127,6 +154,11 @@ Result<uint64_t> NamespaceTxn::AllocateInodeId() {
   if (id == 0) return Status::Corruption("inode id counter missing");
   SetCounter(keys::kMetaNextInodeId, id + 1);
   return id;
+}
+
+void NamespaceTxn::MergeInto(NamespaceTxn* into) {
+  for (auto& [key, value] : writes_) into->writes_.insert_or_assign(key, std::move(value));
+  writes_.clear();
 }
 
 void NamespaceTxn::AppendTo(leveldb::WriteBatch* batch) const {

@@ -17,10 +17,14 @@ namespace talus {
 
 // A view of the namespace plus a private overlay of writes, so that one edit can read what it
 // has written (mkdir -p creating several levels) before it commits as one LevelDB batch.
-// A txn with no writes is also how readers see the namespace. Not thread-safe; one per call.
+// A txn with no writes is also how readers see the namespace. A txn may be layered on a
+// `base` txn (whose writes it sees, and into which it can be merged), so the journal's apply
+// thread can collect a whole batch of edits into one LevelDB write while each edit can still
+// fail alone. Not thread-safe; one per call.
 class NamespaceTxn {
  public:
-  explicit NamespaceTxn(const NamespaceStore* store) : store_(store) {}
+  explicit NamespaceTxn(const NamespaceStore* store, const NamespaceTxn* base = nullptr)
+      : store_(store), base_(base) {}
 
   Result<std::optional<Inode>> GetInode(uint64_t id) const;
   Result<std::optional<uint64_t>> Lookup(uint64_t parent_id, std::string_view name) const;
@@ -46,12 +50,16 @@ class NamespaceTxn {
   Result<std::optional<std::string>> Get(std::string_view key) const;
 
   bool empty() const { return writes_.empty(); }
-  // Moves every write into `batch`.
+  // Copies every write into `batch`.
   void AppendTo(leveldb::WriteBatch* batch) const;
+  // Moves every write into `into` (typically this txn's base), leaving this txn empty.
+  void MergeInto(NamespaceTxn* into);
+  void Clear() { writes_.clear(); }
   const NamespaceStore* store() const { return store_; }
 
  private:
   const NamespaceStore* store_;
+  const NamespaceTxn* base_;
   // key -> new value, or nullopt for a deletion. Ordered so directory scans can merge it.
   std::map<std::string, std::optional<std::string>, std::less<>> writes_;
 };

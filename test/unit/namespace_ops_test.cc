@@ -9,6 +9,7 @@
 #include "namenode/journal/local_journal.h"
 #include "namenode/namespace/namespace_store.h"
 #include "namenode/namesystem.h"
+#include "namenode/ops/edit_codec.h"
 
 namespace talus {
 namespace {
@@ -340,6 +341,42 @@ TEST_F(NamespaceOpsTest, ContentSummaryCountsTheSubtree) {
   EXPECT_EQ(cs->directory_count, 2);
   EXPECT_EQ(cs->file_count, 2);
   EXPECT_EQ(cs->length, 0);
+}
+
+TEST_F(NamespaceOpsTest, OneBatchOfDependentEditsAppliesAsOneWrite) {
+  // The journal's apply thread hands the state machine runs of entries; later entries of a
+  // run must see earlier ones, a failing entry must leave the others intact, and nothing may
+  // be visible before FinishBatch.
+  Close();
+  NamespaceStoreOptions opts;
+  auto store = NamespaceStore::Open((dir_ / "namespace").string(), opts);
+  ASSERT_TRUE(store.ok());
+  Namesystem ns(store->get(), NamesystemOptions{});
+  auto entry = [&](EditOp op, int64_t call) {
+    Edit e;
+    e.caller = root_;
+    e.client_id = std::string(16, 'b');
+    e.call_id = call;
+    e.op = std::move(op);
+    return EncodeEdit(e);
+  };
+  uint64_t base = ns.LastAppliedIndex();
+  ApplyResult a = ns.Apply({1, base + 1}, entry(MkdirsOp{"/batch/a", 0755, true}, 1));
+  ApplyResult b = ns.Apply({1, base + 2}, entry(MkdirsOp{"/batch/a/b", 0755, false}, 2));
+  ApplyResult bad = ns.Apply({1, base + 3}, entry(MkdirsOp{"/nope/x", 0755, false}, 3));
+  ApplyResult dup = ns.Apply({1, base + 4}, entry(MkdirsOp{"/batch/a", 0755, true}, 1));
+  EXPECT_TRUE(a.status.ok());
+  EXPECT_TRUE(b.status.ok()) << b.status;  // saw /batch/a from the same run
+  EXPECT_EQ(bad.status.code(), ErrorCode::kNotFound);
+  EXPECT_TRUE(dup.status.ok());  // a retried call id within the run: answered, not reapplied
+  EXPECT_FALSE(ns.GetFileInfo(root_, "/batch").ok());  // not visible before FinishBatch
+  EXPECT_EQ(ns.LastAppliedIndex(), base);
+  ns.FinishBatch();
+  EXPECT_EQ(ns.LastAppliedIndex(), base + 4);
+  EXPECT_TRUE(ns.GetFileInfo(root_, "/batch/a/b").ok());
+  EXPECT_FALSE(ns.GetFileInfo(root_, "/nope").ok());
+  EXPECT_EQ(ns.GetCounts()->directories, 4);
+  EXPECT_EQ((*store)->applied_index(), base + 4);
 }
 
 }  // namespace
