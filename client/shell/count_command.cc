@@ -59,10 +59,10 @@ class CountCommand : public Command {
     human_ = opts.Has("h");
     quotas_only_ = opts.Has("u");
     if (opts.Has("v")) {
-      std::string quota_header = Format(kQuotaFormat, "QUOTA", "REM_QUOTA", "SPACE_QUOTA",
-                                        "REM_SPACE_QUOTA");
-      std::string summary_header = Format(kSummaryFormat, "DIR_COUNT", "FILE_COUNT",
-                                          "CONTENT_SIZE");
+      std::string quota_header =
+          Format(kQuotaFormat, "QUOTA", "REM_QUOTA", "SPACE_QUOTA", "REM_SPACE_QUOTA");
+      std::string summary_header =
+          Format(kSummaryFormat, "DIR_COUNT", "FILE_COUNT", "CONTENT_SIZE");
       if (quotas_only_) {
         PrintLine(quota_header + "PATHNAME");
       } else {

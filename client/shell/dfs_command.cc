@@ -49,8 +49,8 @@ int RunDfsCommand(const std::vector<std::string>& args) {
     return kUsageExitCode;
   }
   ShellContext ctx(std::move(config).value(), stdout, stderr);
-  std::vector<std::string> command_args(args.begin() + static_cast<std::ptrdiff_t>(generic->consumed) + 1,
-                                        args.end());
+  std::vector<std::string> command_args(
+      args.begin() + static_cast<std::ptrdiff_t>(generic->consumed) + 1, args.end());
   Result<int> exit_code = command->Run(&ctx, std::move(command_args));
   std::fflush(stdout);
   if (!exit_code.ok()) {

@@ -20,29 +20,49 @@ std::string Quote(std::string_view display) { return "`" + std::string(display) 
 std::string DescribeStatus(const Status& status) {
   const std::string& msg = status.message();
   switch (status.code()) {
-    case ErrorCode::kOk: return "OK";
-    case ErrorCode::kNotFound: return "No such file or directory";
-    case ErrorCode::kAlreadyExists: return "File exists";
-    case ErrorCode::kIsADirectory: return "Is a directory";
-    case ErrorCode::kNotADirectory: return "Is not a directory";
-    case ErrorCode::kNotEmpty: return "Directory is not empty";
+    case ErrorCode::kOk:
+      return "OK";
+    case ErrorCode::kNotFound:
+      return "No such file or directory";
+    case ErrorCode::kAlreadyExists:
+      return "File exists";
+    case ErrorCode::kIsADirectory:
+      return "Is a directory";
+    case ErrorCode::kNotADirectory:
+      return "Is not a directory";
+    case ErrorCode::kNotEmpty:
+      return "Directory is not empty";
     case ErrorCode::kPermissionDenied:
       if (StartsWith(msg, "Permission denied")) return msg;
       return WithDetail("Permission denied", msg);
-    case ErrorCode::kNotPermitted: return WithDetail("Operation not permitted", msg);
-    case ErrorCode::kInvalidArgument: return WithDetail("Invalid argument", msg);
-    case ErrorCode::kNameTooLong: return WithDetail("File name too long", msg);
-    case ErrorCode::kNoSpace: return WithDetail("No space left on device", msg);
-    case ErrorCode::kReadOnly: return WithDetail("Read-only file system", msg);
-    case ErrorCode::kSafeMode: return WithDetail("Name node is in safe mode", msg);
-    case ErrorCode::kLeaseConflict: return WithDetail("File is being written by another client", msg);
-    case ErrorCode::kTimedOut: return WithDetail("Timed out", msg);
-    case ErrorCode::kUnavailable: return WithDetail("Cannot reach the namenode", msg);
-    case ErrorCode::kNotSupported: return WithDetail("Operation not supported", msg);
-    case ErrorCode::kBusy: return WithDetail("Device or resource busy", msg);
-    case ErrorCode::kCrossDevice: return WithDetail("Does not match target filesystem", msg);
-    case ErrorCode::kQuotaExceeded: return WithDetail("Quota exceeded", msg);
-    case ErrorCode::kNotLeader: return WithDetail("No namenode can serve the request", msg);
+    case ErrorCode::kNotPermitted:
+      return WithDetail("Operation not permitted", msg);
+    case ErrorCode::kInvalidArgument:
+      return WithDetail("Invalid argument", msg);
+    case ErrorCode::kNameTooLong:
+      return WithDetail("File name too long", msg);
+    case ErrorCode::kNoSpace:
+      return WithDetail("No space left on device", msg);
+    case ErrorCode::kReadOnly:
+      return WithDetail("Read-only file system", msg);
+    case ErrorCode::kSafeMode:
+      return WithDetail("Name node is in safe mode", msg);
+    case ErrorCode::kLeaseConflict:
+      return WithDetail("File is being written by another client", msg);
+    case ErrorCode::kTimedOut:
+      return WithDetail("Timed out", msg);
+    case ErrorCode::kUnavailable:
+      return WithDetail("Cannot reach the namenode", msg);
+    case ErrorCode::kNotSupported:
+      return WithDetail("Operation not supported", msg);
+    case ErrorCode::kBusy:
+      return WithDetail("Device or resource busy", msg);
+    case ErrorCode::kCrossDevice:
+      return WithDetail("Does not match target filesystem", msg);
+    case ErrorCode::kQuotaExceeded:
+      return WithDetail("Quota exceeded", msg);
+    case ErrorCode::kNotLeader:
+      return WithDetail("No namenode can serve the request", msg);
     case ErrorCode::kIoError:
     case ErrorCode::kCorruption:
     case ErrorCode::kInternal:

@@ -37,11 +37,21 @@ Result<int64_t> ParseSize(const std::string& key, const std::string& value) {
   int shift = 0;
   if (!digits.empty() && std::isalpha(static_cast<unsigned char>(digits.back()))) {
     switch (std::tolower(static_cast<unsigned char>(digits.back()))) {
-      case 'k': shift = 10; break;
-      case 'm': shift = 20; break;
-      case 'g': shift = 30; break;
-      case 't': shift = 40; break;
-      case 'p': shift = 50; break;
+      case 'k':
+        shift = 10;
+        break;
+      case 'm':
+        shift = 20;
+        break;
+      case 'g':
+        shift = 30;
+        break;
+      case 't':
+        shift = 40;
+        break;
+      case 'p':
+        shift = 50;
+        break;
       default:
         return Status::InvalidArgument("-D " + key + "=" + value +
                                        ": expected a size such as 134217728 or 128m");

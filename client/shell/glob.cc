@@ -128,8 +128,8 @@ Result<GlobPattern> GlobPattern::Compile(std::string_view component) {
           if (hi == '\\' && j + 1 < component.size()) hi = component[++j];
           if (static_cast<unsigned char>(hi) < static_cast<unsigned char>(lo)) {
             return Status::InvalidArgument("Illegal file pattern: invalid range " +
-                                           std::string(1, lo) + "-" + std::string(1, hi) +
-                                           " in '" + std::string(component) + "'");
+                                           std::string(1, lo) + "-" + std::string(1, hi) + " in '" +
+                                           std::string(component) + "'");
           }
         }
         token.ranges.emplace_back(static_cast<unsigned char>(lo), static_cast<unsigned char>(hi));
@@ -150,9 +150,12 @@ Result<GlobPattern> GlobPattern::Compile(std::string_view component) {
 
 bool GlobPattern::TokenMatches(const Token& token, unsigned char c) const {
   switch (token.kind) {
-    case Token::kLiteral: return static_cast<unsigned char>(token.literal) == c;
-    case Token::kAnyByte: return true;
-    case Token::kStar: return true;
+    case Token::kLiteral:
+      return static_cast<unsigned char>(token.literal) == c;
+    case Token::kAnyByte:
+      return true;
+    case Token::kStar:
+      return true;
     case Token::kSet: {
       bool in = false;
       for (const auto& [lo, hi] : token.ranges) {

@@ -131,12 +131,12 @@ class LsCommand : public Command {
     std::sort(items->begin(), items->end(), by_name);
     if (order_time_) {
       std::stable_sort(items->begin(), items->end(), [this](const PathItem& a, const PathItem& b) {
-        return use_atime_ ? Later(a.info->atime, b.info->atime) : Later(a.info->mtime, b.info->mtime);
+        return use_atime_ ? Later(a.info->atime, b.info->atime)
+                          : Later(a.info->mtime, b.info->mtime);
       });
     } else if (order_size_) {
-      std::stable_sort(items->begin(), items->end(), [](const PathItem& a, const PathItem& b) {
-        return Length(a) > Length(b);
-      });
+      std::stable_sort(items->begin(), items->end(),
+                       [](const PathItem& a, const PathItem& b) { return Length(a) > Length(b); });
     }
     if (reverse_) std::reverse(items->begin(), items->end());
   }

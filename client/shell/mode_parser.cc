@@ -84,8 +84,8 @@ Result<ModeSpec> ModeSpec::Parse(std::string_view text) {
     while (i < part.size()) {
       char op = part[i];
       if (op != '+' && op != '-' && op != '=') {
-        return Invalid(text, "has '" + std::string(1, op) +
-                                 "' where one of u g o a + - = was expected");
+        return Invalid(text,
+                       "has '" + std::string(1, op) + "' where one of u g o a + - = was expected");
       }
       ++i;
       Action action{op, 0, false, false};
@@ -105,8 +105,8 @@ Result<ModeSpec> ModeSpec::Parse(std::string_view text) {
         } else if (c == '+' || c == '-' || c == '=') {
           break;
         } else {
-          return Invalid(text, "has '" + std::string(1, c) +
-                                   "' where one of r w x X t was expected");
+          return Invalid(text,
+                         "has '" + std::string(1, c) + "' where one of r w x X t was expected");
         }
       }
       if (letters == 0 && op != '=') {

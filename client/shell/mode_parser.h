@@ -28,10 +28,10 @@ class ModeSpec {
 
  private:
   struct Action {
-    char op;            // '+', '-' or '='
-    uint32_t rwx;       // r=4 w=2 x=1, before shifting into the classes
-    bool cond_x;        // X
-    bool sticky;        // t
+    char op;       // '+', '-' or '='
+    uint32_t rwx;  // r=4 w=2 x=1, before shifting into the classes
+    bool cond_x;   // X
+    bool sticky;   // t
   };
   struct Clause {
     bool user, group, others;

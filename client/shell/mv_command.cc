@@ -60,7 +60,8 @@ class MvCommand : public Command {
       return PathError(src->display, "Does not match target filesystem");
     }
     if (src->is_directory()) {
-      if (target.path == src->path) return PathPairError(src->display, target.display, "are identical");
+      if (target.path == src->path)
+        return PathPairError(src->display, target.display, "are identical");
       if (IsSameOrUnder(target.path, src->path)) {
         return PathPairError(src->display, target.display, "is a subdirectory of itself");
       }

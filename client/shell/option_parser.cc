@@ -60,9 +60,8 @@ Result<ParsedOptions> ParseOptions(const OptionSpec& spec, std::vector<std::stri
                                    std::to_string(args->size()));
   }
   if (args->size() > spec.max_args) {
-    return Status::InvalidArgument("Too many arguments: expected " +
-                                   std::to_string(spec.max_args) + " but got " +
-                                   std::to_string(args->size()));
+    return Status::InvalidArgument("Too many arguments: expected " + std::to_string(spec.max_args) +
+                                   " but got " + std::to_string(args->size()));
   }
   return parsed;
 }

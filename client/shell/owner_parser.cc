@@ -5,8 +5,8 @@ namespace talus::shell {
 namespace {
 
 bool IsNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '_' || c == '.' || c == '/' || c == '@';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.' || c == '/' || c == '@';
 }
 
 bool IsName(std::string_view s) {
@@ -29,7 +29,8 @@ Result<OwnerGroup> ParseOwnerGroup(std::string_view text) {
   OwnerGroup out;
   size_t colon = s.find(':');
   std::string_view owner = s.substr(0, colon);
-  std::string_view group = colon == std::string_view::npos ? std::string_view() : s.substr(colon + 1);
+  std::string_view group =
+      colon == std::string_view::npos ? std::string_view() : s.substr(colon + 1);
   if (!IsName(owner) || !IsName(group)) {
     return Status::InvalidArgument("'" + std::string(text) +
                                    "' does not match expected pattern for [owner][:group].");

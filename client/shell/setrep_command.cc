@@ -49,8 +49,9 @@ class SetrepCommand : public Command {
   void ProcessArguments(std::vector<PathItem>* items) override {
     Command::ProcessArguments(items);
     if (wait_ && set_any_) {
-      DisplayWarning("-w: waiting for replication is not supported until Talus has "
-                     "datanodes; the replication factor was recorded");
+      DisplayWarning(
+          "-w: waiting for replication is not supported until Talus has "
+          "datanodes; the replication factor was recorded");
     }
   }
 

@@ -38,11 +38,21 @@ class TestCommand : public Command {
     const FileInfo& info = *item->info;
     bool answer = false;
     switch (flag_) {
-      case 'd': answer = info.IsDirectory(); break;
-      case 'e': answer = true; break;
-      case 'f': answer = info.IsFile(); break;
-      case 's': answer = info.length > 0; break;
-      case 'z': answer = info.length == 0; break;
+      case 'd':
+        answer = info.IsDirectory();
+        break;
+      case 'e':
+        answer = true;
+        break;
+      case 'f':
+        answer = info.IsFile();
+        break;
+      case 's':
+        answer = info.length > 0;
+        break;
+      case 'z':
+        answer = info.length == 0;
+        break;
     }
     if (!answer) exit_code_ = 1;
     return Status::OK();

@@ -116,10 +116,9 @@ class DfCommand : public Command {
     Result<FsStats> stats = item->fs->GetStats();
     if (!stats.ok()) return PathError(item->display, stats.status());
     // With no datanodes the capacity is zero; say 0% rather than dividing by it.
-    int64_t percent = stats->capacity > 0
-                          ? std::llround(100.0 * static_cast<double>(stats->used) /
-                                         static_cast<double>(stats->capacity))
-                          : 0;
+    int64_t percent = stats->capacity > 0 ? std::llround(100.0 * static_cast<double>(stats->used) /
+                                                         static_cast<double>(stats->capacity))
+                                          : 0;
     table_.AddRow({item->fs->uri(), FormatSize(stats->capacity, human_),
                    FormatSize(stats->used, human_), FormatSize(stats->remaining, human_),
                    std::to_string(percent) + "%"});

@@ -1,10 +1,9 @@
 // `talus dfs` end to end: the real `talus` binary against a real namenode, checking what a user
 // sees (stdout, stderr, exit code) for every command, as `hdfs dfs` would print it. One cluster
 // serves the whole suite; each test works in its own directory, /<TestName>.
+#include <gtest/gtest.h>
 #include <pwd.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <regex>
 #include <string>
@@ -136,8 +135,7 @@ TEST_F(DfsShellTest, LsListsADirectoryInHdfsLayout) {
   Ok({"-touchz", P("file")});
   CommandResult r = Ok({"-ls", base_});
   std::string og = me_ + " " + group_ + " ";
-  ExpectLines(r.out, {"Found 2 items",
-                      "drwxr-xr-x   - " + og + "         0 DATE " + P("dir"),
+  ExpectLines(r.out, {"Found 2 items", "drwxr-xr-x   - " + og + "         0 DATE " + P("dir"),
                       "-rw-r--r--   3 " + og + "         0 DATE " + P("file")});
 }
 
@@ -146,7 +144,8 @@ TEST_F(DfsShellTest, LsOfAFileAndOfADirectoryItself) {
   Ok({"-touchz", P("d/f")});
   std::string og = me_ + " " + group_ + " ";
   ExpectLines(Ok({"-ls", P("d/f")}).out, {"-rw-r--r--   3 " + og + "         0 DATE " + P("d/f")});
-  ExpectLines(Ok({"-ls", "-d", P("d")}).out, {"drwxr-xr-x   - " + og + "         0 DATE " + P("d")});
+  ExpectLines(Ok({"-ls", "-d", P("d")}).out,
+              {"drwxr-xr-x   - " + og + "         0 DATE " + P("d")});
   ExpectLines(Ok({"-ls", "-C", P("d")}).out, {P("d/f")});
 }
 
@@ -166,12 +165,11 @@ TEST_F(DfsShellTest, LsColumnsWidenForTheLongestOwnerAndGroup) {
   Ok({"-chown", "averyveryverylongowner:g", P("x")});
   Ok({"-chown", "o:averylonggroupname", P("y")});
   // Owner padded to 22, group to 18, size right-aligned in 10.
-  ExpectLines(Ok({"-ls", base_}).out,
-              {"Found 2 items",
-               "-rw-r--r--   3 averyveryverylongowner g" + std::string(17, ' ') +
-                   "          0 DATE " + P("x"),
-               "-rw-r--r--   3 o" + std::string(21, ' ') + " averylonggroupname          0 DATE " +
-                   P("y")});
+  ExpectLines(Ok({"-ls", base_}).out, {"Found 2 items",
+                                       "-rw-r--r--   3 averyveryverylongowner g" +
+                                           std::string(17, ' ') + "          0 DATE " + P("x"),
+                                       "-rw-r--r--   3 o" + std::string(21, ' ') +
+                                           " averylonggroupname          0 DATE " + P("y")});
 }
 
 TEST_F(DfsShellTest, LsEmptyDirectoryPrintsNothing) {
@@ -293,10 +291,12 @@ TEST_F(DfsShellTest, MvErrors) {
   std::string before = Tree();
   Fails({"-mv", P("f"), P("g")}, "mv: `" + P("g") + "': File exists\n");
   Fails({"-mv", P("f"), P("d")}, "mv: `" + P("d/f") + "': File exists\n");
-  Fails({"-mv", P("f"), P("g"), P("nodir")}, "mv: `" + P("nodir") + "': No such file or directory\n");
+  Fails({"-mv", P("f"), P("g"), P("nodir")},
+        "mv: `" + P("nodir") + "': No such file or directory\n");
   Fails({"-mv", P("f"), P("d"), P("g")}, "mv: `" + P("g") + "': Is not a directory\n");
   Fails({"-mv", P("missing"), P("x")}, "mv: `" + P("missing") + "': No such file or directory\n");
-  Fails({"-mv", P("f"), P("no/such/dst")}, "mv: `" + P("no/such/dst") + "': No such file or directory\n");
+  Fails({"-mv", P("f"), P("no/such/dst")},
+        "mv: `" + P("no/such/dst") + "': No such file or directory\n");
   Fails({"-mv", P("d"), P("d/sub")},
         "mv: `" + P("d") + "' to `" + P("d/sub/d") + "': is a subdirectory of itself\n");
   Fails({"-mv", P("d"), P("d/sub/deeper")},
@@ -304,7 +304,8 @@ TEST_F(DfsShellTest, MvErrors) {
   EXPECT_EQ(Tree(), before);
   CommandResult usage = Dfs({"-mv", P("f")});
   EXPECT_EQ(usage.exit_code, kUsageError);
-  EXPECT_TRUE(Contains(usage.err, "-mv: Not enough arguments: expected 2 but got 1\n")) << usage.err;
+  EXPECT_TRUE(Contains(usage.err, "-mv: Not enough arguments: expected 2 but got 1\n"))
+      << usage.err;
 }
 
 TEST_F(DfsShellTest, MvOfTheRootIsRefused) {
@@ -324,7 +325,7 @@ TEST_F(DfsShellTest, Stat) {
       << def.out;
   EXPECT_EQ(Ok({"-stat", "%n|%F|%a|%A|%b|%r|%o|%u|%g", P("f"), P("d")}).out,
             "f|regular file|644|rw-r--r--|0|3|134217728|" + me_ + "|" + group_ + "\n" +
-            "d|directory|755|rwxr-xr-x|0|0|0|" + me_ + "|" + group_ + "\n");
+                "d|directory|755|rwxr-xr-x|0|0|0|" + me_ + "|" + group_ + "\n");
   CommandResult millis = Ok({"-stat", "%Y %X", P("f")});
   EXPECT_TRUE(std::regex_match(millis.out, std::regex(R"(\d{13} \d{13}\n)"))) << millis.out;
   EXPECT_EQ(Ok({"-stat", "-R", "%n", P("d")}).out, "d\n");
@@ -340,8 +341,8 @@ TEST_F(DfsShellTest, TestAnswersWithTheExitCodeOnly) {
     const char* flag;
     const char* path;
     int code;
-  } cases[] = {{"-e", "d", 0}, {"-e", "f", 0}, {"-e", "nope", 1}, {"-d", "d", 0},
-               {"-d", "f", 1}, {"-f", "f", 0}, {"-f", "d", 1},    {"-z", "f", 0},
+  } cases[] = {{"-e", "d", 0}, {"-e", "f", 0},    {"-e", "nope", 1}, {"-d", "d", 0},
+               {"-d", "f", 1}, {"-f", "f", 0},    {"-f", "d", 1},    {"-z", "f", 0},
                {"-s", "f", 1}, {"-d", "nope", 1}, {"-z", "nope", 1}, {"-e", "f/below", 1}};
   for (const Case& c : cases) {
     CommandResult r = Dfs({"-test", c.flag, P(c.path)});
@@ -433,7 +434,8 @@ TEST_F(DfsShellTest, ChownAndChgrp) {
   EXPECT_EQ(Stat("%u:%g", P("d/sub")), "bob:eng\n");
   CommandResult bad = Dfs({"-chown", "a:b:c", P("d")});
   EXPECT_EQ(bad.exit_code, kUsageError);
-  EXPECT_TRUE(Contains(bad.err, "-chown: 'a:b:c' does not match expected pattern for [owner][:group].\n"))
+  EXPECT_TRUE(
+      Contains(bad.err, "-chown: 'a:b:c' does not match expected pattern for [owner][:group].\n"))
       << bad.err;
   CommandResult bad_group = Dfs({"-chgrp", "a:b", P("d")});
   EXPECT_EQ(bad_group.exit_code, kUsageError);
@@ -460,20 +462,21 @@ TEST_F(DfsShellTest, OtherUsersAreHeldToPermissions) {
 
   CommandResult chmod = DfsAs("mallory", {"-chmod", "777", P("locked")});
   EXPECT_EQ(chmod.exit_code, 1);
-  EXPECT_TRUE(Contains(chmod.err, "chmod: changing permissions of '" + P("locked") +
-                                      "': Permission denied")) << chmod.err;
+  EXPECT_TRUE(Contains(chmod.err,
+                       "chmod: changing permissions of '" + P("locked") + "': Permission denied"))
+      << chmod.err;
 
   CommandResult chown = DfsAs("mallory", {"-chown", "mallory", P("locked")});
   EXPECT_EQ(chown.exit_code, 1);
-  EXPECT_TRUE(Contains(chown.err, "chown: changing ownership of '" + P("locked") +
-                                      "': Permission denied")) << chown.err;
+  EXPECT_TRUE(
+      Contains(chown.err, "chown: changing ownership of '" + P("locked") + "': Permission denied"))
+      << chown.err;
 
   CommandResult mv = DfsAs("mallory", {"-mv", P("locked/f"), P("stolen")});
   EXPECT_EQ(mv.exit_code, 1);
   EXPECT_TRUE(Contains(mv.err, "Permission denied")) << mv.err;
 
-  CommandResult env_user =
-      Dfs({"-touchz", P("locked/g")}, {{"TALUS_USER_NAME", "mallory"}});
+  CommandResult env_user = Dfs({"-touchz", P("locked/g")}, {{"TALUS_USER_NAME", "mallory"}});
   EXPECT_EQ(env_user.exit_code, 1);
   EXPECT_TRUE(Contains(env_user.err, "user=mallory")) << env_user.err;
 
@@ -504,13 +507,16 @@ TEST_F(DfsShellTest, Count) {
             "           3            3                  0 " + P("d") + "\n");
   EXPECT_EQ(Ok({"-count", "-v", P("d/a")}).out,
             "   DIR_COUNT   FILE_COUNT       CONTENT_SIZE PATHNAME\n"
-            "           1            1                  0 " + P("d/a") + "\n");
+            "           1            1                  0 " +
+                P("d/a") + "\n");
   EXPECT_EQ(Ok({"-count", "-q", "-h", P("d/g")}).out,
             "        none             inf            none             inf            0            1"
-            "                  0 " + P("d/g") + "\n");
+            "                  0 " +
+                P("d/g") + "\n");
   EXPECT_EQ(Ok({"-count", "-u", "-v", P("d")}).out,
             "       QUOTA       REM_QUOTA     SPACE_QUOTA REM_SPACE_QUOTA PATHNAME\n"
-            "        none             inf            none             inf " + P("d") + "\n");
+            "        none             inf            none             inf " +
+                P("d") + "\n");
   Fails({"-count", P("nope")}, "count: `" + P("nope") + "': No such file or directory\n");
 }
 
@@ -522,7 +528,8 @@ TEST_F(DfsShellTest, Du) {
             "0  0  " + P("d") + "\n0  0  " + P("d/f") + "\n");
   EXPECT_EQ(Ok({"-du", "-s", "-h", "-v", P("d")}).out,
             "SIZE  DISK_SPACE_CONSUMED_WITH_ALL_REPLICAS  FULL_PATH_NAME\n"
-            "0     0                                      " + P("d") + "\n");
+            "0     0                                      " +
+                P("d") + "\n");
   EXPECT_EQ(Ok({"-du", P("d/sub")}).out, "");
   Fails({"-du", P("nope")}, "du: `" + P("nope") + "': No such file or directory\n");
 }
@@ -530,8 +537,9 @@ TEST_F(DfsShellTest, Du) {
 TEST_F(DfsShellTest, Df) {
   CommandResult r = Ok({"-df", "-h"});
   std::string uri = cluster_->uri();
-  ExpectLines(r.out, {"Filesystem" + std::string(uri.size() - 10, ' ') + "  Size  Used  Available  Use%",
-                      uri + "     0     0          0    0%"});
+  ExpectLines(r.out,
+              {"Filesystem" + std::string(uri.size() - 10, ' ') + "  Size  Used  Available  Use%",
+               uri + "     0     0          0    0%"});
 }
 
 // --- -setrep -----------------------------------------------------------------------------------
@@ -544,14 +552,16 @@ TEST_F(DfsShellTest, Setrep) {
   EXPECT_EQ(Ok({"-setrep", "-R", "5", P("d")}).out,
             "Replication 5 set: " + P("d/a") + "\nReplication 5 set: " + P("d/sub/b") + "\n");
   EXPECT_EQ(Stat("%r", P("d/sub/b")), "5\n");
-  ExpectLines(Ok({"-ls", P("d")}).out,
-              {"Found 2 items", "-rw-r--r--   5 " + me_ + " " + group_ + "          0 DATE " + P("d/a"),
-               "drwxr-xr-x   - " + me_ + " " + group_ + "          0 DATE " + P("d/sub")});
+  ExpectLines(
+      Ok({"-ls", P("d")}).out,
+      {"Found 2 items", "-rw-r--r--   5 " + me_ + " " + group_ + "          0 DATE " + P("d/a"),
+       "drwxr-xr-x   - " + me_ + " " + group_ + "          0 DATE " + P("d/sub")});
 
   CommandResult wait = Dfs({"-setrep", "-w", "1", P("f")});
   EXPECT_EQ(wait.exit_code, 0);
   EXPECT_EQ(wait.out, "Replication 1 set: " + P("f") + "\n");
-  EXPECT_TRUE(Contains(wait.err, "setrep: -w: waiting for replication is not supported")) << wait.err;
+  EXPECT_TRUE(Contains(wait.err, "setrep: -w: waiting for replication is not supported"))
+      << wait.err;
 
   CommandResult bad = Dfs({"-setrep", "x", P("f")});
   EXPECT_EQ(bad.exit_code, kUsageError);
@@ -567,7 +577,8 @@ TEST_F(DfsShellTest, Setrep) {
 TEST_F(DfsShellTest, Globs) {
   Ok({"-mkdir", "-p", P("logs/2023"), P("logs/2024"), P("other")});
   Ok({"-touchz", P("logs/2023/a.log"), P("logs/2024/b.log"), P("logs/2024/c.txt")});
-  ExpectLines(Ok({"-ls", "-C", P("logs/*/*.log")}).out, {P("logs/2023/a.log"), P("logs/2024/b.log")});
+  ExpectLines(Ok({"-ls", "-C", P("logs/*/*.log")}).out,
+              {P("logs/2023/a.log"), P("logs/2024/b.log")});
   ExpectLines(Ok({"-ls", "-C", "-d", P("logs/202?")}).out, {P("logs/2023"), P("logs/2024")});
   ExpectLines(Ok({"-ls", "-C", "-d", P("logs/202[!3]")}).out, {P("logs/2024")});
   ExpectLines(Ok({"-ls", "-C", "-d", P("{logs/2023,other}")}).out, {P("logs/2023"), P("other")});
@@ -634,7 +645,8 @@ TEST_F(DfsShellTest, BadPathsAreRefusedClearly) {
                              Args{"-mv", P("d"), c.path}, Args{"-ls", c.path}}) {
       CommandResult r = Dfs(args);
       EXPECT_EQ(r.exit_code, 1) << Join(args).substr(0, 200);
-      EXPECT_TRUE(Contains(r.err, c.error)) << Join(args).substr(0, 200) << "\n" << r.err.substr(0, 500);
+      EXPECT_TRUE(Contains(r.err, c.error)) << Join(args).substr(0, 200) << "\n"
+                                            << r.err.substr(0, 500);
       EXPECT_TRUE(Contains(r.err, "`" + c.path + "'")) << r.err.substr(0, 300);
       EXPECT_EQ(r.out, "");
     }
@@ -648,16 +660,31 @@ TEST_F(DfsShellTest, HelpDocumentsEveryCommandAndOption) {
   CommandResult help = test::RunTalus({"dfs", "-help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_EQ(help.err, "");
-  for (const char* text :
-       {"Usage: talus dfs [generic options]", "-ls [-C] [-d] [-h] [-R]", "-mkdir [-p] <path> ...",
-        "-rm [-f] [-r|-R] [-skipTrash]", "-rmdir [--ignore-fail-on-non-empty]", "-mv <src> ... <dst>",
-        "-stat [-R] [format] <path> ...", "-test -[defsz] <path>", "-touchz <path> ...",
-        "-touch [-a] [-m]", "-chmod [-R] <MODE[,MODE]... | OCTALMODE> PATH...",
-        "-chown [-R] [OWNER][:[GROUP]] PATH...", "-chgrp [-R] GROUP PATH...",
-        "-count [-q] [-h] [-v] [-u] <path> ...", "-du [-s] [-h] [-v]", "-df [-h]",
-        "-setrep [-R] [-w] <rep> <path> ...", "-help [cmd ...]", "-usage [cmd ...]",
-        "-fs <talus://host:port", "-D <property=value>", "talus.user=NAME",
-        "fs.permissions.umask-mode", "%y", "--ignore-fail-on-non-empty"}) {
+  for (const char* text : {"Usage: talus dfs [generic options]",
+                           "-ls [-C] [-d] [-h] [-R]",
+                           "-mkdir [-p] <path> ...",
+                           "-rm [-f] [-r|-R] [-skipTrash]",
+                           "-rmdir [--ignore-fail-on-non-empty]",
+                           "-mv <src> ... <dst>",
+                           "-stat [-R] [format] <path> ...",
+                           "-test -[defsz] <path>",
+                           "-touchz <path> ...",
+                           "-touch [-a] [-m]",
+                           "-chmod [-R] <MODE[,MODE]... | OCTALMODE> PATH...",
+                           "-chown [-R] [OWNER][:[GROUP]] PATH...",
+                           "-chgrp [-R] GROUP PATH...",
+                           "-count [-q] [-h] [-v] [-u] <path> ...",
+                           "-du [-s] [-h] [-v]",
+                           "-df [-h]",
+                           "-setrep [-R] [-w] <rep> <path> ...",
+                           "-help [cmd ...]",
+                           "-usage [cmd ...]",
+                           "-fs <talus://host:port",
+                           "-D <property=value>",
+                           "talus.user=NAME",
+                           "fs.permissions.umask-mode",
+                           "%y",
+                           "--ignore-fail-on-non-empty"}) {
     EXPECT_TRUE(Contains(help.out, text)) << text;
   }
   CommandResult one = test::RunTalus({"dfs", "-help", "mkdir"});
@@ -683,8 +710,8 @@ TEST_F(DfsShellTest, CommandLineErrors) {
 
   CommandResult dashless = test::RunTalus({"dfs", "ls"});
   EXPECT_EQ(dashless.exit_code, kUsageError);
-  EXPECT_TRUE(Contains(dashless.err,
-                       "ls: Unknown command\nDid you mean -ls?  This command begins with a dash.\n"));
+  EXPECT_TRUE(Contains(
+      dashless.err, "ls: Unknown command\nDid you mean -ls?  This command begins with a dash.\n"));
 
   CommandResult nothing = test::RunTalus({"dfs"});
   EXPECT_EQ(nothing.exit_code, kUsageError);

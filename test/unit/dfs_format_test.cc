@@ -1,9 +1,9 @@
 // Output formatting of `talus dfs`: -h sizes, permissions, -stat formats, times, tables and how
 // paths are displayed.
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <ctime>
-
-#include <gtest/gtest.h>
 
 #include "client/shell/format.h"
 #include "client/shell/path_item.h"
@@ -112,7 +112,7 @@ TEST(DfsFormatTest, StatSpecifiers) {
 TEST(DfsFormatTest, StatOddFormats) {
   FileInfo file = SampleFile();
   EXPECT_EQ(FormatStat("100%%", file, "f"), "100%");
-  EXPECT_EQ(FormatStat("%q", file, "f"), "q");  // unknown: the letter itself, as HDFS
+  EXPECT_EQ(FormatStat("%q", file, "f"), "q");          // unknown: the letter itself, as HDFS
   EXPECT_EQ(FormatStat("size %", file, "f"), "size ");  // a trailing % is dropped
   EXPECT_EQ(FormatStat("no specifiers", file, "f"), "no specifiers");
   EXPECT_EQ(FormatStat("", file, "f"), "");

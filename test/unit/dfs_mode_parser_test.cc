@@ -35,7 +35,7 @@ TEST(DfsModeParserTest, SymbolicAddRemoveSet) {
   EXPECT_EQ(ApplyTo("go-w", 0666), 0644u);
   EXPECT_EQ(ApplyTo("a=r", 0777), 0444u);
   EXPECT_EQ(ApplyTo("o=", 0777), 0770u);
-  EXPECT_EQ(ApplyTo("+rwx", 0), 0777u);        // no class means all, without a umask
+  EXPECT_EQ(ApplyTo("+rwx", 0), 0777u);  // no class means all, without a umask
   EXPECT_EQ(ApplyTo("-w", 0666), 0444u);
   EXPECT_EQ(ApplyTo("ug=rw", 0755), 0665u);
   EXPECT_EQ(ApplyTo("uo+r", 0), 0404u);
@@ -43,7 +43,7 @@ TEST(DfsModeParserTest, SymbolicAddRemoveSet) {
 
 TEST(DfsModeParserTest, ClausesApplyLeftToRight) {
   EXPECT_EQ(ApplyTo("a=r,u+w", 0), 0644u);
-  EXPECT_EQ(ApplyTo("u+r,u+w", 0), 0600u);  // both clauses count, unlike HDFS's last-one-wins
+  EXPECT_EQ(ApplyTo("u+r,u+w", 0), 0600u);   // both clauses count, unlike HDFS's last-one-wins
   EXPECT_EQ(ApplyTo("u+r-w", 0600), 0400u);  // several actions in one clause
   EXPECT_EQ(ApplyTo("u=rwx, g=rx ,o=", 0), 0750u);
 }
@@ -66,8 +66,8 @@ TEST(DfsModeParserTest, StickyBitBelongsToOthers) {
 }
 
 TEST(DfsModeParserTest, RejectsMalformedSymbolicModes) {
-  for (const char* bad : {"", " ", "u", "ug", "u+q", "x+r", "u+r,", ",u+r", "u+r,,g+w",
-                          "u+", "a-", "+", "rwx", "u+r g+w", "u*r"}) {
+  for (const char* bad : {"", " ", "u", "ug", "u+q", "x+r", "u+r,", ",u+r", "u+r,,g+w", "u+", "a-",
+                          "+", "rwx", "u+r g+w", "u*r"}) {
     Result<ModeSpec> spec = ModeSpec::Parse(bad);
     EXPECT_FALSE(spec.ok()) << "'" << bad << "'";
     if (!spec.ok()) {

@@ -72,8 +72,8 @@ TEST(DfsOptionParserTest, ValueOptionsAndStopAtUnknown) {
 }
 
 TEST(DfsGenericOptionsTest, FsAndProperties) {
-  Args args{"-fs", "talus://h:1", "-D", "talus.user=bob", "-Ddfs.replication=2", "-ls", "-D",
-            "x=y"};
+  Args args{"-fs", "talus://h:1", "-D", "talus.user=bob", "-Ddfs.replication=2",
+            "-ls", "-D",          "x=y"};
   Result<GenericOptions> opts = ParseGenericOptions(args);
   ASSERT_TRUE(opts.ok());
   EXPECT_EQ(opts->consumed, 5u);
@@ -113,15 +113,15 @@ TEST(DfsGenericOptionsTest, BadInputs) {
   EXPECT_FALSE(ParseGenericOptions({"-D"}).ok());
   EXPECT_FALSE(ParseGenericOptions({"-D", "novalue", "-ls"}).ok());
   EXPECT_FALSE(ParseGenericOptions({"-D=x", "-ls"}).ok());
-  for (auto [key, value] : std::vector<std::pair<std::string, std::string>>{
-           {"dfs.replication", "0"},
-           {"dfs.replication", "abc"},
-           {"dfs.replication", "40000"},
-           {"dfs.blocksize", "12q"},
-           {"dfs.blocksize", "-5"},
-           {"fs.permissions.umask-mode", "999"},
-           {"talus.user", ""},
-           {"talus.client.rpc-timeout-ms", "0"}}) {
+  for (auto [key, value] :
+       std::vector<std::pair<std::string, std::string>>{{"dfs.replication", "0"},
+                                                        {"dfs.replication", "abc"},
+                                                        {"dfs.replication", "40000"},
+                                                        {"dfs.blocksize", "12q"},
+                                                        {"dfs.blocksize", "-5"},
+                                                        {"fs.permissions.umask-mode", "999"},
+                                                        {"talus.user", ""},
+                                                        {"talus.client.rpc-timeout-ms", "0"}}) {
     GenericOptions opts;
     opts.properties = {{key, value}};
     Result<ShellConfig> config = MakeShellConfig(opts);
