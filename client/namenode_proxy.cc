@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 #include <thrift/TApplicationException.h>
+#include <thrift/TOutput.h>
 #include <thrift/protocol/TBinaryProtocol.h>
 #include <thrift/transport/TBufferTransports.h>
 #include <thrift/transport/TSocket.h>
@@ -70,13 +71,21 @@ struct NamenodeProxy::Connection {
   std::unique_ptr<rpc::ClientNamenodeClient> client;
 };
 
+namespace {
+// Thrift prints connection errors to stderr by default; they reach the caller as a Status.
+void QuietThriftOutput(const char* message) { VLOG(1) << "thrift: " << message; }
+}  // namespace
+
 NamenodeProxy::NamenodeProxy(std::vector<NamenodeAddress> namenodes, const ClientOptions& options,
                              std::string user)
     : namenodes_(std::move(namenodes)),
       options_(options),
       user_(std::move(user)),
       client_id_(RandomClientId()),
-      idle_(namenodes_.size()) {}
+      idle_(namenodes_.size()) {
+  static std::once_flag quiet;
+  std::call_once(quiet, [] { apache::thrift::GlobalOutput.setOutputFunction(QuietThriftOutput); });
+}
 
 NamenodeProxy::~NamenodeProxy() {
   for (auto& pool : idle_) {

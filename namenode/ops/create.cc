@@ -28,7 +28,7 @@ Result<OpOutcome> ApplyCreate(OpContext& ctx, const CreateOp& op) {
                                    existing.lease_holder);
     }
     const Inode& parent = resolved.Parent();
-    RETURN_NOT_OK(CheckAccess(ctx.caller, parent, kAccessWrite | kAccessExecute,
+    RETURN_NOT_OK(CheckAccess(ctx.caller, parent, kAccessWrite,
                               resolved.PrefixPath(resolved.components.size() - 1)));
     RETURN_NOT_OK(CheckStickyBit(ctx.caller, parent, existing, resolved.path));
     RETURN_NOT_OK(op_util::RemoveSubtree(ctx, existing, resolved.path));
@@ -50,7 +50,7 @@ Result<OpOutcome> ApplyCreate(OpContext& ctx, const CreateOp& op) {
   if (!parent.IsDirectory()) {
     return Status::NotADirectory("Parent path is not a directory: " + resolved.PrefixPath(n - 1));
   }
-  RETURN_NOT_OK(CheckAccess(ctx.caller, parent, kAccessWrite | kAccessExecute,
+  RETURN_NOT_OK(CheckAccess(ctx.caller, parent, kAccessWrite,
                             resolved.PrefixPath(n - 1)));
   ASSIGN_OR_RETURN(uint64_t id, ctx.txn.AllocateInodeId());
   Inode file = op_util::NewChild(ctx, id, parent, resolved.LastName(), InodeType::kFile, op.mode);

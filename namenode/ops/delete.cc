@@ -9,7 +9,7 @@ Result<OpOutcome> ApplyDelete(OpContext& ctx, const DeleteOp& op) {
   const Inode& target = resolved.Target();
   const Inode& parent = resolved.Parent();
   const std::string parent_path = resolved.PrefixPath(resolved.components.size() - 1);
-  RETURN_NOT_OK(CheckAccess(ctx.caller, parent, kAccessWrite | kAccessExecute, parent_path));
+  RETURN_NOT_OK(CheckAccess(ctx.caller, parent, kAccessWrite, parent_path));
   RETURN_NOT_OK(CheckStickyBit(ctx.caller, parent, target, resolved.path));
   if (target.IsDirectory() && !op.recursive) {
     ASSIGN_OR_RETURN(bool has_children, ctx.txn.HasChildren(target.id));

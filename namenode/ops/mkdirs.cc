@@ -19,7 +19,7 @@ Result<OpOutcome> ApplyMkdirs(OpContext& ctx, const MkdirsOp& op) {
     return Status::NotADirectory("Parent path is not a directory: " +
                                  resolved.PrefixPath(existing - 1));
   }
-  RETURN_NOT_OK(CheckAccess(ctx.caller, parent, kAccessWrite | kAccessExecute,
+  RETURN_NOT_OK(CheckAccess(ctx.caller, parent, kAccessWrite,
                             resolved.PrefixPath(existing - 1)));
   op_util::TouchDirectory(ctx, parent);
   for (size_t i = existing - 1; i < resolved.components.size(); ++i) {

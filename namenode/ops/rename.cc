@@ -20,7 +20,7 @@ Result<OpOutcome> ApplyRename(OpContext& ctx, const RenameOp& op) {
   }
   const Inode moving = src.Target();
   const Inode src_parent = src.Parent();
-  RETURN_NOT_OK(CheckAccess(ctx.caller, src_parent, kAccessWrite | kAccessExecute,
+  RETURN_NOT_OK(CheckAccess(ctx.caller, src_parent, kAccessWrite,
                             src.PrefixPath(src.components.size() - 1)));
   RETURN_NOT_OK(CheckStickyBit(ctx.caller, src_parent, moving, src.path));
 
@@ -35,7 +35,7 @@ Result<OpOutcome> ApplyRename(OpContext& ctx, const RenameOp& op) {
     return Status::NotADirectory("Rename destination parent " + dst_parent_path +
                                  " is not a directory");
   }
-  RETURN_NOT_OK(CheckAccess(ctx.caller, dst_parent, kAccessWrite | kAccessExecute,
+  RETURN_NOT_OK(CheckAccess(ctx.caller, dst_parent, kAccessWrite,
                             dst_parent_path));
   if (dst.Exists()) {
     const Inode& victim = dst.Target();
