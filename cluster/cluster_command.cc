@@ -111,8 +111,8 @@ Result<CommandLine> Parse(const std::vector<std::string>& args) {
       ASSIGN_OR_RETURN(std::string text, take_value());
       int count = 0;
       if (!ParseCount(text, &count) || count > 100) {
-        return Status::InvalidArgument("--" + name + " needs a number from 0 to 100, got '" +
-                                       text + "'");
+        return Status::InvalidArgument("--" + name + " needs a number from 0 to 100, got '" + text +
+                                       "'");
       }
       (name == "namenodes" ? cl.namenodes : cl.datanodes) = count;
     } else if (name == "mount") {
@@ -121,8 +121,7 @@ Result<CommandLine> Parse(const std::vector<std::string>& args) {
       ASSIGN_OR_RETURN(std::string text, take_value());
       int seconds = 0;
       if (!ParseCount(text, &seconds) || seconds < 1 || seconds > 3600) {
-        return Status::InvalidArgument("--timeout_s needs 1 to 3600 seconds, got '" + text +
-                                       "'");
+        return Status::InvalidArgument("--timeout_s needs 1 to 3600 seconds, got '" + text + "'");
       }
       cl.timeout_s = seconds;
     } else {
@@ -171,10 +170,9 @@ int Up(const CommandLine& cl) {
   int namenodes = cluster.state().CountRole(kNamenodeRole);
   int datanodes = cluster.state().CountRole(kDatanodeRole);
   if (cluster.AllRunning()) {
-    Print("The cluster in " + cluster.dir() + " is already running (" +
-          std::to_string(namenodes) + " namenode" + (namenodes == 1 ? "" : "s") + ", " +
-          std::to_string(datanodes) + " datanode" + (datanodes == 1 ? "" : "s") +
-          "); nothing started.");
+    Print("The cluster in " + cluster.dir() + " is already running (" + std::to_string(namenodes) +
+          " namenode" + (namenodes == 1 ? "" : "s") + ", " + std::to_string(datanodes) +
+          " datanode" + (datanodes == 1 ? "" : "s") + "); nothing started.");
   } else {
     s = cluster.StartAll(Print);
     if (!s.ok()) return Fail(s);
@@ -196,8 +194,10 @@ int Down(const CommandLine& cl) {
   if (!s.ok()) return Fail(s);
   s = cluster.StopAll(std::chrono::seconds(cl.timeout_s.value_or(30)), Print);
   if (!s.ok()) return Fail(s);
-  Print("The cluster in " + cluster.dir() + " is stopped; its data is kept. Start it again "
-        "with: talus cluster up --dir " + cluster.dir());
+  Print("The cluster in " + cluster.dir() +
+        " is stopped; its data is kept. Start it again "
+        "with: talus cluster up --dir " +
+        cluster.dir());
   return 0;
 }
 

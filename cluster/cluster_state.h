@@ -14,12 +14,12 @@ namespace talus::cluster {
 
 // One daemon of a local cluster, as recorded in DIR/cluster.state.
 struct DaemonRecord {
-  std::string role;          // "namenode" or "datanode"
-  int index = 0;             // 0-based within its role
-  pid_t pid = 0;             // 0: not started, or stopped by `talus cluster down`
-  uint64_t start_time = 0;   // /proc start time of `pid`: tells our process from a recycled pid
+  std::string role;         // "namenode" or "datanode"
+  int index = 0;            // 0-based within its role
+  pid_t pid = 0;            // 0: not started, or stopped by `talus cluster down`
+  uint64_t start_time = 0;  // /proc start time of `pid`: tells our process from a recycled pid
   std::map<std::string, int> ports;  // port name ("rpc", later "data") -> port; 0 = not yet known
-  std::string data_dir;      // absolute
+  std::string data_dir;              // absolute
 
   // "namenode-0": names its data directory, log files and address file.
   std::string Name() const { return role + "-" + std::to_string(index); }

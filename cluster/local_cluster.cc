@@ -2,8 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -114,9 +114,12 @@ std::string Plural(int n, const std::string& word) {
 
 const char* DaemonStateName(DaemonState state) {
   switch (state) {
-    case DaemonState::kRunning: return "running";
-    case DaemonState::kDead: return "dead";
-    case DaemonState::kStopped: return "stopped";
+    case DaemonState::kRunning:
+      return "running";
+    case DaemonState::kDead:
+      return "dead";
+    case DaemonState::kStopped:
+      return "stopped";
   }
   return "unknown";
 }
@@ -137,8 +140,7 @@ Result<std::unique_ptr<LocalCluster>> LocalCluster::Open(LocalClusterOptions opt
   for (const auto& flag : options.extra_flags) {
     std::string name = FlagName(flag);
     if (name.empty()) {
-      return Status::InvalidArgument("daemon flag '" + flag +
-                                     "' is not of the form --name=value");
+      return Status::InvalidArgument("daemon flag '" + flag + "' is not of the form --name=value");
     }
     if (ReservedFlags().count(name) > 0) {
       return Status::InvalidArgument("daemon flag --" + name +
@@ -165,8 +167,7 @@ Result<std::unique_ptr<LocalCluster>> LocalCluster::Open(LocalClusterOptions opt
     }
     for (const auto& d : cluster->state_.daemons) {
       if (FindRole(d.role) == nullptr) {
-        return Status::Corruption(cluster->StatePath() + " names an unknown role '" + d.role +
-                                  "'");
+        return Status::Corruption(cluster->StatePath() + " names an unknown role '" + d.role + "'");
       }
     }
   } else if (loaded.status().IsNotFound()) {
@@ -216,8 +217,10 @@ Result<std::unique_ptr<LocalCluster>> LocalCluster::Open(LocalClusterOptions opt
 Result<std::unique_ptr<LocalCluster>> LocalCluster::OpenExisting(LocalClusterOptions options) {
   ASSIGN_OR_RETURN(std::string dir, AbsolutePath(options.dir));
   if (::access((dir + "/cluster.state").c_str(), F_OK) != 0) {
-    return Status::NotFound("no cluster in " + dir + " (no cluster.state); start one with "
-                            "`talus cluster up --dir " + dir + "`");
+    return Status::NotFound("no cluster in " + dir +
+                            " (no cluster.state); start one with "
+                            "`talus cluster up --dir " +
+                            dir + "`");
   }
   return Open(std::move(options));
 }
@@ -324,8 +327,8 @@ Result<std::vector<std::string>> LocalCluster::DaemonArgs(size_t i) const {
     std::string name = FlagName(flag);
     if (name == "undefok") {
       // Merge a user's --undefok=a,b into ours, which would otherwise replace it.
-      std::string list = flag.substr(flag.find('=') == std::string::npos ? flag.size()
-                                                                          : flag.find('=') + 1);
+      std::string list =
+          flag.substr(flag.find('=') == std::string::npos ? flag.size() : flag.find('=') + 1);
       if (!list.empty()) undefok.push_back(list);
       continue;
     }
@@ -389,11 +392,11 @@ std::string LocalCluster::ReapIfExited(size_t i) {
 
 std::string LocalCluster::DescribeFailure(size_t i, const std::string& what) const {
   const DaemonRecord& d = state_.daemons[i];
-  std::string message = d.role + " " + std::to_string(d.index) + " (pid " +
-                        std::to_string(d.pid) + ") " + what + ".";
+  std::string message =
+      d.role + " " + std::to_string(d.index) + " (pid " + std::to_string(d.pid) + ") " + what + ".";
   std::string out_tail = TailOfFile(OutputPath(i), kTailLines, kStartMarker);
-  message += "\nLast lines of " + OutputPath(i) + ":\n" +
-             (out_tail.empty() ? "  (empty)\n" : out_tail);
+  message +=
+      "\nLast lines of " + OutputPath(i) + ":\n" + (out_tail.empty() ? "  (empty)\n" : out_tail);
   // glog names its files PROGRAM.HOST.USER.log.SEVERITY.DATE.PID and points PROGRAM.INFO at the
   // newest; show it only if it is this run's, not one left by an earlier start.
   std::string info_link = LogDir(i) + "/" + FindRole(d.role)->binary + ".INFO";
@@ -423,8 +426,8 @@ Status LocalCluster::Spawn(size_t i, const Progress& progress) {
   std::string command = BinaryPath(i);
   for (const auto& arg : args) command += " " + arg;
   RETURN_NOT_OK(AppendToFile(OutputPath(i), std::string(kStartMarker) + d.role + " " +
-                                                std::to_string(d.index) + " at " + Now() +
-                                                ": " + command + "\n"));
+                                                std::to_string(d.index) + " at " + Now() + ": " +
+                                                command + "\n"));
   SpawnOptions spawn;
   spawn.binary = BinaryPath(i);
   spawn.args = std::move(args);
@@ -457,8 +460,8 @@ Status LocalCluster::WaitUntilServing(size_t i, Clock::time_point deadline) {
     if (addresses.ok()) {
       if (addresses->size() < spec->ports.size()) {
         return Status::Corruption(DescribeFailure(
-            i, "wrote " + std::to_string(addresses->size()) + " address(es) to " +
-                   AddressFile(i) + ", expected " + std::to_string(spec->ports.size())));
+            i, "wrote " + std::to_string(addresses->size()) + " address(es) to " + AddressFile(i) +
+                   ", expected " + std::to_string(spec->ports.size())));
       }
       bool all = true;
       for (auto& address : *addresses) {
@@ -472,8 +475,8 @@ Status LocalCluster::WaitUntilServing(size_t i, Clock::time_point deadline) {
         return Save();
       }
     } else if (!addresses.status().IsNotFound()) {
-      return Status::Corruption(DescribeFailure(i, "wrote a bad address file: " +
-                                                       addresses.status().message()));
+      return Status::Corruption(
+          DescribeFailure(i, "wrote a bad address file: " + addresses.status().message()));
     }
     if (Clock::now() >= deadline) {
       auto seconds = std::chrono::duration_cast<std::chrono::seconds>(options_.start_timeout);
@@ -576,8 +579,7 @@ Status LocalCluster::StopDaemon(size_t i, std::chrono::milliseconds timeout,
     case DaemonState::kDead:
       ReapIfExited(i);
       if (progress) {
-        progress(name + " (pid " + std::to_string(d.pid) +
-                 ") had already exited; nothing to stop");
+        progress(name + " (pid " + std::to_string(d.pid) + ") had already exited; nothing to stop");
       }
       d.pid = 0;
       d.start_time = 0;

@@ -23,8 +23,8 @@ Result<HostPort> ParseHostPort(std::string_view text) {
   HostPort result;
   result.host = std::string(text.substr(0, colon));
   std::string_view port_text = text.substr(colon + 1);
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(),
-                                   result.port);
+  auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), result.port);
   if (ec != std::errc() || end != port_text.data() + port_text.size() || result.port < 1 ||
       result.port > 65535) {
     return Status::InvalidArgument("bad port in '" + std::string(text) + "'");
@@ -60,8 +60,8 @@ bool TcpConnects(const HostPort& address, std::chrono::milliseconds timeout) {
   if (::getaddrinfo(address.host.c_str(), port.c_str(), &hints, &found) != 0) return false;
   bool connected = false;
   for (struct addrinfo* ai = found; ai != nullptr && !connected; ai = ai->ai_next) {
-    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                      ai->ai_protocol);
+    int fd =
+        ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) continue;
     if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
       connected = true;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -14,8 +15,6 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
-
-#include <pthread.h>
 
 extern char** environ;
 
@@ -177,8 +176,8 @@ Result<pid_t> Spawn(const SpawnOptions& options) {
   if (dev_null.get() < 0) return Status::FromErrno(errno, "open /dev/null");
   FdCloser output;
   if (!options.output_path.empty() && (options.stdout_fd < 0 || options.stderr_fd < 0)) {
-    output.Reset(::open(options.output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                        0644));
+    output.Reset(
+        ::open(options.output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
     if (output.get() < 0) return Status::FromErrno(errno, "open " + options.output_path);
   }
   int default_out = output.get() >= 0 ? output.get() : dev_null.get();

@@ -17,8 +17,8 @@ using Clock = std::chrono::steady_clock;
 // How to start a child process. Everything is prepared before fork(), so Spawn() is safe to call
 // from a multi-threaded program (only async-signal-safe calls run between fork and exec).
 struct SpawnOptions {
-  std::string binary;              // path of the executable; argv[0] is this path
-  std::vector<std::string> args;   // argv[1..]
+  std::string binary;             // path of the executable; argv[0] is this path
+  std::vector<std::string> args;  // argv[1..]
   // Added to (or replacing entries of) the caller's environment.
   std::map<std::string, std::string> env;
   // Standard streams. A descriptor >= 0 is dup'ed onto the child's stream. Otherwise stdin reads
@@ -80,8 +80,8 @@ bool WaitUntilNotRunning(pid_t pid, Clock::time_point deadline);
 
 // The outcome of RunAndCapture.
 struct CapturedRun {
-  ExitStatus exit;          // meaningless when timed_out
-  bool timed_out = false;   // the child was killed after the timeout
+  ExitStatus exit;         // meaningless when timed_out
+  bool timed_out = false;  // the child was killed after the timeout
   std::string out;
   std::string err;
 };

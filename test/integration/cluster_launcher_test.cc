@@ -1,6 +1,7 @@
 // `talus cluster up|down|status` as a user runs it, the MiniCluster fixture built on the same
 // code, and the process helpers both rely on.
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -13,8 +14,6 @@
 #include <optional>
 #include <regex>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "cluster/cluster_state.h"
 #include "cluster/local_cluster.h"
@@ -309,8 +308,8 @@ TEST(RunCommandTest, LargeOutputsAndInputDoNotDeadlock) {
   CommandResult ignore = RunCommand("/bin/true", {}, {}, input);
   EXPECT_EQ(ignore.exit_code, 0);
 
-  CommandResult env = RunCommand("/bin/sh", {"-c", "echo $TALUS_TEST_VAR"},
-                                 {{"TALUS_TEST_VAR", "hello"}});
+  CommandResult env =
+      RunCommand("/bin/sh", {"-c", "echo $TALUS_TEST_VAR"}, {{"TALUS_TEST_VAR", "hello"}});
   EXPECT_EQ(env.out, "hello\n");
 }
 

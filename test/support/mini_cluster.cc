@@ -130,8 +130,8 @@ CommandResult RunCommand(const std::string& binary, const std::vector<std::strin
 }
 
 CommandResult RunTalus(const std::vector<std::string>& args,
-                       const std::map<std::string, std::string>& env,
-                       const std::string& stdin_data, std::chrono::milliseconds timeout) {
+                       const std::map<std::string, std::string>& env, const std::string& stdin_data,
+                       std::chrono::milliseconds timeout) {
   return RunCommand(BinDir() + "/talus", args, env, stdin_data, timeout);
 }
 
