@@ -140,8 +140,14 @@ class AsyncThriftServer::Connection : public std::enable_shared_from_this<Connec
   std::unique_ptr<uint8_t[]> in_;
   size_t in_begin_ = 0;
   size_t in_end_ = 0;
-  // The last recv() said EAGAIN, so edge-triggered epoll reports any byte that comes later.
+  // The last recv() drained the socket, so edge-triggered epoll reports any byte that comes
+  // later.
   bool drained_ = true;
+  // The peer has shut its side (EPOLLRDHUP): a short read no longer proves the socket drained,
+  // since the end of the stream raises no further edge; read on until recv() says so.
+  bool peer_shut_ = false;
+  // recv() returned 0: the peer sends no more. Requests already buffered are still served.
+  bool eof_ = false;
   bool closed_by_loop_ = false;
 
   std::shared_ptr<FrameReadBuffer> in_buf_;
@@ -230,8 +236,9 @@ class AsyncThriftServer::Loop {
   // Reads and dispatches frames while the connection is idle (no request in flight, no
   // output queued); otherwise notes that the completion must hand the connection back.
   void Drive(Connection* c);
-  // Receives until EAGAIN, or until a whole frame is buffered and the buffer is full.
-  // False: the peer closed, the socket failed, or the frame header is out of bounds.
+  // Receives until the socket is drained (EAGAIN, a short read, or the end of the stream), or
+  // until a whole frame is buffered and the buffer is full.
+  // False: the socket failed, or the frame header is out of bounds.
   bool ReadSome(Connection* c);
   FrameState PeekFrame(Connection* c) const;
   // False: the connection must be closed.
@@ -402,6 +409,7 @@ void AsyncThriftServer::Loop::HandleEvent(Connection* c, uint32_t events) {
   }
   bool drive = false;
   if (events & EPOLLOUT) drive = c->FlushQueued();
+  if (events & EPOLLRDHUP) c->peer_shut_ = true;
   if (events & (EPOLLIN | EPOLLRDHUP)) {
     c->drained_ = false;  // new bytes, or the end of the stream, wait in the socket
     drive = true;
@@ -434,15 +442,20 @@ void AsyncThriftServer::Loop::Drive(Connection* c) {
       close_wanted = c->close_wanted_;
       if (!close_wanted && (c->in_flight_ || !c->queued_.empty())) {
         // Busy: whoever finishes the response hands the connection back if input waits.
-        if (!c->drained_ || state == FrameState::kComplete) c->resume_wanted_ = true;
+        if (!c->drained_ || c->eof_ || state == FrameState::kComplete) {
+          c->resume_wanted_ = true;
+        }
         return;
       }
     }
     if (close_wanted || state == FrameState::kInvalid) break;
     if (state == FrameState::kIncomplete) {
+      if (c->eof_) break;  // the peer has gone, and no whole request is left
+      // Nothing came since the socket was drained: the next edge will say when something does.
+      if (c->drained_) return;
       if (!ReadSome(c)) break;
       state = PeekFrame(c);
-      if (state == FrameState::kInvalid) break;
+      if (state == FrameState::kInvalid || (state == FrameState::kIncomplete && c->eof_)) break;
       if (state == FrameState::kIncomplete) return;  // drained: the next edge brings more
     }
     if (!Dispatch(c)) break;
@@ -486,12 +499,24 @@ bool AsyncThriftServer::Loop::ReadSome(Connection* c) {
         c->in_cap_ = cap;
       }
     }
-    ssize_t n = ::recv(c->fd_number_, c->in_.get() + c->in_end_, c->in_cap_ - c->in_end_, 0);
+    size_t room = c->in_cap_ - c->in_end_;
+    ssize_t n = ::recv(c->fd_number_, c->in_.get() + c->in_end_, room, 0);
     if (n > 0) {
       c->in_end_ += static_cast<size_t>(n);
+      if (static_cast<size_t>(n) < room && !c->peer_shut_) {
+        // A short read from TCP means the socket's queue (and backlog) was empty when recv()
+        // returned, and anything arriving later raises a new edge: drained, without paying
+        // for the recv() that would say EAGAIN.
+        c->drained_ = true;
+        return true;
+      }
       continue;
     }
-    if (n == 0) return false;  // the peer closed
+    if (n == 0) {
+      c->eof_ = true;
+      c->drained_ = true;
+      return true;
+    }
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       c->drained_ = true;
@@ -686,8 +711,8 @@ void AsyncThriftServer::AcceptLoop() {
         break;
       }
       if (open_connections_.load(std::memory_order_relaxed) >= options_.max_connections) {
-        ::close(fd);
         refused_connections_.fetch_add(1);
+        ::close(fd);
         LOG_EVERY_T(WARNING, 1) << "refusing a connection on port " << port_ << ": "
                                 << options_.max_connections << " connections are open";
         continue;
