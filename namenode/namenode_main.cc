@@ -14,11 +14,11 @@
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 
-#include "common/rpc/thrift_server.h"
+#include "common/rpc/async_thrift_server.h"
 #include "namenode/journal/local_journal.h"
 #include "namenode/namespace/namespace_store.h"
 #include "namenode/namesystem.h"
-#include "namenode/rpc/client_handler.h"
+#include "namenode/rpc/client_service.h"
 #include "namenode/security/user_groups.h"
 #include "talus_rpc/ClientNamenode.h"
 
@@ -37,6 +37,8 @@ DEFINE_string(static_user_groups, "", "Fixed group lists replacing the OS lookup
 DEFINE_int32(rpc_max_frame_bytes, 16 << 20, "Largest RPC frame accepted; larger ones close "
              "their connection.");
 DEFINE_int32(rpc_max_connections, 4096, "Most client connections served at once.");
+DEFINE_int32(rpc_io_threads, 2, "Event-loop threads of the client RPC server. Reads are served "
+             "on them; mutations are answered from the journal's apply thread.");
 DEFINE_int32(namespace_cache_mb, 64, "LevelDB block cache of the namespace, in MiB.");
 DEFINE_uint64(journal_segment_mb, 64, "Journal segment size before a new one is started, MiB.");
 DEFINE_uint64(journal_checkpoint_entries, 100000, "Applied entries between checkpoints, after "
@@ -51,6 +53,13 @@ bool ValidatePort(const char* flag, int32_t value) {
   return false;
 }
 DEFINE_validator(rpc_port, &ValidatePort);
+
+bool ValidateIoThreads(const char* flag, int32_t value) {
+  if (value >= 1 && value <= 64) return true;
+  std::fprintf(stderr, "--%s must be within 1..64\n", flag);
+  return false;
+}
+DEFINE_validator(rpc_io_threads, &ValidateIoThreads);
 
 std::string OsUser() {
   passwd* pw = getpwuid(geteuid());
@@ -127,14 +136,16 @@ int Run() {
   ug_options.static_groups = std::move(*static_groups);
   UserGroups user_groups(std::move(ug_options));
 
-  auto handler = std::make_shared<ClientHandler>(&namesystem, &user_groups);
-  auto processor = std::make_shared<rpc::ClientNamenodeProcessor>(handler);
-  ThriftServerOptions server_options;
+  auto service = std::make_shared<ClientService>(&namesystem, &user_groups);
+  auto processor = std::make_shared<rpc::ClientNamenodeAsyncProcessor>(service);
+  AsyncThriftServerOptions server_options;
   server_options.host = FLAGS_rpc_host;
   server_options.port = FLAGS_rpc_port;
   server_options.max_frame_bytes = FLAGS_rpc_max_frame_bytes;
-  server_options.max_concurrent_connections = FLAGS_rpc_max_connections;
-  Result<std::unique_ptr<ThriftServer>> server = ThriftServer::Start(processor, server_options);
+  server_options.max_connections = FLAGS_rpc_max_connections;
+  server_options.io_threads = FLAGS_rpc_io_threads;
+  Result<std::unique_ptr<AsyncThriftServer>> server =
+      AsyncThriftServer::Start(processor, server_options);
   if (!server.ok()) {
     LOG(ERROR) << server.status();
     return 1;
@@ -151,6 +162,8 @@ int Run() {
   int received = 0;
   sigwait(&signals, &received);
   LOG(INFO) << "signal " << received << ": shutting down";
+  // The server first, so no new mutation arrives; then the journal finishes what it holds
+  // (answers to connections already closed are dropped safely).
   (*server)->Stop();
   journal.Close();
   return 0;
