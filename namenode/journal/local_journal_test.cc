@@ -374,9 +374,11 @@ TEST_F(LocalJournalTest, SixtyFourAppendersShareFsyncs) {
               kThreads, rate,
               static_cast<double>(stats.entries_appended) / static_cast<double>(stats.fsyncs));
   EXPECT_EQ(appended.size(), static_cast<size_t>(kThreads * kPerThread));
-  // The target on an idle machine is 20,000+/s; the bound here only catches a journal that
-  // syncs once per entry, since the machine may be busy with other builds.
-  EXPECT_GT(static_cast<double>(stats.entries_appended) / static_cast<double>(stats.fsyncs), 4.0);
+  // Speed is the benchmark's business (bench/RESULTS.md); this only catches a journal that
+  // syncs once per entry. Kept low because on a tmpfs or an idle fast disk a sync is so quick
+  // that fewer appenders pile up behind it.
+  EXPECT_GT(static_cast<double>(stats.entries_appended) / static_cast<double>(stats.fsyncs), 1.5);
+  EXPECT_GT(stats.max_batch_entries, 8u);
 }
 
 TEST_F(LocalJournalTest, ReopenReplaysOnlyEntriesAboveTheStateIndex) {

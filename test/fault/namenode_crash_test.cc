@@ -89,7 +89,9 @@ TEST(NamenodeCrashTest, AcknowledgedOperationsSurviveSigkill) {
     auto info = (*fs)->GetFileInfo(a.path);
     ASSERT_TRUE(info.ok()) << "acknowledged but lost: " << a.path << ": " << info.status();
     EXPECT_EQ(info->IsFile(), a.is_file) << a.path;
-    if (a.is_file) EXPECT_FALSE(info->under_construction) << "completed file reopened: " << a.path;
+    if (a.is_file) {
+      EXPECT_FALSE(info->under_construction) << "completed file reopened: " << a.path;
+    }
   }
   // Nothing half-applied: every counter moved with its entries, in the same batch.
   int64_t files = 0;
