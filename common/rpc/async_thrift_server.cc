@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include <glog/logging.h>
+#include <thrift/TConfiguration.h>
 #include <thrift/async/TAsyncProcessor.h>
 #include <thrift/protocol/TBinaryProtocol.h>
 #include <thrift/transport/TBufferTransports.h>
@@ -67,7 +68,10 @@ uint32_t LoadBigEndian32(const uint8_t* p) {
 // and no allocation per request (TMemoryBuffer::resetBuffer allocates a configuration).
 class FrameReadBuffer : public TMemoryBuffer {
  public:
-  FrameReadBuffer() : TMemoryBuffer(nullptr, 0, OBSERVE) {}
+  explicit FrameReadBuffer(int max_frame_bytes)
+      : TMemoryBuffer(nullptr, 0, OBSERVE,
+                      std::make_shared<apache::thrift::TConfiguration>(max_frame_bytes,
+                                                                       max_frame_bytes)) {}
 
   void Observe(uint8_t* data, uint32_t size) {
     buffer_ = data;
@@ -99,7 +103,7 @@ class AsyncThriftServer::Connection : public std::enable_shared_from_this<Connec
         in_cap_(kInitialReadBytes),
         in_(new uint8_t[kInitialReadBytes]),
         fd_(fd) {
-    in_buf_ = std::make_shared<FrameReadBuffer>();
+    in_buf_ = std::make_shared<FrameReadBuffer>(max_frame_bytes);
     in_proto_ = std::make_shared<MemoryProtocol>(in_buf_, max_frame_bytes, max_frame_bytes,
                                                  /*strict_read=*/true, /*strict_write=*/true);
     in_proto_base_ = in_proto_;
@@ -531,17 +535,17 @@ bool AsyncThriftServer::Loop::Dispatch(Connection* c) {
   uint8_t* frame = c->in_.get() + c->in_begin_;
   uint32_t length = LoadBigEndian32(frame);
   c->in_begin_ += kFrameHeaderBytes + length;
-  c->PrepareCall(frame + kFrameHeaderBytes, length);
-  uint64_t seq;
-  {
-    std::lock_guard<std::mutex> lock(c->mu_);
-    seq = ++c->seq_;
-    c->in_flight_ = true;
-  }
-  // The callback's reference keeps the connection, and so the buffers the generated code
-  // writes into and the processor itself, alive until the completion.
-  auto done = [conn = c->shared_from_this(), seq](bool ok) { conn->OnDone(seq, ok); };
   try {
+    c->PrepareCall(frame + kFrameHeaderBytes, length);
+    uint64_t seq;
+    {
+      std::lock_guard<std::mutex> lock(c->mu_);
+      seq = ++c->seq_;
+      c->in_flight_ = true;
+    }
+    // The callback's reference keeps the connection, and so the buffers the generated code
+    // writes into and the processor itself, alive until the completion.
+    auto done = [conn = c->shared_from_this(), seq](bool ok) { conn->OnDone(seq, ok); };
     c->processor_->process(std::move(done), c->in_proto_base_, c->out_proto_);
   } catch (const std::exception& e) {
     LOG_EVERY_T(WARNING, 1) << "closing Thrift connection: bad request: " << e.what();

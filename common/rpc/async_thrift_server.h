@@ -75,7 +75,8 @@ class AsyncThriftServer {
 
   int port() const { return port_; }
   // Stops accepting, closes every connection and joins the threads. Idempotent. Completions
-  // that arrive later are dropped.
+  // that arrive later are dropped. Not to be called from a completion running on a loop
+  // thread (it would join itself).
   void Stop();
 
   // Connections open now (accepted and not yet closed).
