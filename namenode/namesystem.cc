@@ -26,6 +26,7 @@ NsTime Now() {
 // How many expired retry entries one apply may remove, so no single batch grows unbounded.
 constexpr int kMaxRetryExpiriesPerApply = 4096;
 constexpr uint64_t kRetryExpiryEveryApplies = 1024;
+constexpr size_t kMaxTrackedClients = 100000;
 
 }  // namespace
 
@@ -36,7 +37,9 @@ Namesystem::Namesystem(NamespaceStore* store, NamesystemOptions options)
 
 Result<std::optional<Namesystem::RetryAnswer>> Namesystem::LookupRetryCache(
     const std::string& client_id, int64_t call_id, const NamespaceTxn* txn) const {
-  if (client_id.empty()) return std::optional<RetryAnswer>();
+  if (client_id.empty() || !MayBeInRetryCache(client_id, call_id)) {
+    return std::optional<RetryAnswer>();
+  }
   const std::string key = keys::RetryKey(client_id, call_id);
   ASSIGN_OR_RETURN(std::optional<std::string> bytes, txn ? txn->Get(key) : store_->Get(key));
   if (!bytes) return std::optional<RetryAnswer>();
@@ -113,6 +116,24 @@ void Namesystem::MutateAsync(Edit edit, MutateCallback done) {
   if (!appended.ok()) (*shared_done)(appended.status());
 }
 
+bool Namesystem::MayBeInRetryCache(const std::string& client_id, int64_t call_id) const {
+  std::lock_guard<std::mutex> lock(retry_max_mu_);
+  auto it = retry_max_call_id_.find(client_id);
+  return it == retry_max_call_id_.end() || call_id <= it->second;
+}
+
+void Namesystem::NoteRetryRecord(const std::string& client_id, int64_t call_id) {
+  std::lock_guard<std::mutex> lock(retry_max_mu_);
+  auto it = retry_max_call_id_.find(client_id);
+  if (it != retry_max_call_id_.end()) {
+    it->second = std::max(it->second, call_id);
+    return;
+  }
+  // Bounded: forgetting a client only costs its calls the LevelDB lookup.
+  if (retry_max_call_id_.size() >= kMaxTrackedClients) retry_max_call_id_.clear();
+  retry_max_call_id_.emplace(client_id, call_id);
+}
+
 Result<int64_t> Namesystem::Mutate(Edit edit) {
   std::promise<Result<int64_t>> promise;
   std::future<Result<int64_t>> future = promise.get_future();
@@ -157,6 +178,7 @@ ApplyResult Namesystem::Apply(const LogPosition& pos, std::string_view entry) {
       record.journal_index = static_cast<int64_t>(pos.index);
       record.time_sec = edit.time.sec;
       pending_->Put(keys::RetryKey(edit.client_id, edit.call_id), ThriftEncode(record));
+      NoteRetryRecord(edit.client_id, edit.call_id);
       std::string expiry_value;
       keys::AppendBigEndian64(&expiry_value, static_cast<uint64_t>(edit.time.sec));
       pending_->Put(keys::RetryExpiryKey(pos.index, edit.client_id, edit.call_id),

@@ -3,6 +3,8 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <mutex>
+#include <unordered_map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -84,6 +86,15 @@ class Namesystem : public StateMachine {
                                                       int64_t call_id,
                                                       const NamespaceTxn* txn = nullptr) const;
   void ExpireRetryEntries(NamespaceTxn* txn, int64_t now_sec);
+
+  // The highest call id a retry record was written for, per client id: a call id above it
+  // cannot be in the retry cache, which spares most mutations two LevelDB lookups (client
+  // call ids only grow). A client not in the map (evicted, or before the namenode restarted)
+  // is looked up in LevelDB as usual.
+  bool MayBeInRetryCache(const std::string& client_id, int64_t call_id) const;
+  void NoteRetryRecord(const std::string& client_id, int64_t call_id);
+  mutable std::mutex retry_max_mu_;
+  std::unordered_map<std::string, int64_t> retry_max_call_id_;  // guarded by retry_max_mu_
 
   NamespaceStore* const store_;
   const NamesystemOptions options_;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <filesystem>
 #include <system_error>
@@ -269,6 +270,7 @@ Result<LogPosition> LocalJournal::Append(std::string entry, AppliedCallback done
                                    std::to_string(journal_format::kMaxPayloadBytes));
   }
   uint64_t index;
+  bool wake_writer;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!accepting_) {
@@ -280,8 +282,9 @@ Result<LogPosition> LocalJournal::Append(std::string entry, AppliedCallback done
     }
     index = next_index_++;
     queue_.push_back(PendingEntry{index, std::move(entry), std::move(done)});
+    wake_writer = queue_.size() >= writer_wakeup_at_;
   }
-  writer_cv_.notify_one();
+  if (wake_writer) writer_cv_.notify_one();
   stats_.entries_appended.fetch_add(1, std::memory_order_relaxed);
   return LogPosition{kTerm, index};
 }
@@ -350,7 +353,19 @@ void LocalJournal::WriterLoop() {
       writer_cv_.wait(lock, [this] { return !queue_.empty() || !accepting_; });
       // Not accepting (closed or failed) and nothing left to write.
       if (queue_.empty()) break;
+      if (options_.group_commit_delay_us > 0 && last_batch_entries_ > 1 &&
+          queue_.size() < last_batch_entries_ && accepting_) {
+        // The callers of the last batch are likely on their way back with their next entry:
+        // give them a moment, so one sync carries them all.
+        writer_wakeup_at_ = last_batch_entries_;
+        writer_cv_.wait_for(lock, std::chrono::microseconds(options_.group_commit_delay_us),
+                            [this] {
+                              return queue_.size() >= last_batch_entries_ || !accepting_;
+                            });
+        writer_wakeup_at_ = 1;
+      }
       batch.entries.swap(queue_);
+      last_batch_entries_ = batch.entries.size();
     }
     Status s = WriteBatch(&batch);
     if (!s.ok()) {

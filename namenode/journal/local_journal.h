@@ -66,6 +66,11 @@ struct LocalJournalOptions {
   // The apply thread asks the state machine for a checkpoint after this many applied
   // entries (and after every segment roll); segments wholly below the checkpoint are deleted.
   uint64_t checkpoint_every_entries = 100000;
+  // Group commit under concurrency: when the last batch carried more than one entry, the
+  // writer waits up to this long for as many entries as that batch had before it syncs, so
+  // each (expensive) sync carries more entries. A lone writer never waits. 0 disables (the
+  // writer then syncs whatever is queued at once), like PostgreSQL's commit_delay.
+  uint32_t group_commit_delay_us = 0;
 };
 
 // Counters since Open, for monitoring. Read with LocalJournal::stats().
@@ -147,6 +152,10 @@ class LocalJournal final : public Journal {
   Status failure_;  // set when a write or sync failed
   uint64_t next_index_ = 1;
   std::vector<PendingEntry> queue_;
+  // Append wakes the writer only once the queue holds this many entries (1 unless the writer
+  // is gathering a batch), so gathering costs no wakeup per entry.
+  size_t writer_wakeup_at_ = 1;
+  size_t last_batch_entries_ = 0;  // writer thread only (read under mutex_)
   std::condition_variable writer_cv_;
 
   std::mutex apply_mutex_;
