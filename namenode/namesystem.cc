@@ -242,7 +242,7 @@ Result<Inode> Namesystem::GetFileInfo(const Caller& caller, const std::string& p
   NamespaceTxn txn(store_);
   ASSIGN_OR_RETURN(ResolvedPath resolved, ResolvePath(txn, path, caller));
   if (!resolved.Exists()) return Status::NotFound("File does not exist: " + path);
-  return std::move(resolved.inodes.back());
+  return resolved.Target();
 }
 
 Result<Inode> Namesystem::GetInode(uint64_t id) const {

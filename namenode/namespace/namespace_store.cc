@@ -142,12 +142,9 @@ Status NamespaceStore::Write(leveldb::WriteBatch* batch, bool sync) {
   return s;
 }
 
-Result<std::optional<Inode>> NamespaceStore::GetInode(uint64_t id) const {
+Result<std::shared_ptr<const Inode>> NamespaceStore::GetInodeShared(uint64_t id) const {
   const std::string key = keys::InodeKey(id);
-  if (std::optional<CachedValue> hit = metadata_cache_->Get(key)) {
-    if (!hit->inode) return std::optional<Inode>();
-    return std::optional<Inode>(*hit->inode);
-  }
+  if (std::optional<CachedValue> hit = metadata_cache_->Get(key)) return hit->inode;
   const uint64_t ticket = metadata_cache_->Ticket(key);
   ASSIGN_OR_RETURN(std::optional<std::string> bytes, Get(key));
   CachedValue value;
@@ -157,8 +154,13 @@ Result<std::optional<Inode>> NamespaceStore::GetInode(uint64_t id) const {
     value.inode = std::move(inode);
   }
   metadata_cache_->Insert(key, ticket, value);
-  if (!value.inode) return std::optional<Inode>();
-  return std::optional<Inode>(*value.inode);
+  return value.inode;
+}
+
+Result<std::optional<Inode>> NamespaceStore::GetInode(uint64_t id) const {
+  ASSIGN_OR_RETURN(std::shared_ptr<const Inode> inode, GetInodeShared(id));
+  if (!inode) return std::optional<Inode>();
+  return std::optional<Inode>(*inode);
 }
 
 Result<std::optional<uint64_t>> NamespaceStore::Lookup(uint64_t parent_id,

@@ -43,6 +43,8 @@ class NamespaceStore {
   Status Write(leveldb::WriteBatch* batch, bool sync);
 
   Result<std::optional<Inode>> GetInode(uint64_t id) const;
+  // The same without a copy (shared with the cache): null when absent.
+  Result<std::shared_ptr<const Inode>> GetInodeShared(uint64_t id) const;
   Result<std::optional<uint64_t>> Lookup(uint64_t parent_id, std::string_view name) const;
   // A counter stored under a meta key (0 when absent).
   Result<uint64_t> GetCounter(std::string_view meta_key) const;

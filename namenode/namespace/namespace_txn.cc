@@ -22,6 +22,18 @@ void NamespaceTxn::Delete(std::string_view key) {
   writes_.insert_or_assign(std::string(key), std::optional<std::string>());
 }
 
+Result<std::shared_ptr<const Inode>> NamespaceTxn::GetInodeShared(uint64_t id) const {
+  const std::string key = keys::InodeKey(id);
+  auto written = writes_.find(key);
+  if (written == writes_.end()) {
+    return base_ != nullptr ? base_->GetInodeShared(id) : store_->GetInodeShared(id);
+  }
+  if (!written->second) return std::shared_ptr<const Inode>();
+  auto inode = std::make_shared<Inode>();
+  RETURN_NOT_OK(DecodeInode(*written->second, inode.get()));
+  return std::shared_ptr<const Inode>(std::move(inode));
+}
+
 Result<std::optional<Inode>> NamespaceTxn::GetInode(uint64_t id) const {
   const std::string key = keys::InodeKey(id);
   auto written = writes_.find(key);

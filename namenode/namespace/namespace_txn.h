@@ -27,6 +27,8 @@ class NamespaceTxn {
       : store_(store), base_(base) {}
 
   Result<std::optional<Inode>> GetInode(uint64_t id) const;
+  // The same without a copy: null when absent.
+  Result<std::shared_ptr<const Inode>> GetInodeShared(uint64_t id) const;
   Result<std::optional<uint64_t>> Lookup(uint64_t parent_id, std::string_view name) const;
   // Calls `each(name, child_id)` for the entries of `parent_id` after `start_after`, in name
   // order, until it returns false. Sees this txn's own writes.

@@ -20,12 +20,12 @@ Result<ResolvedPath> ResolvePath(const NamespaceTxn& txn, std::string_view path,
   ResolvedPath resolved;
   resolved.path = std::string(path);
   for (std::string_view part : SplitPath(path)) resolved.components.emplace_back(part);
-  ASSIGN_OR_RETURN(std::optional<Inode> root, txn.GetInode(kRootInodeId));
+  ASSIGN_OR_RETURN(std::shared_ptr<const Inode> root, txn.GetInodeShared(kRootInodeId));
   if (!root) return Status::Corruption("the root inode is missing");
   resolved.inodes.reserve(resolved.components.size() + 1);
-  resolved.inodes.push_back(std::move(*root));
+  resolved.inodes.push_back(std::move(root));
   for (size_t i = 0; i < resolved.components.size(); ++i) {
-    const Inode& dir = resolved.inodes.back();
+    const Inode& dir = *resolved.inodes.back();
     if (!dir.IsDirectory()) {
       return Status::NotADirectory("Not a directory: " + resolved.PrefixPath(i) + " (in " +
                                    resolved.path + ")");
@@ -34,12 +34,12 @@ Result<ResolvedPath> ResolvePath(const NamespaceTxn& txn, std::string_view path,
     ASSIGN_OR_RETURN(std::optional<uint64_t> child_id,
                      txn.Lookup(dir.id, resolved.components[i]));
     if (!child_id) break;
-    ASSIGN_OR_RETURN(std::optional<Inode> child, txn.GetInode(*child_id));
+    ASSIGN_OR_RETURN(std::shared_ptr<const Inode> child, txn.GetInodeShared(*child_id));
     if (!child) {
       return Status::Corruption("directory entry " + resolved.PrefixPath(i + 1) +
                                 " names missing inode " + std::to_string(*child_id));
     }
-    resolved.inodes.push_back(std::move(*child));
+    resolved.inodes.push_back(std::move(child));
   }
   return resolved;
 }

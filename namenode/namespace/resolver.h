@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,21 +16,22 @@ namespace talus {
 struct ResolvedPath {
   std::string path;
   std::vector<std::string> components;
-  std::vector<Inode> inodes;
+  // Shared with the metadata cache: a walk copies no inode.
+  std::vector<std::shared_ptr<const Inode>> inodes;
 
   bool Exists() const { return inodes.size() == components.size() + 1; }
   bool IsRoot() const { return components.empty(); }
   // The target; requires Exists().
-  const Inode& Target() const { return inodes.back(); }
+  const Inode& Target() const { return *inodes.back(); }
   // Whether the parent of the target exists (the target itself may not).
   bool ParentExists() const { return inodes.size() >= components.size(); }
   // Requires ParentExists() and !IsRoot().
-  const Inode& Parent() const { return inodes[components.size() - 1]; }
+  const Inode& Parent() const { return *inodes[components.size() - 1]; }
   const std::string& LastName() const { return components.back(); }
   // The path of inodes[i]: "/" for 0.
   std::string PrefixPath(size_t i) const;
   // Deepest existing inode.
-  const Inode& LastExisting() const { return inodes.back(); }
+  const Inode& LastExisting() const { return *inodes.back(); }
 };
 
 // Validates `path` and walks it. Requires EXECUTE on every directory it looks into (so a
