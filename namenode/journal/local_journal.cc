@@ -23,6 +23,8 @@ namespace {
 // Most entries applied before the state machine must store them (FinishBatch): bounds the
 // memory a state machine holds back and the delay of the first answer in a large batch.
 constexpr size_t kMaxEntriesPerFinish = 256;
+// Batches up to this size are applied by the writer thread itself when the applier is idle.
+constexpr size_t kMaxInlineApplyEntries = 4;
 }  // namespace
 
 using journal_internal::FsyncDirectory;
@@ -299,7 +301,8 @@ bool LocalJournal::IsLeader() const {
 }
 
 void LocalJournal::Close() {
-  CHECK(std::this_thread::get_id() != apply_thread_.get_id())
+  CHECK(std::this_thread::get_id() != apply_thread_.get_id() &&
+        std::this_thread::get_id() != writer_thread_.get_id())
       << "LocalJournal::Close must not be called from an AppliedCallback";
   std::lock_guard<std::mutex> close_lock(close_mutex_);
   {
@@ -432,9 +435,21 @@ Status LocalJournal::WriteBatch(Batch* batch) {
 void LocalJournal::PushToApplier(Batch batch) {
   {
     std::lock_guard<std::mutex> lock(apply_mutex_);
-    apply_queue_.push_back(std::move(batch));
+    // A small batch with nothing ahead of it is applied right here: handing it to the idle
+    // apply thread would only add a wakeup to the latency of a lone caller. Larger batches go
+    // to the apply thread, so the next sync overlaps their apply.
+    if (batch.entries.size() > kMaxInlineApplyEntries || !apply_queue_.empty() ||
+        applier_busy_) {
+      apply_queue_.push_back(std::move(batch));
+      apply_cv_.notify_one();
+      return;
+    }
+    applier_busy_ = true;
   }
-  apply_cv_.notify_one();
+  ApplyBatch(&batch);
+  std::lock_guard<std::mutex> lock(apply_mutex_);
+  applier_busy_ = false;
+  if (!apply_queue_.empty()) apply_cv_.notify_one();
 }
 
 void LocalJournal::ApplyLoop() {
@@ -442,11 +457,16 @@ void LocalJournal::ApplyLoop() {
     std::deque<Batch> batches;
     {
       std::unique_lock<std::mutex> lock(apply_mutex_);
-      apply_cv_.wait(lock, [this] { return !apply_queue_.empty() || writer_done_; });
+      apply_cv_.wait(lock, [this] {
+        return !applier_busy_ && (!apply_queue_.empty() || writer_done_);
+      });
       if (apply_queue_.empty()) break;
       batches.swap(apply_queue_);
+      applier_busy_ = true;
     }
     for (Batch& batch : batches) ApplyBatch(&batch);
+    std::lock_guard<std::mutex> lock(apply_mutex_);
+    applier_busy_ = false;
   }
 }
 

@@ -21,14 +21,18 @@
 //
 // Threads:
 //   - Callers of Append take mutex_, get the next index and queue the entry.
-//   - The writer thread takes the whole queue as one batch, encodes it, writes it with one
-//     pwrite() to the current segment, fdatasync()s, and hands the batch to the apply queue.
-//     It also rolls segments. It alone touches the segment writer.
+//   - The writer thread takes the whole queue as one batch (under concurrency it first waits
+//     up to group_commit_delay_us for the last batch's callers), encodes it, writes it with
+//     one pwrite() to the current segment, fdatasync()s, and hands the batch to the apply
+//     queue; a batch of at most a few entries, with the applier idle, it applies itself (a
+//     lone caller then pays no thread handoff). It also rolls segments. It alone touches the
+//     segment writer.
 //   - The apply thread calls StateMachine::Apply for each entry in index order, then the
 //     entry's callback; every checkpoint_every_entries entries and after a segment roll it
 //     calls StateMachine::Checkpoint and deletes segments that are no longer needed.
 //   So batch k+1 is being synced while batch k is applied, and nothing is applied or
-//   acknowledged before its batch is durable. Every callback runs on the apply thread.
+//   acknowledged before its batch is durable. Batches are applied one at a time, in order
+//   (applier_busy_); callbacks run on the apply thread or on the writer thread.
 //
 // Locks (never held together, never held while calling out to the state machine or a
 // callback): mutex_ guards the append queue, the next index and the open/closed/failed state;
@@ -161,6 +165,9 @@ class LocalJournal final : public Journal {
   std::mutex apply_mutex_;
   std::deque<Batch> apply_queue_;
   bool writer_done_ = false;
+  // A batch is being applied (by the apply thread, or inline by the writer): batches are
+  // applied one at a time, in order.
+  bool applier_busy_ = false;
   std::condition_variable apply_cv_;
 
   std::mutex segments_mutex_;
@@ -171,7 +178,7 @@ class LocalJournal final : public Journal {
   std::unique_ptr<journal_internal::SegmentWriter> segment_;
   std::string encode_buffer_;
 
-  // Owned by the apply thread once the threads run.
+  // Touched only by whoever holds applier_busy_ (the apply thread or the writer).
   uint64_t applied_since_checkpoint_ = 0;
 
   std::atomic<uint64_t> applied_index_{0};
