@@ -44,6 +44,9 @@ DEFINE_uint64(journal_segment_mb, 64, "Journal segment size before a new one is 
 DEFINE_uint32(journal_group_commit_delay_us, 500, "Under concurrent mutations, how long the "
               "journal may wait for more entries before an fsync, so each fsync carries more; "
               "a lone client never waits. 0 syncs at once.");
+DEFINE_uint32(journal_inline_apply_entries, 4, "A synced journal batch of at most this many "
+              "entries is applied by the journal's writer thread when the apply thread is "
+              "idle, sparing a lone client a thread handoff; 0 always hands off.");
 DEFINE_uint64(journal_checkpoint_entries, 100000, "Applied entries between checkpoints, after "
               "which fully applied journal segments are deleted.");
 
@@ -117,6 +120,7 @@ int Run() {
   journal_options.segment_size_limit_bytes = FLAGS_journal_segment_mb << 20;
   journal_options.checkpoint_every_entries = FLAGS_journal_checkpoint_entries;
   journal_options.group_commit_delay_us = FLAGS_journal_group_commit_delay_us;
+  journal_options.inline_apply_max_entries = FLAGS_journal_inline_apply_entries;
   LocalJournal journal(journal_options);
   namesystem.SetJournal(&journal);
   uint64_t before = namesystem.LastAppliedIndex();

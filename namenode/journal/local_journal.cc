@@ -23,8 +23,6 @@ namespace {
 // Most entries applied before the state machine must store them (FinishBatch): bounds the
 // memory a state machine holds back and the delay of the first answer in a large batch.
 constexpr size_t kMaxEntriesPerFinish = 256;
-// Batches up to this size are applied by the writer thread itself when the applier is idle.
-constexpr size_t kMaxInlineApplyEntries = 4;
 }  // namespace
 
 using journal_internal::FsyncDirectory;
@@ -438,7 +436,7 @@ void LocalJournal::PushToApplier(Batch batch) {
     // A small batch with nothing ahead of it is applied right here: handing it to the idle
     // apply thread would only add a wakeup to the latency of a lone caller. Larger batches go
     // to the apply thread, so the next sync overlaps their apply.
-    if (batch.entries.size() > kMaxInlineApplyEntries || !apply_queue_.empty() ||
+    if (batch.entries.size() > options_.inline_apply_max_entries || !apply_queue_.empty() ||
         applier_busy_) {
       apply_queue_.push_back(std::move(batch));
       apply_cv_.notify_one();

@@ -75,6 +75,9 @@ struct LocalJournalOptions {
   // each (expensive) sync carries more entries. A lone writer never waits. 0 disables (the
   // writer then syncs whatever is queued at once), like PostgreSQL's commit_delay.
   uint32_t group_commit_delay_us = 0;
+  // A synced batch of at most this many entries is applied by the writer thread itself when
+  // the apply thread is idle (no handoff for a lone caller); 0 always hands off.
+  uint32_t inline_apply_max_entries = 4;
 };
 
 // Counters since Open, for monitoring. Read with LocalJournal::stats().
