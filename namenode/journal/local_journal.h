@@ -9,7 +9,7 @@
 //   header  = "TALUSJNL" | version u32 (=1) | crc u32 | first_index u64            (24 bytes)
 //   record  = length u32 | crc u32 | term u64 (=1) | index u64 | payload[length]  (24 + length)
 //
-// CRCs are CRC32C (namenode/journal/crc32c.h). The header CRC covers magic, version and
+// CRCs are CRC32C (common/crc32c.h). The header CRC covers magic, version and
 // first index; a record CRC covers its length, term, index and payload. Records in a segment
 // carry consecutive indexes starting at the header's first index, and each segment starts
 // right after the previous one ends. A new segment is written under a temporary name and

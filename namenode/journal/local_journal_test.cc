@@ -24,7 +24,7 @@
 
 #include <gtest/gtest.h>
 
-#include "namenode/journal/crc32c.h"
+#include "common/crc32c.h"
 #include "namenode/journal/record_codec.h"
 
 namespace talus {
@@ -258,21 +258,21 @@ class LocalJournalTest : public ::testing::Test {
 };
 
 TEST(Crc32cTest, MatchesKnownValuesAndPortableCode) {
-  EXPECT_EQ(journal_crc32c::Value("123456789", 9), 0xe3069283u);
-  EXPECT_EQ(journal_crc32c::Value("", 0), 0u);
+  EXPECT_EQ(crc32c::Value("123456789", 9), 0xe3069283u);
+  EXPECT_EQ(crc32c::Value("", 0), 0u);
   std::string zeros(32, '\0');
   std::string ones(32, '\xff');
-  EXPECT_EQ(journal_crc32c::Value(zeros.data(), zeros.size()), 0x8a9136aau);
-  EXPECT_EQ(journal_crc32c::Value(ones.data(), ones.size()), 0x62a8ab43u);
+  EXPECT_EQ(crc32c::Value(zeros.data(), zeros.size()), 0x8a9136aau);
+  EXPECT_EQ(crc32c::Value(ones.data(), ones.size()), 0x62a8ab43u);
 
   std::mt19937 rng(7);
   for (size_t size : {1u, 7u, 8u, 9u, 63u, 1000u, 4099u}) {
     std::string data(size, '\0');
     for (char& c : data) c = static_cast<char>(rng());
-    uint32_t whole = journal_crc32c::Value(data.data(), data.size());
-    EXPECT_EQ(whole, journal_crc32c::ExtendPortable(0, data.data(), data.size()));
+    uint32_t whole = crc32c::Value(data.data(), data.size());
+    EXPECT_EQ(whole, crc32c::ExtendPortable(0, data.data(), data.size()));
     size_t half = size / 2;
-    EXPECT_EQ(whole, journal_crc32c::Extend(journal_crc32c::Value(data.data(), half),
+    EXPECT_EQ(whole, crc32c::Extend(crc32c::Value(data.data(), half),
                                             data.data() + half, size - half));
   }
 }

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "namenode/journal/crc32c.h"
+#include "common/crc32c.h"
 
 namespace talus::journal_format {
 namespace {
@@ -27,16 +27,16 @@ uint64_t GetU64(const char* p) {
 // Segment header: magic[8] | version u32 | crc u32 | first_index u64. The CRC covers the
 // magic, the version and the first index.
 uint32_t SegmentHeaderCrc(const char* header) {
-  uint32_t crc = journal_crc32c::Value(header, 12);
-  return journal_crc32c::Extend(crc, header + 16, 8);
+  uint32_t crc = crc32c::Value(header, 12);
+  return crc32c::Extend(crc, header + 16, 8);
 }
 
 // Record: length u32 | crc u32 | term u64 | index u64 | payload. The CRC covers the length,
 // term, index and payload, so a damaged length field is caught too.
 uint32_t RecordCrc(const char* header, std::string_view payload) {
-  uint32_t crc = journal_crc32c::Value(header, 4);
-  crc = journal_crc32c::Extend(crc, header + 8, 16);
-  return journal_crc32c::Extend(crc, payload.data(), payload.size());
+  uint32_t crc = crc32c::Value(header, 4);
+  crc = crc32c::Extend(crc, header + 8, 16);
+  return crc32c::Extend(crc, payload.data(), payload.size());
 }
 
 }  // namespace

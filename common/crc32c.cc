@@ -1,9 +1,9 @@
-#include "namenode/journal/crc32c.h"
+#include "common/crc32c.h"
 
 #include <array>
 #include <cstring>
 
-namespace talus::journal_crc32c {
+namespace talus::crc32c {
 namespace {
 
 // Reflected Castagnoli polynomial.
@@ -64,4 +64,4 @@ uint32_t Extend(uint32_t crc, const void* data, size_t n) {
   return ExtendPortable(crc, data, n);
 }
 
-}  // namespace talus::journal_crc32c
+}  // namespace talus::crc32c
