@@ -75,6 +75,20 @@ struct CompleteEdit {
   4: required i64 file_id,
 }
 
+struct AddBlockEdit {
+  1: required string path,
+  2: required i64 file_id,
+  3: required string client_name,
+  4: optional common.ExtendedBlock previous,   // the file's last block as the writer finished it
+}
+
+struct AbandonBlockEdit {
+  1: required string path,
+  2: required i64 file_id,
+  3: required string client_name,
+  4: required i64 block_id,
+}
+
 union EditOp {
   1: MkdirsEdit mkdirs,
   2: CreateEdit create,
@@ -85,6 +99,8 @@ union EditOp {
   7: SetTimesEdit set_times,
   8: SetReplicationEdit set_replication,
   9: CompleteEdit complete,
+  10: AddBlockEdit add_block,
+  11: AbandonBlockEdit abandon_block,
 }
 
 struct Edit {

@@ -2,32 +2,23 @@
 
 namespace talus {
 
-// Closes a file under construction: checks the lease, records the final length and releases
-// the lease. Blocks come with the data-path issue; until then only files without blocks can be
-// written, so `last` must be absent.
+// Closes a file under construction: checks the lease, records the final length of the last
+// block and of the file, and releases the lease. A retried complete of a file already closed
+// is answered from the retry cache; any other complete of a closed file is a lease error.
 Result<OpOutcome> ApplyComplete(OpContext& ctx, const CompleteOp& op) {
-  ASSIGN_OR_RETURN(ResolvedPath resolved, ResolvePath(ctx.txn, op.path, ctx.caller));
-  if (!resolved.Exists()) return Status::NotFound("File does not exist: " + op.path);
-  Inode inode = resolved.Target();
-  if (!inode.IsFile()) return Status::IsADirectory(op.path + " is not a file");
-  if (op.file_id != 0 && op.file_id != inode.id) {
-    return Status::NotFound("File " + op.path + " was replaced (inode " +
-                            std::to_string(op.file_id) + " no longer exists)");
-  }
-  if (!inode.UnderConstruction()) {
-    // A retried complete of a file we closed is answered from the retry cache; anything else
-    // completing a closed file is a lease error, as in HDFS.
-    return Status::LeaseConflict("No lease on " + op.path + ": File is not open for writing");
-  }
-  if (inode.lease_holder != op.client_name) {
-    return Status::LeaseConflict("Lease mismatch on " + op.path + ": owned by " +
-                                 inode.lease_holder + " but completed by " + op.client_name);
-  }
+  ASSIGN_OR_RETURN(Inode inode,
+                   op_util::FileUnderConstruction(ctx, op.path, op.file_id, op.client_name));
   if (op.last.has_value()) {
     if (inode.blocks.empty() || inode.blocks.back().block_id != op.last->block_id) {
       return Status::InvalidArgument("complete names block " +
                                      std::to_string(op.last->block_id) +
                                      " which is not the last block of " + op.path);
+    }
+    if (op.last->num_bytes < 0 || op.last->num_bytes > inode.block_size ||
+        op.last->generation_stamp < inode.blocks.back().generation_stamp) {
+      return Status::InvalidArgument("complete of " + op.path + ": last block " +
+                                     std::to_string(op.last->block_id) +
+                                     " has a bad length or an older generation stamp");
     }
     inode.blocks.back().num_bytes = op.last->num_bytes;
     inode.blocks.back().generation_stamp = op.last->generation_stamp;

@@ -15,6 +15,17 @@ rpc::Timespec ToWire(const NsTime& t) {
 }
 NsTime FromWire(const rpc::Timespec& t) { return NsTime{t.sec, t.nsec}; }
 
+rpc::ExtendedBlock ToWire(const BlockInfo& b) {
+  rpc::ExtendedBlock out;
+  out.block_id = b.block_id;
+  out.generation_stamp = b.generation_stamp;
+  out.num_bytes = b.num_bytes;
+  return out;
+}
+BlockInfo FromWire(const rpc::ExtendedBlock& b) {
+  return BlockInfo{b.block_id, b.generation_stamp, b.num_bytes};
+}
+
 struct OpEncoder {
   rpc::EditOp* out;
   void operator()(const MkdirsOp& op) {
@@ -79,14 +90,24 @@ struct OpEncoder {
     e.path = op.path;
     e.client_name = op.client_name;
     e.file_id = static_cast<int64_t>(op.file_id);
-    if (op.last) {
-      rpc::ExtendedBlock b;
-      b.block_id = op.last->block_id;
-      b.generation_stamp = op.last->generation_stamp;
-      b.num_bytes = op.last->num_bytes;
-      e.__set_last(b);
-    }
+    if (op.last) e.__set_last(ToWire(*op.last));
     out->__set_complete(e);
+  }
+  void operator()(const AddBlockOp& op) {
+    rpc::AddBlockEdit e;
+    e.path = op.path;
+    e.file_id = static_cast<int64_t>(op.file_id);
+    e.client_name = op.client_name;
+    if (op.previous) e.__set_previous(ToWire(*op.previous));
+    out->__set_add_block(e);
+  }
+  void operator()(const AbandonBlockOp& op) {
+    rpc::AbandonBlockEdit e;
+    e.path = op.path;
+    e.file_id = static_cast<int64_t>(op.file_id);
+    e.client_name = op.client_name;
+    e.block_id = op.block_id;
+    out->__set_abandon_block(e);
   }
 };
 
@@ -144,11 +165,19 @@ Status DecodeEdit(std::string_view bytes, Edit* edit) {
     c.path = op.complete.path;
     c.client_name = op.complete.client_name;
     c.file_id = static_cast<uint64_t>(op.complete.file_id);
-    if (op.complete.__isset.last) {
-      c.last = BlockInfo{op.complete.last.block_id, op.complete.last.generation_stamp,
-                         op.complete.last.num_bytes};
-    }
+    if (op.complete.__isset.last) c.last = FromWire(op.complete.last);
     edit->op = std::move(c);
+  } else if (op.__isset.add_block) {
+    AddBlockOp a;
+    a.path = op.add_block.path;
+    a.file_id = static_cast<uint64_t>(op.add_block.file_id);
+    a.client_name = op.add_block.client_name;
+    if (op.add_block.__isset.previous) a.previous = FromWire(op.add_block.previous);
+    edit->op = std::move(a);
+  } else if (op.__isset.abandon_block) {
+    edit->op = AbandonBlockOp{op.abandon_block.path,
+                              static_cast<uint64_t>(op.abandon_block.file_id),
+                              op.abandon_block.client_name, op.abandon_block.block_id};
   } else {
     return Status::Corruption("journal edit names no known operation");
   }

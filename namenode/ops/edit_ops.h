@@ -68,8 +68,25 @@ struct CompleteOp {
   uint64_t file_id = 0;  // 0: not checked
 };
 
+// Allocates the next block of a file under construction (id and generation stamp from the
+// namespace's counters), after recording the length the writer reached in `previous`.
+struct AddBlockOp {
+  std::string path;
+  uint64_t file_id = 0;  // 0: not checked
+  std::string client_name;
+  std::optional<BlockInfo> previous;
+};
+
+// Drops the last block of a file under construction (a pipeline that could not be set up).
+struct AbandonBlockOp {
+  std::string path;
+  uint64_t file_id = 0;
+  std::string client_name;
+  int64_t block_id = 0;
+};
+
 using EditOp = std::variant<MkdirsOp, CreateOp, DeleteOp, RenameOp, SetPermissionOp, SetOwnerOp,
-                            SetTimesOp, SetReplicationOp, CompleteOp>;
+                            SetTimesOp, SetReplicationOp, CompleteOp, AddBlockOp, AbandonBlockOp>;
 
 // One journal entry: a mutation, who asked, and when.
 struct Edit {

@@ -42,12 +42,18 @@ Result<OpOutcome> ApplySetOwner(OpContext& ctx, const SetOwnerOp& op);
 Result<OpOutcome> ApplySetTimes(OpContext& ctx, const SetTimesOp& op);
 Result<OpOutcome> ApplySetReplication(OpContext& ctx, const SetReplicationOp& op);
 Result<OpOutcome> ApplyComplete(OpContext& ctx, const CompleteOp& op);
+Result<OpOutcome> ApplyAddBlock(OpContext& ctx, const AddBlockOp& op);
+Result<OpOutcome> ApplyAbandonBlock(OpContext& ctx, const AbandonBlockOp& op);
 
 // Dispatches on the op's type.
 Result<OpOutcome> ApplyEditOp(OpContext& ctx, const EditOp& op);
 
 // Shared pieces of the ops.
 namespace op_util {
+// Resolves a file under construction leased to `client_name` (and, when non-zero, with inode
+// id `file_id`), as every data-path op must: NOT_FOUND, IS_A_DIRECTORY or LEASE_CONFLICT.
+Result<Inode> FileUnderConstruction(OpContext& ctx, const std::string& path, uint64_t file_id,
+                                    const std::string& client_name);
 // A new inode under `parent`, owned by the caller, group inherited from the parent (HDFS/BSD).
 Inode NewChild(OpContext& ctx, uint64_t id, const Inode& parent, std::string_view name,
                InodeType type, uint32_t mode);

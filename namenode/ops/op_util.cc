@@ -8,9 +8,10 @@
 namespace talus {
 
 const char* OpName(const EditOp& op) {
-  static const char* const kNames[] = {"mkdirs",   "create",         "delete",
-                                       "rename",   "setPermission",  "setOwner",
-                                       "setTimes", "setReplication", "complete"};
+  static const char* const kNames[] = {"mkdirs",   "create",         "delete",   "rename",
+                                       "setPermission", "setOwner",   "setTimes",
+                                       "setReplication", "complete",  "addBlock",
+                                       "abandonBlock"};
   return kNames[op.index()];
 }
 
@@ -27,11 +28,33 @@ Result<OpOutcome> ApplyEditOp(OpContext& ctx, const EditOp& op) {
         if constexpr (std::is_same_v<T, SetTimesOp>) return ApplySetTimes(ctx, o);
         if constexpr (std::is_same_v<T, SetReplicationOp>) return ApplySetReplication(ctx, o);
         if constexpr (std::is_same_v<T, CompleteOp>) return ApplyComplete(ctx, o);
+        if constexpr (std::is_same_v<T, AddBlockOp>) return ApplyAddBlock(ctx, o);
+        if constexpr (std::is_same_v<T, AbandonBlockOp>) return ApplyAbandonBlock(ctx, o);
       },
       op);
 }
 
 namespace op_util {
+
+Result<Inode> FileUnderConstruction(OpContext& ctx, const std::string& path, uint64_t file_id,
+                                    const std::string& client_name) {
+  ASSIGN_OR_RETURN(ResolvedPath resolved, ResolvePath(ctx.txn, path, ctx.caller));
+  if (!resolved.Exists()) return Status::NotFound("File does not exist: " + path);
+  const Inode& inode = resolved.Target();
+  if (!inode.IsFile()) return Status::IsADirectory(path + " is not a file");
+  if (file_id != 0 && file_id != inode.id) {
+    return Status::NotFound("File " + path + " was replaced (inode " + std::to_string(file_id) +
+                            " no longer exists)");
+  }
+  if (!inode.UnderConstruction()) {
+    return Status::LeaseConflict("No lease on " + path + ": File is not open for writing");
+  }
+  if (inode.lease_holder != client_name) {
+    return Status::LeaseConflict("Lease mismatch on " + path + ": owned by " +
+                                 inode.lease_holder + " but used by " + client_name);
+  }
+  return inode;
+}
 
 Inode NewChild(OpContext& ctx, uint64_t id, const Inode& parent, std::string_view name,
                InodeType type, uint32_t mode) {

@@ -343,6 +343,54 @@ TEST_F(NamespaceOpsTest, ContentSummaryCountsTheSubtree) {
   EXPECT_EQ(cs->length, 0);
 }
 
+TEST_F(NamespaceOpsTest, BlocksAreAllocatedRecordedAndCompleted) {
+  auto id = Run(root_, CreateOp{"/data", 0644, "writer", false, false, 3, 1 << 20});
+  ASSERT_TRUE(id.ok());
+  const uint64_t file_id = static_cast<uint64_t>(*id);
+  // Only the lease holder adds blocks.
+  EXPECT_EQ(Run(root_, AddBlockOp{"/data", file_id, "intruder", std::nullopt}).status().code(),
+            ErrorCode::kLeaseConflict);
+  auto b1 = Run(root_, AddBlockOp{"/data", file_id, "writer", std::nullopt});
+  ASSERT_TRUE(b1.ok()) << b1.status();
+  auto file = ns_->GetFileInfo(root_, "/data");
+  ASSERT_EQ(file->blocks.size(), 1u);
+  EXPECT_EQ(file->blocks[0].block_id, *b1);
+  const int64_t gs1 = file->blocks[0].generation_stamp;
+  // The next block must name the last one as its previous, with a length within the block.
+  EXPECT_EQ(Run(root_, AddBlockOp{"/data", file_id, "writer", std::nullopt}).status().code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(Run(root_, AddBlockOp{"/data", file_id, "writer",
+                                  BlockInfo{*b1, gs1, (1 << 20) + 1}})
+                .status()
+                .code(),
+            ErrorCode::kInvalidArgument);
+  auto b2 = Run(root_, AddBlockOp{"/data", file_id, "writer", BlockInfo{*b1, gs1, 1 << 20}});
+  ASSERT_TRUE(b2.ok()) << b2.status();
+  EXPECT_NE(*b2, *b1);
+  // A pipeline that could not start gives its block back; abandoning twice is harmless.
+  ASSERT_TRUE(Run(root_, AbandonBlockOp{"/data", file_id, "writer", *b2}).ok());
+  ASSERT_TRUE(Run(root_, AbandonBlockOp{"/data", file_id, "writer", *b2}).ok());
+  EXPECT_EQ(ns_->GetFileInfo(root_, "/data")->blocks.size(), 1u);
+  auto b3 = Run(root_, AddBlockOp{"/data", file_id, "writer", BlockInfo{*b1, gs1, 1 << 20}});
+  ASSERT_TRUE(b3.ok());
+  file = ns_->GetFileInfo(root_, "/data");
+  const int64_t gs3 = file->blocks.back().generation_stamp;
+  EXPECT_GT(gs3, gs1);
+  CompleteOp done{"/data", "writer", BlockInfo{*b3, gs3, 12345}, file_id};
+  ASSERT_TRUE(Run(root_, done).ok());
+  file = ns_->GetFileInfo(root_, "/data");
+  EXPECT_FALSE(file->UnderConstruction());
+  EXPECT_EQ(file->length, (1 << 20) + 12345);
+  EXPECT_EQ(Run(root_, AddBlockOp{"/data", file_id, "writer", std::nullopt}).status().code(),
+            ErrorCode::kLeaseConflict);  // closed
+  // Block ids and generation stamps survive a restart (they come from the journal).
+  Close();
+  Open();
+  file = ns_->GetFileInfo(root_, "/data");
+  ASSERT_EQ(file->blocks.size(), 2u);
+  EXPECT_EQ(file->blocks[1].block_id, *b3);
+}
+
 TEST_F(NamespaceOpsTest, OneBatchOfDependentEditsAppliesAsOneWrite) {
   // The journal's apply thread hands the state machine runs of entries; later entries of a
   // run must see earlier ones, a failing entry must leave the others intact, and nothing may
