@@ -1,19 +1,11 @@
 #include "namenode/namespace/inode_codec.h"
 
 #include "common/thrift_codec.h"
+#include "namenode/namespace/wire_convert.h"
 #include "talus_rpc/edits_types.h"
 
 namespace talus {
 
-namespace {
-rpc::Timespec ToRecord(const NsTime& t) {
-  rpc::Timespec out;
-  out.sec = t.sec;
-  out.nsec = t.nsec;
-  return out;
-}
-NsTime FromRecord(const rpc::Timespec& t) { return NsTime{t.sec, t.nsec}; }
-}  // namespace
 
 std::string EncodeInode(const Inode& inode) {
   rpc::InodeRecord rec;
@@ -24,9 +16,9 @@ std::string EncodeInode(const Inode& inode) {
   rec.mode = static_cast<int32_t>(inode.mode);
   rec.owner = inode.owner;
   rec.group = inode.group;
-  rec.mtime = ToRecord(inode.mtime);
-  rec.atime = ToRecord(inode.atime);
-  rec.ctime = ToRecord(inode.ctime);
+  rec.mtime = ToWire(inode.mtime);
+  rec.atime = ToWire(inode.atime);
+  rec.ctime = ToWire(inode.ctime);
   rec.replication = inode.replication;
   rec.block_size = inode.block_size;
   rec.length = inode.length;
@@ -56,9 +48,9 @@ Status DecodeInode(std::string_view bytes, Inode* inode) {
   inode->mode = static_cast<uint32_t>(rec.mode) & 07777;
   inode->owner = std::move(rec.owner);
   inode->group = std::move(rec.group);
-  inode->mtime = FromRecord(rec.mtime);
-  inode->atime = FromRecord(rec.atime);
-  inode->ctime = FromRecord(rec.ctime);
+  inode->mtime = FromWire(rec.mtime);
+  inode->atime = FromWire(rec.atime);
+  inode->ctime = FromWire(rec.ctime);
   inode->replication = rec.replication;
   inode->block_size = rec.block_size;
   inode->length = rec.length;

@@ -1,30 +1,12 @@
 #include "namenode/ops/edit_codec.h"
 
 #include "common/thrift_codec.h"
+#include "namenode/namespace/wire_convert.h"
 #include "talus_rpc/edits_types.h"
 
 namespace talus {
 
 namespace {
-
-rpc::Timespec ToWire(const NsTime& t) {
-  rpc::Timespec out;
-  out.sec = t.sec;
-  out.nsec = t.nsec;
-  return out;
-}
-NsTime FromWire(const rpc::Timespec& t) { return NsTime{t.sec, t.nsec}; }
-
-rpc::ExtendedBlock ToWire(const BlockInfo& b) {
-  rpc::ExtendedBlock out;
-  out.block_id = b.block_id;
-  out.generation_stamp = b.generation_stamp;
-  out.num_bytes = b.num_bytes;
-  return out;
-}
-BlockInfo FromWire(const rpc::ExtendedBlock& b) {
-  return BlockInfo{b.block_id, b.generation_stamp, b.num_bytes};
-}
 
 struct OpEncoder {
   rpc::EditOp* out;

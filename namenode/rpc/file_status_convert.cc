@@ -1,15 +1,9 @@
 #include "namenode/rpc/file_status_convert.h"
 
+#include "namenode/namespace/wire_convert.h"
+
 namespace talus {
 
-namespace {
-rpc::Timespec ToWire(const NsTime& t) {
-  rpc::Timespec out;
-  out.sec = t.sec;
-  out.nsec = t.nsec;
-  return out;
-}
-}  // namespace
 
 void ToFileStatus(const Inode& inode, rpc::FileStatus* out) {
   out->inode_id = static_cast<int64_t>(inode.id);
