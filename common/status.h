@@ -69,6 +69,7 @@ class [[nodiscard]] Status {
   }
   static Status NameTooLong(std::string_view msg) { return Status(ErrorCode::kNameTooLong, msg); }
   static Status IoError(std::string_view msg) { return Status(ErrorCode::kIoError, msg); }
+  static Status NoSpace(std::string_view msg) { return Status(ErrorCode::kNoSpace, msg); }
   static Status Corruption(std::string_view msg) { return Status(ErrorCode::kCorruption, msg); }
   static Status NotLeader(std::string_view msg, std::string_view leader_hint) {
     return Status(ErrorCode::kNotLeader, msg, leader_hint);
