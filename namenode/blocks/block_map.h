@@ -1,0 +1,159 @@
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "common/result.h"
+#include "namenode/blocks/block_types.h"
+#include "namenode/blocks/datanode_manager.h"
+
+namespace talus::blocks {
+
+struct ReplicaLocation {
+  DatanodeIndex node = 0;
+  ReplicaState state = ReplicaState::kFinalized;
+};
+
+// A block with the replicas the map knows of (on dead nodes too, until they are collected).
+struct LocatedBlock {
+  Block block;
+  int64_t inode_id = 0;
+  int32_t expected_replication = 0;
+  bool complete = false;
+  std::vector<ReplicaLocation> replicas;
+};
+
+struct BlockMapStats {
+  int64_t total_blocks = 0;
+  int64_t total_replicas = 0;
+  // Complete blocks with fewer live finalized replicas than expected (missing ones included).
+  int64_t under_replicated = 0;
+  // Complete blocks with no live finalized replica.
+  int64_t missing = 0;
+  int64_t under_construction = 0;
+};
+
+// What a full block report changed.
+struct BlockReportSummary {
+  size_t added = 0;       // replicas newly recorded for this node
+  size_t removed = 0;     // replicas the node no longer reports
+  size_t to_delete = 0;   // replicas of unknown blocks or old generation stamps: deletes queued
+  size_t unchanged = 0;
+  size_t ignored = 0;     // newer stamp on a complete block, or wrong length: not recorded
+};
+
+// Soft state: block id → {generation stamp, length, expected replication, owning inode, replica
+// locations}. Filled by AddBlock (from the namespace) and by datanode reports; rebuilt from
+// scratch after a namenode restart. Replicas are stored as (node index, volume slot, state,
+// stamp): 16 bytes per replica plus one entry in its node's block set, no strings.
+//
+// A replica counts (for locations and replica counts) only when its stamp equals the block's.
+// A replica reported with a newer stamp than the map's is kept aside while the block is under
+// construction (pipeline recovery in flight) and counts once CommitBlock adopts that stamp.
+//
+// A block is "under construction" from AddBlock until CommitBlock; only complete blocks count as
+// under-replicated or missing. A replica is live when its node is live or stale.
+//
+// Thread-safety: one mutex guards the map. Methods may call into DatanodeManager while holding
+// it (lock order: BlockMap → DatanodeManager), so DatanodeManager must never call back in.
+class BlockMap {
+ public:
+  // `datanodes` must outlive the map.
+  explicit BlockMap(DatanodeManager* datanodes);
+  BlockMap(const BlockMap&) = delete;
+  BlockMap& operator=(const BlockMap&) = delete;
+
+  // Records a new block of `inode_id`, under construction, with no replicas. InvalidArgument for
+  // a bad id, stamp or replication; AlreadyExists if the id belongs to another inode or stamp.
+  // Adding the same block again (journal replay) is a no-op.
+  Status AddBlock(int64_t inode_id, const Block& block, int32_t expected_replication);
+
+  // Fixes a block's final stamp and length (complete, lease recovery) and marks it complete.
+  // Replicas recorded with an older stamp are forgotten but not deleted: a replica its node has
+  // since moved to the new stamp comes back with its next report; a stale one is then deleted.
+  Status CommitBlock(const Block& block);
+
+  // Changes the expected replication of every block of a file (setReplication).
+  Status SetReplication(int64_t inode_id, int32_t expected_replication);
+
+  // Diffs a node's full report against what the map holds for it. `volume_id` empty means the
+  // report covers every volume of the node; otherwise only replicas on that volume are diffed.
+  // Replicas of blocks the map does not know, and replicas with an older generation stamp than
+  // the map's, are queued for deletion on that node. NotFound if the node is not registered.
+  Result<BlockReportSummary> ProcessFullReport(std::string_view storage_id,
+                                               std::string_view volume_id,
+                                               std::span<const ReportedReplica> replicas);
+
+  // RECEIVING records an rbw replica, RECEIVED a finalized one, DELETED forgets the replica.
+  // Unknown blocks or old stamps are queued for deletion as with a full report.
+  Status ProcessIncrementalReport(std::string_view storage_id,
+                                  std::span<const ReceivedDeletedBlock> blocks);
+
+  // Forgets every replica on `node`; returns how many there were.
+  size_t RemoveDatanode(DatanodeIndex node);
+  // Declares silent nodes dead (DatanodeManager::CollectNewlyDead) and forgets their replicas.
+  // Returns the nodes declared dead. Call periodically (e.g. every heartbeat interval).
+  std::vector<DatanodeIndex> HandleDeadDatanodes();
+
+  // Forgets the blocks of a deleted file and queues deletes to every holder. Returns the number
+  // of blocks removed.
+  size_t RemoveFile(int64_t inode_id);
+  size_t RemoveBlocks(std::span<const int64_t> block_ids);
+
+  // Live finalized replicas of a block (0 if unknown).
+  int32_t CountLiveReplicas(int64_t block_id) const;
+  Result<LocatedBlock> GetBlock(int64_t block_id) const;
+  // A file's blocks in the order they were added, each with its live replicas only.
+  std::vector<LocatedBlock> FileBlocks(int64_t inode_id) const;
+
+  BlockMapStats Stats() const;
+
+ private:
+  struct Replica {
+    DatanodeIndex node;
+    uint16_t volume;
+    ReplicaState state;
+    int64_t generation_stamp;
+  };
+  struct BlockInfo {
+    int64_t generation_stamp;
+    int64_t num_bytes;
+    int64_t inode_id;
+    int32_t expected_replication;
+    bool complete;
+    std::vector<Replica> replicas;
+  };
+  struct NodeBlocks {
+    std::unordered_set<int64_t> blocks;
+    std::vector<std::string> volumes;  // slot → volume id
+  };
+
+  enum class Verdict { kRecorded, kUnchanged, kDelete, kIgnored };
+
+  // Records one reported replica; kDelete when it must be removed from the node.
+  Verdict RecordReplicaUnlocked(DatanodeIndex node, uint16_t volume, const Block& reported,
+                                ReplicaState state);
+  void RemoveReplicaUnlocked(DatanodeIndex node, int64_t block_id);
+  uint16_t VolumeSlotUnlocked(DatanodeIndex node, std::string_view volume_id);
+  NodeBlocks& NodeUnlocked(DatanodeIndex node);
+  size_t RemoveBlockUnlocked(int64_t block_id,
+                             std::unordered_map<DatanodeIndex, std::vector<Block>>* deletes);
+  void QueueDeletes(const std::unordered_map<DatanodeIndex, std::vector<Block>>& deletes);
+  LocatedBlock LocateUnlocked(int64_t block_id, const BlockInfo& info,
+                              const std::vector<bool>* live_only) const;
+
+  DatanodeManager* const datanodes_;
+
+  mutable std::mutex mutex_;
+  std::unordered_map<int64_t, BlockInfo> blocks_;
+  std::unordered_map<int64_t, std::vector<int64_t>> file_blocks_;  // inode → block ids in order
+  std::vector<NodeBlocks> node_blocks_;                            // by DatanodeIndex
+};
+
+}  // namespace talus::blocks
