@@ -5,7 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -16,6 +19,7 @@
 
 #include "common/rpc/async_thrift_server.h"
 #include "namenode/journal/local_journal.h"
+#include "namenode/leases/lease_manager.h"
 #include "namenode/namespace/namespace_store.h"
 #include "namenode/namesystem.h"
 #include "namenode/rpc/client_service.h"
@@ -47,6 +51,11 @@ DEFINE_uint32(journal_group_commit_delay_us, 500, "Under concurrent mutations, h
 DEFINE_uint32(journal_inline_apply_entries, 4, "A synced journal batch of at most this many "
               "entries is applied by the journal's writer thread when the apply thread is "
               "idle, sparing a lone client a thread handoff; 0 always hands off.");
+DEFINE_int64(lease_soft_limit_ms, 60 * 1000, "After this long without a lease renewal another "
+             "client may take over a file being written (HDFS: 60 s).");
+DEFINE_int64(lease_hard_limit_ms, 20 * 60 * 1000, "After this long without a lease renewal the "
+             "namenode recovers and closes a file being written (HDFS: 20 min).");
+DEFINE_int64(lease_check_interval_ms, 1000, "How often expired leases are looked for.");
 DEFINE_uint64(journal_checkpoint_entries, 100000, "Applied entries between checkpoints, after "
               "which fully applied journal segments are deleted.");
 
@@ -123,6 +132,16 @@ int Run() {
   journal_options.inline_apply_max_entries = FLAGS_journal_inline_apply_entries;
   LocalJournal journal(journal_options);
   namesystem.SetJournal(&journal);
+  if (FLAGS_lease_soft_limit_ms <= 0 || FLAGS_lease_hard_limit_ms < FLAGS_lease_soft_limit_ms ||
+      FLAGS_lease_check_interval_ms <= 0) {
+    LOG(ERROR) << "lease limits must be positive, the hard one at least the soft one";
+    return 2;
+  }
+  LeaseOptions lease_options;
+  lease_options.soft_limit = std::chrono::milliseconds(FLAGS_lease_soft_limit_ms);
+  lease_options.hard_limit = std::chrono::milliseconds(FLAGS_lease_hard_limit_ms);
+  LeaseManager leases(lease_options);
+  namesystem.SetLeaseManager(&leases);
   uint64_t before = namesystem.LastAppliedIndex();
   Status opened = journal.Open(&namesystem);
   if (!opened.ok()) {
@@ -131,6 +150,11 @@ int Run() {
   }
   LOG(INFO) << "Namespace at journal index " << namesystem.LastAppliedIndex() << " (replayed "
             << namesystem.LastAppliedIndex() - before << " entries)";
+  Status leases_loaded = namesystem.LoadLeases();
+  if (!leases_loaded.ok()) {
+    LOG(ERROR) << "cannot load the leases: " << leases_loaded;
+    return 1;
+  }
 
   Result<std::map<std::string, std::vector<std::string>>> static_groups =
       ParseStaticGroups(FLAGS_static_user_groups);
@@ -167,12 +191,32 @@ int Run() {
       return 1;
     }
   }
+  // The lease monitor: closes files whose writers vanished.
+  std::mutex monitor_mu;
+  std::condition_variable monitor_cv;
+  bool stopping = false;
+  std::thread lease_monitor([&] {
+    std::unique_lock<std::mutex> lock(monitor_mu);
+    while (!monitor_cv.wait_for(lock, std::chrono::milliseconds(FLAGS_lease_check_interval_ms),
+                                [&] { return stopping; })) {
+      lock.unlock();
+      Result<int> recovered = namesystem.RecoverExpiredLeases();
+      if (!recovered.ok()) LOG(WARNING) << "lease recovery: " << recovered.status();
+      lock.lock();
+    }
+  });
   int received = 0;
   sigwait(&signals, &received);
   LOG(INFO) << "signal " << received << ": shutting down";
   // The server first, so no new mutation arrives; then the journal finishes what it holds
   // (answers to connections already closed are dropped safely).
   (*server)->Stop();
+  {
+    std::lock_guard<std::mutex> lock(monitor_mu);
+    stopping = true;
+  }
+  monitor_cv.notify_all();
+  lease_monitor.join();
   journal.Close();
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <future>
 
+#include "common/path.h"
 #include "common/thrift_codec.h"
 #include "namenode/namespace/keys.h"
 #include "namenode/namespace/namespace_txn.h"
@@ -167,6 +168,13 @@ ApplyResult Namesystem::Apply(const LogPosition& pos, std::string_view entry) {
     if (outcome.ok()) {
       result.value = outcome->value;
       txn.MergeInto(pending_.get());
+      if (leases_ != nullptr) {
+        if (const auto* create = std::get_if<CreateOp>(&edit.op)) {
+          leases_->Add(create->client_name, static_cast<uint64_t>(result.value));
+        } else if (const auto* complete = std::get_if<CompleteOp>(&edit.op)) {
+          leases_->Remove(complete->client_name, static_cast<uint64_t>(result.value));
+        }
+      }
     } else {
       result.status = outcome.status();
     }
@@ -314,6 +322,77 @@ Result<NamespaceSummary> Namesystem::GetContentSummary(const Caller& caller,
     }
   }
   return summary;
+}
+
+Result<std::string> Namesystem::PathOf(uint64_t id) const {
+  std::vector<std::string> names;
+  uint64_t current = id;
+  // Bounded by the deepest possible path: a cycle would be corruption, not a long walk.
+  for (size_t depth = 0; current != kRootInodeId; ++depth) {
+    if (depth > kMaxPathBytes / 2) return Status::Corruption("inode parent chain too long");
+    ASSIGN_OR_RETURN(std::shared_ptr<const Inode> inode, store_->GetInodeShared(current));
+    if (!inode) return Status::NotFound("inode " + std::to_string(current) + " does not exist");
+    names.push_back(inode->name);
+    current = inode->parent_id;
+  }
+  std::string path;
+  for (auto it = names.rbegin(); it != names.rend(); ++it) path += "/" + *it;
+  return path.empty() ? std::string("/") : path;
+}
+
+Status Namesystem::LoadLeases() {
+  if (leases_ == nullptr) return Status::OK();
+  std::unique_ptr<leveldb::Iterator> it = store_->NewIterator();
+  const std::string prefix(1, keys::kUnderConstructionPrefix);
+  size_t loaded = 0;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (it->key().size() != 9) return Status::Corruption("bad under-construction key");
+    uint64_t id = keys::DecodeBigEndian64(std::string_view(it->key().data() + 1, 8));
+    leases_->Add(it->value().ToString(), id);
+    ++loaded;
+  }
+  if (!it->status().ok()) return Status::IoError(it->status().ToString());
+  LOG(INFO) << "Leases: " << loaded << " files under construction";
+  return Status::OK();
+}
+
+bool Namesystem::RenewLease(const std::string& client_name) {
+  return leases_ != nullptr && leases_->Renew(client_name);
+}
+
+Result<int> Namesystem::RecoverExpiredLeases() {
+  if (leases_ == nullptr) return 0;
+  int closed = 0;
+  for (const auto& [holder, id] : leases_->HardLimitPassed(100)) {
+    Result<Inode> inode = GetInode(id);
+    if (!inode.ok() || inode->lease_holder != holder) {
+      leases_->Remove(holder, id);  // deleted, replaced or closed since
+      continue;
+    }
+    if (!inode->blocks.empty()) {
+      // The last block's length is known only to the datanodes that hold it: closing the
+      // file needs block recovery through them.
+      LOG_EVERY_N(WARNING, 100) << "lease of " << holder << " on inode " << id
+                                << " expired; its last block needs recovery by the datanodes";
+      continue;
+    }
+    ASSIGN_OR_RETURN(std::string path, PathOf(id));
+    Edit edit;
+    edit.caller = Caller{"talus-namenode", {}, true};
+    edit.op = CompleteOp{path, holder, std::nullopt, id};
+    Result<int64_t> done = Mutate(std::move(edit));
+    if (done.ok()) {
+      LOG(INFO) << "lease of " << holder << " expired: closed " << path;
+      ++closed;
+    } else {
+      LOG(WARNING) << "lease recovery of " << path << ": " << done.status();
+      if (done.status().code() == ErrorCode::kNotFound ||
+          done.status().code() == ErrorCode::kLeaseConflict) {
+        leases_->Remove(holder, id);
+      }
+    }
+  }
+  return closed;
 }
 
 Result<NamespaceCounts> Namesystem::GetCounts() const {

@@ -11,6 +11,7 @@
 
 #include "common/result.h"
 #include "namenode/journal/journal.h"
+#include "namenode/leases/lease_manager.h"
 #include "namenode/namespace/inode.h"
 #include "namenode/namespace/namespace_store.h"
 #include "namenode/namespace/namespace_txn.h"
@@ -52,6 +53,17 @@ class Namesystem : public StateMachine {
 
   // Must be called once, before Journal::Open (which replays through Apply).
   void SetJournal(Journal* journal) { journal_ = journal; }
+  // Optional; when set, creates and completes keep it current. Set before Journal::Open, then
+  // call LoadLeases once the journal is open.
+  void SetLeaseManager(LeaseManager* leases) { leases_ = leases; }
+  // Gives every file under construction a fresh lease (after a restart, as HDFS does).
+  Status LoadLeases();
+  // Closes files whose writer has not renewed its lease within the hard limit. A file whose
+  // last block still has to be recovered from the datanodes' replicas is left for block
+  // recovery (reported in the log). Returns how many files it closed.
+  Result<int> RecoverExpiredLeases();
+  // Renews the leases of a client; false when it holds none.
+  bool RenewLease(const std::string& client_name);
 
   // StateMachine.
   uint64_t LastAppliedIndex() const override { return applied_index_.load(); }
@@ -75,6 +87,8 @@ class Namesystem : public StateMachine {
   Result<NamespaceSummary> GetContentSummary(const Caller& caller, const std::string& path) const;
   Result<NamespaceCounts> GetCounts() const;
   Result<Inode> GetInode(uint64_t id) const;
+  // The path of an inode, walked up from its parents.
+  Result<std::string> PathOf(uint64_t id) const;
 
  private:
   struct RetryAnswer {
@@ -99,6 +113,7 @@ class Namesystem : public StateMachine {
   NamespaceStore* const store_;
   const NamesystemOptions options_;
   Journal* journal_ = nullptr;
+  LeaseManager* leases_ = nullptr;
   std::atomic<uint64_t> applied_index_{0};
   // Apply thread only: the writes of the entries applied since the last FinishBatch, stored
   // there in one LevelDB batch together with the last applied index.

@@ -32,6 +32,12 @@ std::string DirentKey(uint64_t parent_id, std::string_view name) {
   return key;
 }
 
+std::string UnderConstructionKey(uint64_t inode_id) {
+  std::string key(1, kUnderConstructionPrefix);
+  AppendBigEndian64(&key, inode_id);
+  return key;
+}
+
 std::string RetryKey(std::string_view client_id, int64_t call_id) {
   std::string key(1, kRetryPrefix);
   key.append(client_id);

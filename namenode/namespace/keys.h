@@ -5,6 +5,7 @@
 //   'M' name                              -> meta value (see kMeta* below)
 //   'R' client_id be64(call id)           -> RetryRecord          (retry cache)
 //   'Q' be64(journal index) client_id be64(call id) -> be64(time sec)  (retry cache expiry order)
+//   'U' be64(inode id)                    -> lease holder          (files under construction)
 
 #include <cstdint>
 #include <string>
@@ -17,6 +18,7 @@ inline constexpr char kDirentPrefix = 'D';
 inline constexpr char kMetaPrefix = 'M';
 inline constexpr char kRetryPrefix = 'R';
 inline constexpr char kRetryExpiryPrefix = 'Q';
+inline constexpr char kUnderConstructionPrefix = 'U';
 
 inline constexpr std::string_view kMetaAppliedIndex = "Mapplied_index";
 inline constexpr std::string_view kMetaNextInodeId = "Mnext_inode_id";
@@ -35,6 +37,7 @@ std::string DirentKey(uint64_t parent_id, std::string_view name);
 // The prefix shared by every entry of one directory.
 std::string DirentPrefix(uint64_t parent_id);
 std::string RetryKey(std::string_view client_id, int64_t call_id);
+std::string UnderConstructionKey(uint64_t inode_id);
 std::string RetryExpiryKey(uint64_t journal_index, std::string_view client_id, int64_t call_id);
 
 }  // namespace talus::keys

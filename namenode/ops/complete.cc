@@ -1,3 +1,4 @@
+#include "namenode/namespace/keys.h"
 #include "namenode/ops/op_context.h"
 
 namespace talus {
@@ -29,10 +30,11 @@ Result<OpOutcome> ApplyComplete(OpContext& ctx, const CompleteOp& op) {
   for (const BlockInfo& b : inode.blocks) length += b.num_bytes;
   inode.length = length;
   inode.lease_holder.clear();
+  ctx.txn.Delete(keys::UnderConstructionKey(inode.id));
   inode.mtime = ctx.now;
   inode.ctime = ctx.now;
   ctx.txn.PutInode(inode);
-  return OpOutcome{1, true};
+  return OpOutcome{static_cast<int64_t>(inode.id), true};  // non-zero: closed
 }
 
 }  // namespace talus

@@ -59,6 +59,7 @@ Result<OpOutcome> ApplyCreate(OpContext& ctx, const CreateOp& op) {
   file.lease_holder = op.client_name;
   ctx.txn.PutDirent(parent.id, file.name, file.id);
   ctx.txn.PutInode(file);
+  ctx.txn.Put(keys::UnderConstructionKey(file.id), op.client_name);
   op_util::TouchDirectory(ctx, parent);
   RETURN_NOT_OK(ctx.txn.AddToCounter(keys::kMetaNumFiles, 1));
   return OpOutcome{static_cast<int64_t>(id), true};

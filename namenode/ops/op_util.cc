@@ -102,6 +102,7 @@ Status RemoveSubtree(OpContext& ctx, const Inode& top, const std::string& path) 
       }
     } else {
       ++files;
+      if (inode.UnderConstruction()) ctx.txn.Delete(keys::UnderConstructionKey(inode.id));
     }
     ctx.txn.DeleteInode(inode.id);
   }

@@ -265,8 +265,11 @@ void ClientService::renewLease(std::function<void()> cob, ExnCob exn_cob,
                                const rpc::RequestHeader& h, const std::string& client_name) {
   Result<Caller> caller = CallerOf(h);
   if (!caller.ok()) return Fail(exn_cob, caller.status());
-  if (client_name.empty()) return Fail(exn_cob, Status::InvalidArgument("empty client name"));
-  // Leases are checked on create and complete; expiry and recovery come with the data path.
+  if (client_name.empty() || client_name.size() > 1024) {
+    return Fail(exn_cob, Status::InvalidArgument("client name must be 1 to 1024 bytes"));
+  }
+  // A client holding no lease (all its files closed) may renew harmlessly, as in HDFS.
+  namesystem_->RenewLease(client_name);
   cob();
 }
 

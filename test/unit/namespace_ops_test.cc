@@ -8,6 +8,7 @@
 
 #include "namenode/journal/local_journal.h"
 #include "namenode/namespace/namespace_store.h"
+#include "namenode/leases/lease_manager.h"
 #include "namenode/namesystem.h"
 #include "namenode/ops/edit_codec.h"
 
@@ -389,6 +390,42 @@ TEST_F(NamespaceOpsTest, BlocksAreAllocatedRecordedAndCompleted) {
   file = ns_->GetFileInfo(root_, "/data");
   ASSERT_EQ(file->blocks.size(), 2u);
   EXPECT_EQ(file->blocks[1].block_id, *b3);
+}
+
+TEST_F(NamespaceOpsTest, ExpiredLeasesAreRecovered) {
+  std::chrono::steady_clock::time_point now{};
+  LeaseManager leases(LeaseOptions{std::chrono::seconds(1), std::chrono::seconds(10)},
+                      [&] { return now; });
+  ns_->SetLeaseManager(&leases);
+  ASSERT_TRUE(Run(root_, CreateOp{"/open-empty", 0644, "dead-writer", false, false, 3, 1 << 20}).ok());
+  auto with_block = Run(root_, CreateOp{"/open-block", 0644, "dead-writer", false, false, 3, 1 << 20});
+  ASSERT_TRUE(with_block.ok());
+  ASSERT_TRUE(Run(root_, AddBlockOp{"/open-block", static_cast<uint64_t>(*with_block),
+                                    "dead-writer", std::nullopt})
+                  .ok());
+  ASSERT_TRUE(Run(root_, CreateOp{"/alive", 0644, "live-writer", false, false, 3, 1 << 20}).ok());
+  EXPECT_EQ(leases.files(), 3u);
+  now += std::chrono::seconds(8);
+  EXPECT_TRUE(ns_->RenewLease("live-writer"));
+  EXPECT_FALSE(ns_->RenewLease("never-wrote"));
+  now += std::chrono::seconds(5);  // dead-writer: 13 s without renewal; live-writer: 5 s
+  auto closed = ns_->RecoverExpiredLeases();
+  ASSERT_TRUE(closed.ok()) << closed.status();
+  EXPECT_EQ(*closed, 1);
+  EXPECT_FALSE(ns_->GetFileInfo(root_, "/open-empty")->UnderConstruction());
+  // A file with a block waits for block recovery by the datanodes; the live writer keeps its.
+  EXPECT_TRUE(ns_->GetFileInfo(root_, "/open-block")->UnderConstruction());
+  EXPECT_TRUE(ns_->GetFileInfo(root_, "/alive")->UnderConstruction());
+  // After a restart the files still under construction get fresh leases from the 'U' index.
+  ns_->SetLeaseManager(nullptr);
+  Close();
+  Open();
+  LeaseManager reloaded(LeaseOptions{}, [&] { return now; });
+  ns_->SetLeaseManager(&reloaded);
+  ASSERT_TRUE(ns_->LoadLeases().ok());
+  EXPECT_EQ(reloaded.files(), 2u);
+  EXPECT_TRUE(reloaded.Renew("live-writer"));
+  ns_->SetLeaseManager(nullptr);
 }
 
 TEST_F(NamespaceOpsTest, OneBatchOfDependentEditsAppliesAsOneWrite) {
