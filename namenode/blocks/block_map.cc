@@ -1,6 +1,7 @@
 #include "namenode/blocks/block_map.h"
 
 #include <algorithm>
+#include <optional>
 
 #include <glog/logging.h>
 
@@ -221,6 +222,40 @@ Status BlockMap::ProcessIncrementalReport(std::string_view storage_id,
     }
   }
   datanodes_->QueueDeletes(node, deletes);
+  return Status::OK();
+}
+
+Status BlockMap::ReportBadReplica(std::string_view storage_id, const Block& block) {
+  Result<DatanodeIndex> found = datanodes_->LookupLive(storage_id);
+  if (!found.ok()) {
+    // The reporter may be a client naming a dead node; the node's replicas are gone already.
+    std::optional<DatanodeIndex> known = datanodes_->Find(storage_id);
+    if (!known.has_value()) return found.status();
+    found = *known;
+  }
+  const DatanodeIndex node = *found;
+  const std::vector<bool> live = datanodes_->LiveMask();
+  std::lock_guard lock(mutex_);
+  auto it = blocks_.find(block.id);
+  if (it == blocks_.end()) return Status::NotFound("no block " + std::to_string(block.id));
+  const BlockInfo& info = it->second;
+  int32_t other_good = 0;
+  std::optional<Replica> bad;
+  for (const Replica& r : info.replicas) {
+    if (r.node == node) {
+      bad = r;
+    } else if (r.state == ReplicaState::kFinalized &&
+               r.generation_stamp == info.generation_stamp && r.node < live.size() &&
+               live[r.node]) {
+      ++other_good;
+    }
+  }
+  if (!bad.has_value()) return Status::OK();  // already gone
+  LOG(WARNING) << "replica of block " << block.id << " on datanode " << storage_id
+               << " reported bad; " << other_good << " other good replicas";
+  const Block doomed{block.id, bad->generation_stamp, info.num_bytes};
+  RemoveReplicaUnlocked(node, block.id);
+  if (other_good > 0) datanodes_->QueueDeletes(node, std::span<const Block>(&doomed, 1));
   return Status::OK();
 }
 

@@ -95,6 +95,12 @@ class BlockMap {
   Status ProcessIncrementalReport(std::string_view storage_id,
                                   std::span<const ReceivedDeletedBlock> blocks);
 
+  // A reader or datanode found `block`'s replica on the node corrupt: the replica stops being a
+  // location at once, and is deleted from the node if another live finalized replica exists
+  // (never the last copy: a corrupt copy may still be partly readable). NotFound for an unknown
+  // node or block.
+  Status ReportBadReplica(std::string_view storage_id, const Block& block);
+
   // Forgets every replica on `node`; returns how many there were.
   size_t RemoveDatanode(DatanodeIndex node);
   // Declares silent nodes dead (DatanodeManager::CollectNewlyDead) and forgets their replicas.

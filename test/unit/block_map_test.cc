@@ -280,3 +280,29 @@ TEST_F(BlockMapTest, SetReplicationChangesUnderReplication) {
 
 }  // namespace
 }  // namespace talus::blocks
+
+namespace talus::blocks {
+namespace {
+
+TEST_F(BlockMapTest, BadReplicaLeavesLocationsAndIsDeletedOnlyIfAnotherCopyExists) {
+  ASSERT_TRUE(map_.AddBlock(kInode, {1, 2, 0}, 2).ok());
+  ASSERT_TRUE(map_.CommitBlock({1, 2, 10}).ok());
+  ASSERT_TRUE(Incremental("ds-a", {1, 2, 10}, ReceivedDeletedStatus::kReceived).ok());
+  ASSERT_TRUE(Incremental("ds-b", {1, 2, 10}, ReceivedDeletedStatus::kReceived).ok());
+
+  ASSERT_TRUE(map_.ReportBadReplica("ds-a", {1, 2, 10}).ok());
+  EXPECT_EQ(Holders(1), std::vector<DatanodeIndex>{index_["ds-b"]});
+  EXPECT_EQ(DrainDeletes("ds-a"), (std::vector<Block>{{1, 2, 10}}));
+
+  // The last copy is dropped as a location but left on disk.
+  ASSERT_TRUE(map_.ReportBadReplica("ds-b", {1, 2, 10}).ok());
+  EXPECT_TRUE(Holders(1).empty());
+  EXPECT_TRUE(DrainDeletes("ds-b").empty());
+  EXPECT_EQ(map_.Stats().missing, 1);
+
+  EXPECT_EQ(map_.ReportBadReplica("nobody", {1, 2, 10}).code(), ErrorCode::kNotFound);
+  EXPECT_EQ(map_.ReportBadReplica("ds-a", {9, 2, 10}).code(), ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace talus::blocks

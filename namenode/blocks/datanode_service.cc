@@ -1,0 +1,186 @@
+#include "namenode/blocks/datanode_service.h"
+
+#include <glog/logging.h>
+
+#include "common/rpc/thrift_status.h"
+
+namespace talus::blocks {
+namespace {
+
+using apache::thrift::TDelayedException;
+
+void Fail(const DatanodeService::ExnCob& exn_cob, const Status& status) {
+  exn_cob(TDelayedException::delayException(ToThriftError(status)));
+}
+
+DatanodeRegistration RegistrationFromThrift(const rpc::DatanodeId& id) {
+  return DatanodeRegistration{id.storage_id, id.host, id.data_port, id.rpc_port,
+                              id.__isset.rack ? id.rack : std::string()};
+}
+
+Result<ReplicaState> StateFromThrift(rpc::ReplicaState::type state) {
+  switch (state) {
+    case rpc::ReplicaState::FINALIZED: return ReplicaState::kFinalized;
+    case rpc::ReplicaState::RBW: return ReplicaState::kRbw;
+  }
+  return Status::InvalidArgument("unknown replica state " + std::to_string(state));
+}
+
+Result<ReceivedDeletedStatus> StatusFromThrift(rpc::ReceivedDeletedStatus::type status) {
+  switch (status) {
+    case rpc::ReceivedDeletedStatus::RECEIVING: return ReceivedDeletedStatus::kReceiving;
+    case rpc::ReceivedDeletedStatus::RECEIVED: return ReceivedDeletedStatus::kReceived;
+    case rpc::ReceivedDeletedStatus::DELETED: return ReceivedDeletedStatus::kDeleted;
+  }
+  return Status::InvalidArgument("unknown received/deleted status " + std::to_string(status));
+}
+
+}  // namespace
+
+Block DatanodeService::FromThrift(const rpc::ExtendedBlock& block) {
+  return Block{block.block_id, block.generation_stamp, block.num_bytes};
+}
+
+rpc::ExtendedBlock DatanodeService::ToThrift(const Block& block) {
+  rpc::ExtendedBlock out;
+  out.block_id = block.id;
+  out.generation_stamp = block.generation_stamp;
+  out.num_bytes = block.num_bytes;
+  return out;
+}
+
+rpc::DatanodeId DatanodeService::ToThrift(const DatanodeRegistration& registration) {
+  rpc::DatanodeId out;
+  out.storage_id = registration.storage_id;
+  out.host = registration.host;
+  out.data_port = registration.data_port;
+  out.rpc_port = registration.rpc_port;
+  out.__set_rack(registration.rack);
+  return out;
+}
+
+DatanodeService::DatanodeService(DatanodeManager* datanodes, BlockMap* block_map,
+                                 const Clock* clock, std::string cluster_id)
+    : datanodes_(datanodes),
+      block_map_(block_map),
+      clock_(clock),
+      cluster_id_(std::move(cluster_id)) {}
+
+void DatanodeService::MaybeCollectDead() {
+  const int64_t now = clock_->NowMs();
+  int64_t last = last_dead_scan_ms_.load(std::memory_order_relaxed);
+  if (now - last < datanodes_->options().heartbeat_interval_ms) return;
+  // One heartbeat thread wins the scan; the others go on.
+  if (!last_dead_scan_ms_.compare_exchange_strong(last, now)) return;
+  block_map_->HandleDeadDatanodes();
+}
+
+void DatanodeService::registerDatanode(Cob<rpc::DatanodeId> cob, ExnCob exn_cob,
+                                       const rpc::DatanodeId& id, const std::string& cluster_id) {
+  if (!cluster_id_.empty() && cluster_id != cluster_id_) {
+    return Fail(exn_cob, Status::InvalidArgument("datanode " + id.storage_id +
+                                                 " belongs to cluster \"" + cluster_id +
+                                                 "\", this namenode serves \"" + cluster_id_ +
+                                                 "\""));
+  }
+  Result<DatanodeManager::RegisterResult> result = datanodes_->Register(RegistrationFromThrift(id));
+  if (!result.ok()) return Fail(exn_cob, result.status());
+  // A node replaced at the same address (reformatted) loses its replicas now.
+  if (result->replaced.has_value()) block_map_->HandleDeadDatanodes();
+  cob(ToThrift(result->registration));
+}
+
+void DatanodeService::heartbeat(Cob<rpc::HeartbeatResponse> cob, ExnCob exn_cob,
+                                const rpc::DatanodeId& id,
+                                const std::vector<rpc::StorageReport>& reports,
+                                int32_t active_transfers, int32_t failed_volumes) {
+  HeartbeatStats stats;
+  stats.volumes.reserve(reports.size());
+  for (const rpc::StorageReport& r : reports) {
+    stats.volumes.push_back(VolumeStats{r.volume_id, r.capacity, r.used, r.remaining, r.failed});
+  }
+  stats.active_transfers = active_transfers;
+  stats.failed_volumes = failed_volumes;
+  Result<HeartbeatReply> reply = datanodes_->Heartbeat(id.storage_id, stats);
+  if (!reply.ok()) return Fail(exn_cob, reply.status());
+  MaybeCollectDead();
+
+  rpc::HeartbeatResponse response;
+  response.from_leader = true;
+  if (reply->reregister) {
+    rpc::DatanodeCommand command;
+    command.type = rpc::DatanodeCommandType::REREGISTER;
+    response.commands.push_back(std::move(command));
+    return cob(response);
+  }
+  if (!reply->commands.delete_blocks.empty()) {
+    rpc::DatanodeCommand command;
+    command.type = rpc::DatanodeCommandType::DELETE_BLOCKS;
+    std::vector<rpc::ExtendedBlock> blocks;
+    for (const Block& b : reply->commands.delete_blocks) blocks.push_back(ToThrift(b));
+    command.__set_blocks(std::move(blocks));
+    response.commands.push_back(std::move(command));
+  }
+  if (!reply->commands.replicate.empty()) {
+    rpc::DatanodeCommand command;
+    command.type = rpc::DatanodeCommandType::REPLICATE_BLOCKS;
+    std::vector<rpc::BlockTransfer> transfers;
+    for (const ReplicationWork& work : reply->commands.replicate) {
+      rpc::BlockTransfer transfer;
+      transfer.block = ToThrift(work.block);
+      for (const DatanodeSnapshot& target : datanodes_->Describe(work.targets)) {
+        transfer.targets.push_back(ToThrift(target.registration));
+      }
+      transfers.push_back(std::move(transfer));
+    }
+    command.__set_transfers(std::move(transfers));
+    response.commands.push_back(std::move(command));
+  }
+  cob(response);
+}
+
+void DatanodeService::blockReport(std::function<void()> cob, ExnCob exn_cob,
+                                  const rpc::DatanodeId& id, const std::string& volume_id,
+                                  const std::vector<rpc::ReportedReplica>& replicas) {
+  std::vector<ReportedReplica> converted;
+  converted.reserve(replicas.size());
+  for (const rpc::ReportedReplica& r : replicas) {
+    Result<ReplicaState> state = StateFromThrift(r.state);
+    if (!state.ok()) return Fail(exn_cob, state.status());
+    converted.push_back(ReportedReplica{FromThrift(r.block), *state});
+  }
+  Result<BlockReportSummary> summary =
+      block_map_->ProcessFullReport(id.storage_id, volume_id, converted);
+  if (!summary.ok()) return Fail(exn_cob, summary.status());
+  cob();
+}
+
+void DatanodeService::blockReceivedAndDeleted(std::function<void()> cob, ExnCob exn_cob,
+                                              const rpc::DatanodeId& id,
+                                              const std::vector<rpc::ReceivedDeletedBlock>& blocks) {
+  std::vector<ReceivedDeletedBlock> converted;
+  converted.reserve(blocks.size());
+  for (const rpc::ReceivedDeletedBlock& b : blocks) {
+    Result<ReceivedDeletedStatus> status = StatusFromThrift(b.status);
+    if (!status.ok()) return Fail(exn_cob, status.status());
+    converted.push_back(ReceivedDeletedBlock{FromThrift(b.block), *status});
+  }
+  Status s = block_map_->ProcessIncrementalReport(id.storage_id, converted);
+  if (!s.ok()) return Fail(exn_cob, s);
+  cob();
+}
+
+void DatanodeService::reportBadBlocks(std::function<void()> cob, ExnCob exn_cob,
+                                      const rpc::DatanodeId& id,
+                                      const std::vector<rpc::ExtendedBlock>& blocks) {
+  for (const rpc::ExtendedBlock& b : blocks) {
+    Status s = block_map_->ReportBadReplica(id.storage_id, FromThrift(b));
+    // A block deleted meanwhile is not an error for the reporter.
+    if (!s.ok() && !(s.IsNotFound() && datanodes_->Find(id.storage_id).has_value())) {
+      return Fail(exn_cob, s);
+    }
+  }
+  cob();
+}
+
+}  // namespace talus::blocks

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "namenode/blocks/block_map.h"
+#include "namenode/blocks/datanode_manager.h"
+#include "talus_rpc/DatanodeNamenode.h"
+
+namespace talus::blocks {
+
+// The DatanodeNamenode Thrift service: validates and converts what datanodes send, delegates to
+// DatanodeManager and BlockMap, converts the answer. Every call answers at once on the calling
+// thread (nothing here waits on the journal). Thread-safe as its two delegates are.
+//
+// Dead-node detection piggybacks on heartbeats: at most once per heartbeat interval, a heartbeat
+// also runs BlockMap::HandleDeadDatanodes, so no extra timer thread is needed while any node is
+// alive (and with none alive there is nothing to forget).
+class DatanodeService : public rpc::DatanodeNamenodeCobSvIf {
+ public:
+  using ExnCob = std::function<void(apache::thrift::TDelayedException*)>;
+  template <typename T>
+  using Cob = std::function<void(const T&)>;
+
+  // `cluster_id` empty accepts any; otherwise a registration must carry the same id.
+  DatanodeService(DatanodeManager* datanodes, BlockMap* block_map, const Clock* clock,
+                  std::string cluster_id);
+
+  void registerDatanode(Cob<rpc::DatanodeId> cob, ExnCob exn_cob, const rpc::DatanodeId& id,
+                        const std::string& cluster_id) override;
+  void heartbeat(Cob<rpc::HeartbeatResponse> cob, ExnCob exn_cob, const rpc::DatanodeId& id,
+                 const std::vector<rpc::StorageReport>& reports, int32_t active_transfers,
+                 int32_t failed_volumes) override;
+  void blockReport(std::function<void()> cob, ExnCob exn_cob, const rpc::DatanodeId& id,
+                   const std::string& volume_id,
+                   const std::vector<rpc::ReportedReplica>& replicas) override;
+  void blockReceivedAndDeleted(std::function<void()> cob, ExnCob exn_cob,
+                               const rpc::DatanodeId& id,
+                               const std::vector<rpc::ReceivedDeletedBlock>& blocks) override;
+  void reportBadBlocks(std::function<void()> cob, ExnCob exn_cob, const rpc::DatanodeId& id,
+                       const std::vector<rpc::ExtendedBlock>& blocks) override;
+
+  // Conversions, public for the client-facing handlers (getBlockLocations, addBlock).
+  static Block FromThrift(const rpc::ExtendedBlock& block);
+  static rpc::ExtendedBlock ToThrift(const Block& block);
+  static rpc::DatanodeId ToThrift(const DatanodeRegistration& registration);
+
+ private:
+  void MaybeCollectDead();
+
+  DatanodeManager* const datanodes_;
+  BlockMap* const block_map_;
+  const Clock* const clock_;
+  const std::string cluster_id_;
+  std::atomic<int64_t> last_dead_scan_ms_{0};
+};
+
+}  // namespace talus::blocks
