@@ -44,6 +44,8 @@ DEFINE_int32(rpc_max_connections, 4096, "Most client connections served at once.
 DEFINE_int32(rpc_io_threads, 2, "Event-loop threads of the client RPC server. Reads are served "
              "on them; mutations are answered from the journal's apply thread.");
 DEFINE_int32(namespace_cache_mb, 64, "LevelDB block cache of the namespace, in MiB.");
+DEFINE_int32(metadata_cache_entries, 200000, "Decoded inodes and directory entries kept in "
+             "RAM (an LRU); the namespace itself stays in LevelDB.");
 DEFINE_uint64(journal_segment_mb, 64, "Journal segment size before a new one is started, MiB.");
 DEFINE_uint32(journal_group_commit_delay_us, 500, "Under concurrent mutations, how long the "
               "journal may wait for more entries before an fsync, so each fsync carries more; "
@@ -114,7 +116,12 @@ int Run() {
 
   const std::string superuser = FLAGS_superuser.empty() ? OsUser() : FLAGS_superuser;
   NamespaceStoreOptions store_options;
+  if (FLAGS_namespace_cache_mb < 1 || FLAGS_metadata_cache_entries < 1) {
+    LOG(ERROR) << "--namespace_cache_mb and --metadata_cache_entries must be positive";
+    return 2;
+  }
   store_options.block_cache_bytes = static_cast<size_t>(FLAGS_namespace_cache_mb) << 20;
+  store_options.metadata_cache_entries = static_cast<size_t>(FLAGS_metadata_cache_entries);
   store_options.root_owner = superuser;
   store_options.root_group = FLAGS_supergroup;
   Result<std::unique_ptr<NamespaceStore>> store =
