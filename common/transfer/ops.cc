@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include <glog/logging.h>
+
 #include "common/crc32c.h"
 #include "common/transfer/byte_codec.h"
 
@@ -162,6 +164,13 @@ Status CheckFrameBody(const uint8_t* prefix, const std::string& body) {
   uint32_t actual = crc32c::Value(body.data(), body.size());
   if (expected == actual) return Status::OK();
   return Status::Corruption("frame body checksum mismatch");
+}
+
+WriteBlockOp DownstreamOp(const WriteBlockOp& op) {
+  CHECK(!op.targets.empty()) << "DownstreamOp of a WRITE_BLOCK with no targets";
+  WriteBlockOp next = op;
+  next.targets.erase(next.targets.begin());
+  return next;
 }
 
 Result<std::string> EncodeOp(const TransferOp& op) {

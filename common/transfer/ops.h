@@ -91,6 +91,10 @@ Result<std::string> EncodeResponse(const OpResponse& response);
 Result<TransferOp> DecodeOp(const Frame& frame);
 Result<OpResponse> DecodeResponse(const Frame& frame);
 
+// The op a datanode forwards to the next node of a write pipeline: the same op with its own
+// entry (targets[0], the node being connected to) removed from the targets. Requires a target.
+WriteBlockOp DownstreamOp(const WriteBlockOp& op);
+
 // Decoders of bodies alone, exposed for tests.
 Result<WriteBlockOp> DecodeWriteBlockBody(const std::string& body);
 Result<ReadBlockOp> DecodeReadBlockBody(const std::string& body);

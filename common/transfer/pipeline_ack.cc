@@ -14,6 +14,19 @@ int PipelineAck::FirstFailure() const {
   return -1;
 }
 
+PipelineAck MakeUpstreamAck(int64_t seqno, TransferStatus own, const PipelineAck* downstream) {
+  PipelineAck ack;
+  ack.seqno = seqno;
+  ack.replies.push_back(own);
+  if (downstream != nullptr) {
+    for (TransferStatus s : downstream->replies) {
+      if (ack.replies.size() == kMaxPipelineNodes) break;
+      ack.replies.push_back(s);
+    }
+  }
+  return ack;
+}
+
 Status EncodePipelineAck(const PipelineAck& ack, std::string* out) {
   if (ack.replies.empty() || ack.replies.size() > kMaxPipelineNodes) {
     return Status::InvalidArgument("ack with " + std::to_string(ack.replies.size()) +

@@ -21,6 +21,11 @@ struct PipelineAck {
   bool operator==(const PipelineAck&) const = default;
 };
 
+// The ack a datanode sends upstream: its own status first, then the replies of the ack it got
+// from downstream (none for the last node, or when downstream failed before acking; then `own`
+// should say so). Downstream replies beyond kMaxPipelineNodes - 1 are dropped.
+PipelineAck MakeUpstreamAck(int64_t seqno, TransferStatus own, const PipelineAck* downstream);
+
 inline constexpr size_t kAckPrefixBytes = 12;
 
 // Fails (InvalidArgument) on 0 or more than kMaxPipelineNodes replies.

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -74,7 +75,8 @@ Status WriteFully(int fd, const void* buf, size_t n, Deadline deadline) {
   return WritevFully(fd, &iov, 1, deadline);
 }
 
-Status WritevFully(int fd, struct iovec* iov, int iovcnt, Deadline deadline) {
+Status WritevFully(int fd, struct iovec* iov, int iovcnt, Deadline deadline, bool more) {
+  const int flags = MSG_DONTWAIT | MSG_NOSIGNAL | (more ? MSG_MORE : 0);
   // Skip empty entries up front so the loop's "all sent" test is simply iovcnt == 0.
   while (iovcnt > 0 && iov->iov_len == 0) {
     ++iov;
@@ -84,7 +86,7 @@ Status WritevFully(int fd, struct iovec* iov, int iovcnt, Deadline deadline) {
     struct msghdr msg = {};
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<size_t>(iovcnt);
-    ssize_t sent = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t sent = ::sendmsg(fd, &msg, flags);
     if (sent < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) return Status::FromErrno(errno, "sendmsg");
@@ -105,6 +107,34 @@ Status WritevFully(int fd, struct iovec* iov, int iovcnt, Deadline deadline) {
         --iovcnt;
       }
     }
+  }
+  return Status::OK();
+}
+
+Status SendFileFully(int socket_fd, int file_fd, uint64_t offset, size_t n, Deadline deadline) {
+  auto pos = static_cast<off_t>(offset);
+  size_t done = 0;
+  while (done < n) {
+    ssize_t sent = ::sendfile(socket_fd, file_fd, &pos, n - done);
+    if (sent > 0) {
+      done += static_cast<size_t>(sent);
+      continue;
+    }
+    if (sent == 0) {
+      return Status::IoError("file ended at offset " + std::to_string(pos) + " with " +
+                             std::to_string(n - done) + " bytes still to send");
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return Status::FromErrno(errno, "sendfile");
+    RETURN_NOT_OK(WaitFor(socket_fd, POLLOUT, deadline, "sending file data to socket"));
+  }
+  return Status::OK();
+}
+
+Status SetNonBlocking(int fd) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+    return Status::FromErrno(errno, "fcntl O_NONBLOCK");
   }
   return Status::OK();
 }

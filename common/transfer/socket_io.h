@@ -54,8 +54,18 @@ Status ReadFully(int fd, void* buf, size_t n, Deadline deadline, bool* clean_eof
 Status WriteFully(int fd, const void* buf, size_t n, Deadline deadline);
 
 // Writes every byte of iov[0, iovcnt) in order, gathering without copying (sendmsg). The iovec
-// array is modified as bytes go out. iovcnt must not exceed IOV_MAX.
-Status WritevFully(int fd, struct iovec* iov, int iovcnt, Deadline deadline);
+// array is modified as bytes go out. iovcnt must not exceed IOV_MAX. `more` sets MSG_MORE: more
+// data follows at once, so TCP may hold a partial segment back.
+Status WritevFully(int fd, struct iovec* iov, int iovcnt, Deadline deadline, bool more = false);
+
+// Sends file bytes [offset, offset + n) with sendfile (no copy through user space), for the
+// data of read packets. The deadline is honoured only if the socket is non-blocking (see
+// SetNonBlocking); on a blocking socket sendfile waits for buffer space. A file shorter than
+// offset + n is an IoError.
+Status SendFileFully(int socket_fd, int file_fd, uint64_t offset, size_t n, Deadline deadline);
+
+// Puts fd in non-blocking mode. The other calls here work in either mode.
+Status SetNonBlocking(int fd);
 
 // Connects a TCP socket to host:port (name or address) within the deadline, trying each address
 // the name resolves to. Sets TCP_NODELAY, since packets and acks are small and latency-bound.

@@ -50,6 +50,17 @@ Status WritePacket(int fd, const PacketHeader& header, const uint8_t* checksums,
   return WritevFully(fd, iov, 3, deadline);
 }
 
+Status WritePacketFromFile(int fd, const PacketHeader& header, const uint8_t* checksums,
+                           int file_fd, uint64_t file_offset, Deadline deadline) {
+  EncodedPacketHeader encoded = EncodePacketHeader(header);
+  struct iovec iov[2] = {
+      {encoded.data(), encoded.size()},
+      {const_cast<uint8_t*>(checksums), header.checksum_len},
+  };
+  RETURN_NOT_OK(WritevFully(fd, iov, 2, deadline, /*more=*/header.data_len > 0));
+  return SendFileFully(fd, file_fd, file_offset, header.data_len, deadline);
+}
+
 Status ReadPacket(int fd, Deadline deadline, PacketValidator* validator, PacketBuffer* packet) {
   EncodedPacketHeader raw;
   RETURN_NOT_OK(ReadFully(fd, raw.data(), raw.size(), deadline));

@@ -27,6 +27,12 @@ Result<OpResponse> ReadResponse(int fd, Deadline deadline);
 Status WritePacket(int fd, const PacketHeader& header, const uint8_t* checksums,
                    const uint8_t* data, Deadline deadline);
 
+// As WritePacket, but the data comes from file_fd at file_offset via sendfile (a datanode
+// serving READ_BLOCK). Header and checksums go first in one write, flagged MSG_MORE so TCP
+// sends them with the data rather than as a small segment of their own.
+Status WritePacketFromFile(int fd, const PacketHeader& header, const uint8_t* checksums,
+                           int file_fd, uint64_t file_offset, Deadline deadline);
+
 // A packet read off the wire. The buffers grow to the largest packet seen and are reused.
 struct PacketBuffer {
   PacketHeader header;

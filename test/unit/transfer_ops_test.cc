@@ -88,6 +88,16 @@ TEST(TransferOpsTest, ResponseRoundTrips) {
   EXPECT_EQ(DecodeResponse(op_frame).status().code(), ErrorCode::kInvalidArgument);
 }
 
+TEST(TransferOpsTest, DownstreamOpDropsTheNextNode) {
+  WriteBlockOp op = SampleWrite();
+  WriteBlockOp next = DownstreamOp(op);
+  ASSERT_EQ(next.targets.size(), 1u);
+  EXPECT_EQ(next.targets[0], op.targets[1]);
+  next.targets = op.targets;
+  EXPECT_EQ(next, op);
+  EXPECT_TRUE(DownstreamOp(DownstreamOp(op)).targets.empty());
+}
+
 TEST(TransferOpsTest, StatusConversionNamesTheStatus) {
   EXPECT_TRUE(TransferStatusToStatus(TransferStatus::kSuccess, "x").ok());
   Status s = TransferStatusToStatus(TransferStatus::kErrorChecksum, "at 512");

@@ -164,6 +164,19 @@ TEST(TransferAckTest, RoundTripsAndFindsTheFailedNode) {
   EXPECT_EQ(back, all_statuses);
 }
 
+TEST(TransferAckTest, UpstreamAckPutsOwnStatusFirst) {
+  PipelineAck last = MakeUpstreamAck(9, TransferStatus::kSuccess, nullptr);
+  EXPECT_EQ(last, (PipelineAck{9, {TransferStatus::kSuccess}}));
+  PipelineAck middle = MakeUpstreamAck(9, TransferStatus::kSuccess, &last);
+  PipelineAck first = MakeUpstreamAck(9, TransferStatus::kErrorChecksum, &middle);
+  EXPECT_EQ(first.replies, (std::vector<TransferStatus>{TransferStatus::kErrorChecksum,
+                                                         TransferStatus::kSuccess,
+                                                         TransferStatus::kSuccess}));
+  EXPECT_EQ(first.FirstFailure(), 0);
+  PipelineAck full{1, std::vector<TransferStatus>(kMaxPipelineNodes)};
+  EXPECT_EQ(MakeUpstreamAck(1, TransferStatus::kSuccess, &full).replies.size(), kMaxPipelineNodes);
+}
+
 TEST(TransferAckTest, RejectsMalformedAcks) {
   std::string bytes;
   EXPECT_EQ(EncodePipelineAck({1, {}}, &bytes).code(), ErrorCode::kInvalidArgument);
