@@ -1,0 +1,103 @@
+#include "datanode/storage/block_meta.h"
+
+#include <cstring>
+
+#include "common/crc32c.h"
+
+namespace talus::datanode {
+
+std::string EncodeMetaHeader() {
+  std::string h(kMetaHeaderBytes, '\0');
+  std::memcpy(h.data(), kMetaMagic, 4);
+  h[4] = static_cast<char>(kMetaVersion >> 8);
+  h[5] = static_cast<char>(kMetaVersion & 0xff);
+  h[6] = static_cast<char>(kChecksumTypeCrc32c);
+  h[7] = 0;
+  PutChecksum(h.data() + 8, kBytesPerChecksum);
+  return h;
+}
+
+Status DecodeMetaHeader(std::string_view header, const std::string& what) {
+  if (header.size() < kMetaHeaderBytes) {
+    return Status::Corruption(what + ": meta header is " + std::to_string(header.size()) +
+                              " bytes, " + std::to_string(kMetaHeaderBytes) + " expected");
+  }
+  if (std::memcmp(header.data(), kMetaMagic, 4) != 0) {
+    return Status::Corruption(what + ": bad meta file magic");
+  }
+  uint16_t version = static_cast<uint16_t>((static_cast<unsigned char>(header[4]) << 8) |
+                                           static_cast<unsigned char>(header[5]));
+  if (version != kMetaVersion) {
+    return Status::Corruption(what + ": unsupported meta format version " +
+                              std::to_string(version));
+  }
+  if (static_cast<uint8_t>(header[6]) != kChecksumTypeCrc32c) {
+    return Status::Corruption(what + ": unsupported checksum type " +
+                              std::to_string(static_cast<uint8_t>(header[6])));
+  }
+  uint32_t bpc = GetChecksum(header.data() + 8);
+  if (bpc != kBytesPerChecksum) {
+    return Status::Corruption(what + ": unsupported bytes per checksum " + std::to_string(bpc));
+  }
+  return Status::OK();
+}
+
+uint64_t ChunkCountAt(uint64_t start_offset, uint64_t n) {
+  if (n == 0) return 0;
+  uint64_t first = start_offset / kBytesPerChecksum;
+  uint64_t last = (start_offset + n - 1) / kBytesPerChecksum;
+  return last - first + 1;
+}
+
+namespace {
+
+// Calls fn(chunk_offset_in_data, chunk_length) for each chunk of n bytes at start_offset.
+template <typename Fn>
+Status ForEachChunk(uint64_t start_offset, size_t n, Fn fn) {
+  size_t pos = 0;
+  while (pos < n) {
+    uint64_t abs = start_offset + pos;
+    size_t len = static_cast<size_t>(kBytesPerChecksum - abs % kBytesPerChecksum);
+    if (len > n - pos) len = n - pos;
+    RETURN_NOT_OK(fn(pos, len));
+    pos += len;
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string ComputeChecksums(std::string_view data, uint64_t start_offset) {
+  std::string out;
+  out.resize(kChecksumBytes * ChunkCountAt(start_offset, data.size()));
+  size_t i = 0;
+  (void)ForEachChunk(start_offset, data.size(), [&](size_t pos, size_t len) {
+    PutChecksum(out.data() + kChecksumBytes * i++, crc32c::Value(data.data() + pos, len));
+    return Status::OK();
+  });
+  return out;
+}
+
+Status VerifyChecksums(std::string_view data, std::string_view checksums, uint64_t start_offset,
+                       const std::string& what) {
+  uint64_t chunks = ChunkCountAt(start_offset, data.size());
+  if (checksums.size() != kChecksumBytes * chunks) {
+    return Status::InvalidArgument(what + ": " + std::to_string(checksums.size()) +
+                                   " checksum bytes for " + std::to_string(data.size()) +
+                                   " data bytes at offset " + std::to_string(start_offset) +
+                                   ", " + std::to_string(kChecksumBytes * chunks) + " expected");
+  }
+  size_t i = 0;
+  return ForEachChunk(start_offset, data.size(), [&](size_t pos, size_t len) -> Status {
+    uint32_t want = GetChecksum(checksums.data() + kChecksumBytes * i++);
+    uint32_t got = crc32c::Value(data.data() + pos, len);
+    if (want != got) {
+      return Status::Corruption(what + ": checksum mismatch in chunk at offset " +
+                                std::to_string(start_offset + pos) + " (" +
+                                std::to_string(len) + " bytes)");
+    }
+    return Status::OK();
+  });
+}
+
+}  // namespace talus::datanode

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "common/result.h"
+#include "datanode/storage/volume.h"
+
+namespace talus::datanode {
+
+// Picks the volume for a new replica: round robin over the healthy volumes that have at least
+// the requested bytes remaining. Thread-safe.
+class RoundRobinVolumeChooser {
+ public:
+  // Returns kNoSpace when no healthy volume has `required_bytes` remaining.
+  Result<Volume*> Choose(const std::vector<Volume*>& volumes, uint64_t required_bytes);
+
+ private:
+  std::mutex mu_;
+  size_t next_ = 0;  // guarded by mu_
+};
+
+}  // namespace talus::datanode
