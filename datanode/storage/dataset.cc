@@ -46,6 +46,30 @@ std::vector<Volume*> DataSet::volumes() const {
   return out;
 }
 
+VolumeUsage DataSet::TotalUsage() const {
+  VolumeUsage total;
+  for (const auto& v : volumes_) {
+    if (v->failed()) continue;
+    auto u = v->Usage();
+    if (!u.ok()) {
+      (void)v->CheckIo(u.status());
+      continue;
+    }
+    total.capacity_bytes += u->capacity_bytes;
+    total.used_bytes += u->used_bytes;
+    total.remaining_bytes += u->remaining_bytes;
+  }
+  return total;
+}
+
+std::vector<std::string> DataSet::FailedVolumes() const {
+  std::vector<std::string> out;
+  for (const auto& v : volumes_) {
+    if (v->failed()) out.push_back(v->root() + ": " + v->failure_reason());
+  }
+  return out;
+}
+
 Result<std::shared_ptr<Replica>> DataSet::Lookup(uint64_t block_id) const {
   auto r = map_.Get(block_id);
   if (r == nullptr) return Status::NotFound(Describe(block_id) + ": no such replica");
@@ -210,7 +234,7 @@ Status DataSet::AppendLocked(Replica* r, uint64_t offset, std::string_view data,
 Status DataSet::Sync(uint64_t block_id, uint64_t genstamp) {
   RETURN_NOT_OK(ValidateIds(block_id, genstamp));
   ASSIGN_OR_RETURN(auto r, Lookup(block_id));
-  // Shared: fdatasync does not change what readers see, and appends may wait.
+  // Exclusive: an RWR replica's files may need opening, which changes the record.
   std::unique_lock<std::shared_mutex> l(r->mu);
   RETURN_NOT_OK(CheckGenstamp(*r, genstamp, false));
   if (r->info.state == ReplicaState::kFinalized) return Status::OK();  // already durable

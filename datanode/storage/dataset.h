@@ -108,6 +108,10 @@ class DataSet {
   // Every replica, sorted by block id (a full block report).
   std::vector<ReplicaInfo> Replicas() const { return map_.Snapshot(); }
   std::vector<Volume*> volumes() const;
+  // Sums over the healthy volumes, for heartbeats.
+  VolumeUsage TotalUsage() const;
+  // "root: reason" for each failed volume.
+  std::vector<std::string> FailedVolumes() const;
   const DataSetOptions& options() const { return options_; }
 
  private:
