@@ -95,6 +95,24 @@ Status BlockMap::CommitBlock(const Block& block) {
   return Status::OK();
 }
 
+Status BlockMap::ReopenBlock(const Block& block) {
+  RETURN_NOT_OK(ValidateBlock(block));
+  std::lock_guard lock(mutex_);
+  auto it = blocks_.find(block.id);
+  if (it == blocks_.end()) return Status::NotFound("no block " + std::to_string(block.id));
+  BlockInfo& info = it->second;
+  if (block.generation_stamp < info.generation_stamp) {
+    return Status::InvalidArgument(
+        "block " + std::to_string(block.id) + ": generation stamp " +
+        std::to_string(block.generation_stamp) + " is older than " +
+        std::to_string(info.generation_stamp));
+  }
+  info.generation_stamp = block.generation_stamp;
+  info.num_bytes = block.num_bytes;
+  info.complete = false;
+  return Status::OK();
+}
+
 Status BlockMap::SetReplication(int64_t inode_id, int32_t expected_replication) {
   RETURN_NOT_OK(ValidateReplication(expected_replication));
   std::lock_guard lock(mutex_);

@@ -79,6 +79,12 @@ class BlockMap {
   // since moved to the new stamp comes back with its next report; a stale one is then deleted.
   Status CommitBlock(const Block& block);
 
+  // Makes a block under construction again with a new (not older) stamp and length: append to
+  // a file whose last block is complete, or a pipeline rebuilt after a datanode failure
+  // (updatePipeline). Replicas keep their recorded stamps and count again once they report the
+  // new one; the others are deleted when they report the old one.
+  Status ReopenBlock(const Block& block);
+
   // Changes the expected replication of every block of a file (setReplication).
   Status SetReplication(int64_t inode_id, int32_t expected_replication);
 

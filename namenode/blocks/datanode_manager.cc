@@ -289,6 +289,15 @@ std::vector<DatanodeSnapshot> DatanodeManager::ListDeadNodes() const {
   return all;
 }
 
+std::string DatanodeManager::RackOfHost(std::string_view host) const {
+  if (topology_ != nullptr && !topology_->empty()) return topology_->RackOf(host);
+  std::lock_guard lock(mutex_);
+  for (const Node& node : nodes_) {
+    if (node.registration.host == host) return node.registration.rack;
+  }
+  return {};
+}
+
 Status DatanodeManager::SetDecommissioned(std::string_view storage_id, bool decommissioned) {
   std::lock_guard lock(mutex_);
   auto it = by_storage_id_.find(std::string(storage_id));

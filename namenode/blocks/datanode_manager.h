@@ -134,6 +134,10 @@ class DatanodeManager {
   std::vector<DatanodeSnapshot> ListLiveNodes() const;  // live and stale
   std::vector<DatanodeSnapshot> ListDeadNodes() const;
 
+  // The rack of a host (a reader's, say): the topology's answer if there is a topology, else the
+  // rack of a registered datanode on that host, else empty (unknown).
+  std::string RackOfHost(std::string_view host) const;
+
   // Admin state: a decommissioned node keeps serving reads but gets no new replicas.
   Status SetDecommissioned(std::string_view storage_id, bool decommissioned);
 

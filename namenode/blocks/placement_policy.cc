@@ -117,7 +117,10 @@ Result<PlacementResult> PlacementPolicy::ChooseTargets(std::span<const DatanodeS
       const size_t slot = chosen.size();
       if (slot == 0 && !request.writer_host.empty()) {
         for (size_t i = 0; i < eligible.size() && pick < 0; ++i) {
-          if (eligible[i]->registration.host == request.writer_host) pick = static_cast<int>(i);
+          if (eligible[i]->registration.host == request.writer_host &&
+              eligible[i]->liveness == DatanodeLiveness::kLive) {
+            pick = static_cast<int>(i);
+          }
         }
       }
       if (pick < 0 && slot == 1) {
@@ -185,6 +188,14 @@ std::vector<DatanodeSnapshot> PlacementPolicy::SortForReader(
                      return a.active_transfers < b.active_transfers;
                    });
   return locations;
+}
+
+std::vector<DatanodeSnapshot> PlacementPolicy::LocationsForReader(
+    const DatanodeManager& datanodes, const LocatedBlock& block, std::string_view reader_host) {
+  std::vector<DatanodeIndex> nodes;
+  nodes.reserve(block.replicas.size());
+  for (const ReplicaLocation& r : block.replicas) nodes.push_back(r.node);
+  return SortForReader(datanodes.Describe(nodes), reader_host, datanodes.RackOfHost(reader_host));
 }
 
 }  // namespace talus::blocks

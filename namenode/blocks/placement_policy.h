@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "namenode/blocks/block_map.h"
 #include "namenode/blocks/block_types.h"
 #include "namenode/blocks/datanode_manager.h"
 
@@ -71,6 +72,12 @@ class PlacementPolicy {
   static std::vector<DatanodeSnapshot> SortForReader(std::vector<DatanodeSnapshot> locations,
                                                      std::string_view reader_host,
                                                      std::string_view reader_rack);
+
+  // getBlockLocations in one call: the block's replica nodes from `datanodes`, sorted for a
+  // reader on `reader_host` (rack from DatanodeManager::RackOfHost), dead ones dropped.
+  static std::vector<DatanodeSnapshot> LocationsForReader(const DatanodeManager& datanodes,
+                                                          const LocatedBlock& block,
+                                                          std::string_view reader_host);
 
  private:
   // One weighted draw among eligible nodes accepted by `wanted`; -1 if none.

@@ -306,3 +306,26 @@ TEST_F(BlockMapTest, BadReplicaLeavesLocationsAndIsDeletedOnlyIfAnotherCopyExist
 
 }  // namespace
 }  // namespace talus::blocks
+
+namespace talus::blocks {
+namespace {
+
+TEST_F(BlockMapTest, ReopenForAppendCountsReplicasOnceTheyReportTheNewStamp) {
+  ASSERT_TRUE(map_.AddBlock(kInode, {1, 10, 0}, 2).ok());
+  ASSERT_TRUE(map_.CommitBlock({1, 10, 100}).ok());
+  ASSERT_TRUE(Incremental("ds-a", {1, 10, 100}, ReceivedDeletedStatus::kReceived).ok());
+  ASSERT_TRUE(Incremental("ds-b", {1, 10, 100}, ReceivedDeletedStatus::kReceived).ok());
+  EXPECT_EQ(map_.CountLiveReplicas(1), 2);
+
+  ASSERT_TRUE(map_.ReopenBlock({1, 11, 100}).ok());
+  EXPECT_EQ(map_.Stats().under_construction, 1);
+  EXPECT_EQ(map_.CountLiveReplicas(1), 0) << "no replica has stamp 11 yet";
+  ASSERT_TRUE(Incremental("ds-a", {1, 11, 150}, ReceivedDeletedStatus::kReceived).ok());
+  ASSERT_TRUE(map_.CommitBlock({1, 11, 150}).ok());
+  EXPECT_EQ(Holders(1), std::vector<DatanodeIndex>{index_["ds-a"]});
+  EXPECT_EQ(map_.ReopenBlock({1, 5, 0}).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(map_.ReopenBlock({2, 12, 0}).code(), ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace talus::blocks

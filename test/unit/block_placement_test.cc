@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "namenode/blocks/clock.h"
 #include "namenode/blocks/placement_policy.h"
 
 namespace talus::blocks {
@@ -250,6 +251,54 @@ TEST(PlacementPolicyTest, ReaderSortNearestFirst) {
                                          Node(1, "y", "/r1", 100 * kGiB, 1)};
   sorted = PlacementPolicy::SortForReader(peers, "client", "");
   EXPECT_EQ(sorted[0].registration.host, "y");
+}
+
+}  // namespace
+}  // namespace talus::blocks
+
+namespace talus::blocks {
+namespace {
+
+TEST(PlacementPolicyTest, StaleWriterNodeIsNotPreferred) {
+  PlacementPolicy policy(Seeded());
+  auto nodes = Cluster(4);
+  nodes[2].liveness = DatanodeLiveness::kStale;
+  for (int round = 0; round < 20; ++round) {
+    auto result = policy.ChooseTargets(nodes, Request(2, "h2"));
+    ASSERT_TRUE(result.ok());
+    EXPECT_EQ(std::count(result->targets.begin(), result->targets.end(), 2u), 0);
+  }
+}
+
+TEST(PlacementPolicyTest, LocationsForReaderUsesTheManagersRacks) {
+  auto topology = Topology::Parse("a1 /r1\na2 /r1\nb1 /r2\nclient-b /r2\n");
+  ASSERT_TRUE(topology.ok());
+  FakeClock clock;
+  DatanodeManager datanodes(DatanodeManagerOptions{}, &clock, &*topology);
+  BlockMap map(&datanodes);
+  for (const char* host : {"a1", "a2", "b1"}) {
+    ASSERT_TRUE(datanodes.Register(DatanodeRegistration{std::string("ds-") + host, host, 9866,
+                                                        9867, ""})
+                    .ok());
+  }
+  EXPECT_EQ(datanodes.RackOfHost("client-b"), "/r2");
+  ASSERT_TRUE(map.AddBlock(1, {1, 1, 0}, 3).ok());
+  for (const char* host : {"a1", "a2", "b1"}) {
+    std::vector<ReceivedDeletedBlock> report = {{{1, 1, 10}, ReceivedDeletedStatus::kReceived}};
+    ASSERT_TRUE(map.ProcessIncrementalReport(std::string("ds-") + host, report).ok());
+  }
+  auto block = map.GetBlock(1);
+  ASSERT_TRUE(block.ok());
+
+  auto for_b = PlacementPolicy::LocationsForReader(datanodes, *block, "client-b");
+  ASSERT_EQ(for_b.size(), 3u);
+  EXPECT_EQ(for_b[0].registration.host, "b1");
+
+  auto for_a2 = PlacementPolicy::LocationsForReader(datanodes, *block, "a2");
+  ASSERT_EQ(for_a2.size(), 3u);
+  EXPECT_EQ(for_a2[0].registration.host, "a2");
+  EXPECT_EQ(for_a2[1].registration.host, "a1");
+  EXPECT_EQ(for_a2[2].registration.host, "b1");
 }
 
 }  // namespace
