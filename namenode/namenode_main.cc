@@ -18,6 +18,7 @@
 #include <glog/logging.h>
 
 #include "common/rpc/async_thrift_server.h"
+#include "common/thread_pool.h"
 #include "namenode/journal/local_journal.h"
 #include "namenode/leases/lease_manager.h"
 #include "namenode/namespace/namespace_store.h"
@@ -175,7 +176,9 @@ int Run() {
   ug_options.static_groups = std::move(*static_groups);
   UserGroups user_groups(std::move(ug_options));
 
-  auto service = std::make_shared<ClientService>(&namesystem, &user_groups);
+  // Calls too slow for an event loop; bounded so a flood of them is refused, not queued forever.
+  ThreadPool slow_calls("slow-call pool", 2, 1024);
+  auto service = std::make_shared<ClientService>(&namesystem, &user_groups, &slow_calls);
   auto processor = std::make_shared<rpc::ClientNamenodeAsyncProcessor>(service);
   AsyncThriftServerOptions server_options;
   server_options.host = FLAGS_rpc_host;

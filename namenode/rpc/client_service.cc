@@ -109,16 +109,21 @@ void ClientService::getContentSummary(Cob<rpc::ContentSummary> cob, ExnCob exn_c
                                       const rpc::RequestHeader& h, const std::string& path) {
   Result<Caller> caller = CallerOf(h);
   if (!caller.ok()) return Fail(exn_cob, caller.status());
-  Result<NamespaceSummary> summary = namesystem_->GetContentSummary(*caller, path);
-  if (!summary.ok()) return Fail(exn_cob, summary.status());
-  rpc::ContentSummary out;
-  out.length = summary->length;
-  out.file_count = summary->file_count;
-  out.directory_count = summary->directory_count;
-  out.space_consumed = summary->space_consumed;
-  out.quota = -1;
-  out.space_quota = -1;
-  cob(out);
+  // A walk of a whole subtree: off the event loop.
+  Namesystem* ns = namesystem_;
+  Status queued = slow_calls_->Submit([ns, cob, exn_cob, caller = std::move(*caller), path] {
+    Result<NamespaceSummary> summary = ns->GetContentSummary(caller, path);
+    if (!summary.ok()) return Fail(exn_cob, summary.status());
+    rpc::ContentSummary out;
+    out.length = summary->length;
+    out.file_count = summary->file_count;
+    out.directory_count = summary->directory_count;
+    out.space_consumed = summary->space_consumed;
+    out.quota = -1;
+    out.space_quota = -1;
+    cob(out);
+  });
+  if (!queued.ok()) Fail(exn_cob, queued);
 }
 
 void ClientService::getStats(Cob<rpc::FsStats> cob, ExnCob exn_cob, const rpc::RequestHeader& h) {
@@ -172,8 +177,14 @@ void ClientService::create(Cob<rpc::FileStatus> cob, ExnCob exn_cob, const rpc::
 
 void ClientService::deletePath(Cob<bool> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
                                const std::string& path, bool recursive) {
-  Mutate(h, DeleteOp{path, recursive}, std::move(exn_cob),
-         [cob = std::move(cob)](int64_t existed) { cob(existed != 0); });
+  auto run = [this, cob = std::move(cob), exn_cob, h, path, recursive]() mutable {
+    Mutate(h, DeleteOp{path, recursive}, exn_cob,
+           [cob = std::move(cob)](int64_t existed) { cob(existed != 0); });
+  };
+  if (!recursive) return run();
+  // The dry run of a recursive delete walks the whole subtree: off the event loop.
+  Status queued = slow_calls_->Submit(std::move(run));
+  if (!queued.ok()) Fail(exn_cob, queued);
 }
 
 void ClientService::rename(std::function<void()> cob, ExnCob exn_cob,

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "common/thread_pool.h"
 #include "namenode/namesystem.h"
 #include "namenode/security/user_groups.h"
 #include "talus_rpc/ClientNamenode.h"
@@ -20,8 +21,10 @@ class ClientService : public rpc::ClientNamenodeCobSvIf {
   template <typename T>
   using Cob = std::function<void(const T&)>;
 
-  ClientService(Namesystem* namesystem, UserGroups* user_groups)
-      : namesystem_(namesystem), user_groups_(user_groups) {}
+  // `slow_calls` runs what could hold an event loop too long (content summaries, recursive
+  // deletes); it must outlive the server.
+  ClientService(Namesystem* namesystem, UserGroups* user_groups, ThreadPool* slow_calls)
+      : namesystem_(namesystem), user_groups_(user_groups), slow_calls_(slow_calls) {}
 
   void ping(Cob<rpc::Timespec> cob, ExnCob exn_cob, const rpc::RequestHeader& h) override;
   void getFileInfo(Cob<rpc::FileStatus> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
@@ -87,6 +90,7 @@ class ClientService : public rpc::ClientNamenodeCobSvIf {
 
   Namesystem* const namesystem_;
   UserGroups* const user_groups_;
+  ThreadPool* const slow_calls_;
 };
 
 }  // namespace talus
