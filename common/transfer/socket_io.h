@@ -69,6 +69,8 @@ Status SetNonBlocking(int fd);
 
 // Connects a TCP socket to host:port (name or address) within the deadline, trying each address
 // the name resolves to. Sets TCP_NODELAY, since packets and acks are small and latency-bound.
+// Name resolution (getaddrinfo) is not bounded by the deadline; datanodes are normally given as
+// addresses. The returned socket is in blocking mode (every call here works in either mode).
 Result<UniqueFd> SocketConnect(const std::string& host, uint16_t port, Deadline deadline);
 
 }  // namespace talus::transfer
