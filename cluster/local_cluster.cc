@@ -34,7 +34,7 @@ struct RoleSpec {
 
 const std::vector<RoleSpec>& Roles() {
   static const auto* roles = new std::vector<RoleSpec>{
-      {kNamenodeRole, "talus-namenode", {"rpc"}},
+      {kNamenodeRole, "talus-namenode", {"rpc", "service_rpc"}},
       {kDatanodeRole, "talus-datanode", {"rpc", "data"}},
   };
   return *roles;
@@ -61,7 +61,8 @@ constexpr auto kKillTimeout = std::chrono::seconds(10);
 // launcher would lose track of the directories and ports it records.
 const std::set<std::string>& ReservedFlags() {
   static const auto* reserved = new std::set<std::string>{
-      "dir", "rpc_host", "rpc_port", "data_port", "address_file", "log_dir", "namenodes"};
+      "dir",          "rpc_host", "rpc_port", "service_rpc_port", "data_port",
+      "address_file", "log_dir",  "namenodes"};
   return *reserved;
 }
 

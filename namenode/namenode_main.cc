@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +20,11 @@
 
 #include "common/rpc/async_thrift_server.h"
 #include "common/thread_pool.h"
+#include "namenode/blocks/block_map.h"
+#include "namenode/blocks/clock.h"
+#include "namenode/blocks/datanode_manager.h"
+#include "namenode/blocks/datanode_service.h"
+#include "namenode/blocks/topology.h"
 #include "namenode/journal/local_journal.h"
 #include "namenode/leases/lease_manager.h"
 #include "namenode/namespace/namespace_store.h"
@@ -26,13 +32,24 @@
 #include "namenode/rpc/client_service.h"
 #include "namenode/security/user_groups.h"
 #include "talus_rpc/ClientNamenode.h"
+#include "talus_rpc/DatanodeNamenode.h"
 
 DEFINE_string(dir, "", "Data directory of this namenode: namespace/ and journal/ live below it. "
               "Created and formatted on first start.");
 DEFINE_string(rpc_host, "127.0.0.1", "Address the client RPC server binds to.");
 DEFINE_int32(rpc_port, 8020, "Port of the client RPC server; 0 picks a free port.");
-DEFINE_string(address_file, "", "When set, \"host:port\" of the RPC server is written here "
-              "(atomically) once it listens, for launchers that start it on port 0.");
+DEFINE_string(address_file, "", "When set, once both RPC servers listen, two lines are written "
+              "here (atomically): \"host:port\" of the client RPC server, then of the "
+              "datanode service; for launchers that start the namenode on port 0.");
+DEFINE_int32(service_rpc_port, 8021, "Port of the datanode-facing RPC server (registrations, "
+             "heartbeats, block reports), apart from clients' so neither starves the other; 0 "
+             "picks a free port.");
+DEFINE_int64(heartbeat_interval_ms, 3000, "How often datanodes are expected to heartbeat "
+             "(they are told nothing; their own flag of the same name sets it).");
+DEFINE_int64(datanode_dead_after_ms, 630000, "A datanode silent for this long is dead and its "
+             "replicas leave the block map (HDFS: 10.5 min).");
+DEFINE_string(topology_file, "", "Optional file mapping datanode hosts to racks, for "
+              "rack-aware placement.");
 DEFINE_string(superuser, "", "The superuser's name; empty means the OS user running the "
               "namenode, as in HDFS.");
 DEFINE_string(supergroup, "supergroup", "Members of this group are superusers "
@@ -71,6 +88,7 @@ bool ValidatePort(const char* flag, int32_t value) {
   return false;
 }
 DEFINE_validator(rpc_port, &ValidatePort);
+DEFINE_validator(service_rpc_port, &ValidatePort);
 
 bool ValidateIoThreads(const char* flag, int32_t value) {
   if (value >= 1 && value <= 64) return true;
@@ -194,13 +212,6 @@ int Run() {
   }
   const std::string address = FLAGS_rpc_host + ":" + std::to_string((*server)->port());
   LOG(INFO) << "talus-namenode serving on " << address << " (superuser " << superuser << ")";
-  if (!FLAGS_address_file.empty()) {
-    Status written = WriteAddressFile(FLAGS_address_file, address);
-    if (!written.ok()) {
-      LOG(ERROR) << written;
-      return 1;
-    }
-  }
   // The lease monitor: closes files whose writers vanished.
   std::mutex monitor_mu;
   std::condition_variable monitor_cv;
@@ -215,12 +226,54 @@ int Run() {
       lock.lock();
     }
   });
+  // The datanode-facing service: soft state (block map, datanodes) rebuilt from their reports.
+  if (FLAGS_heartbeat_interval_ms <= 0 || FLAGS_datanode_dead_after_ms <= FLAGS_heartbeat_interval_ms) {
+    LOG(ERROR) << "--datanode_dead_after_ms must exceed a positive --heartbeat_interval_ms";
+    return 2;
+  }
+  std::optional<blocks::Topology> topology;
+  if (!FLAGS_topology_file.empty()) {
+    Result<blocks::Topology> loaded = blocks::Topology::LoadFile(FLAGS_topology_file);
+    if (!loaded.ok()) {
+      LOG(ERROR) << "--topology_file: " << loaded.status();
+      return 2;
+    }
+    topology = std::move(*loaded);
+  }
+  blocks::SteadyClock clock;
+  blocks::DatanodeManagerOptions dn_options;
+  dn_options.heartbeat_interval_ms = FLAGS_heartbeat_interval_ms;
+  dn_options.dead_after_ms = FLAGS_datanode_dead_after_ms;
+  blocks::DatanodeManager datanodes(dn_options, &clock, topology ? &*topology : nullptr);
+  blocks::BlockMap block_map(&datanodes);
+  auto dn_service = std::make_shared<blocks::DatanodeService>(&datanodes, &block_map, &clock, "");
+  AsyncThriftServerOptions service_options = server_options;
+  service_options.port = FLAGS_service_rpc_port;
+  service_options.io_threads = 1;
+  Result<std::unique_ptr<AsyncThriftServer>> service_server = AsyncThriftServer::Start(
+      std::make_shared<rpc::DatanodeNamenodeAsyncProcessor>(dn_service), service_options);
+  if (!service_server.ok()) {
+    LOG(ERROR) << "datanode service: " << service_server.status();
+    return 1;
+  }
+  const std::string service_address =
+      FLAGS_rpc_host + ":" + std::to_string((*service_server)->port());
+  LOG(INFO) << "datanode service on " << service_address;
+  if (!FLAGS_address_file.empty()) {
+    Status written = WriteAddressFile(FLAGS_address_file, address + "\n" + service_address);
+    if (!written.ok()) {
+      LOG(ERROR) << written;
+      return 1;
+    }
+  }
+
   int received = 0;
   sigwait(&signals, &received);
   LOG(INFO) << "signal " << received << ": shutting down";
   // The server first, so no new mutation arrives; then the journal finishes what it holds
   // (answers to connections already closed are dropped safely).
   (*server)->Stop();
+  (*service_server)->Stop();
   {
     std::lock_guard<std::mutex> lock(monitor_mu);
     stopping = true;

@@ -45,16 +45,18 @@ struct StatusLine {
   std::string state;
   pid_t pid = 0;
   std::string rpc;
+  std::string service_rpc;  // the datanode-facing port
 };
 
 std::optional<StatusLine> NamenodeStatus(const std::string& status_output) {
   std::smatch match;
-  std::regex line("(^|\n)namenode 0 (\\S+) pid=(\\S+) rpc=(\\S+) dir=");
+  std::regex line("(^|\n)namenode 0 (\\S+) pid=(\\S+) rpc=(\\S+) service_rpc=(\\S+) dir=");
   if (!std::regex_search(status_output, match, line)) return std::nullopt;
   StatusLine result;
   result.state = match[2].str();
   result.pid = match[3].str() == "-" ? 0 : std::stoi(match[3].str());
   result.rpc = match[4].str();
+  result.service_rpc = match[5].str();
   return result;
 }
 
@@ -118,6 +120,7 @@ TEST_F(ClusterLauncherTest, UpStatusDownAndRestartKeepPortsAndData) {
   EXPECT_EQ(FileSystemUriIn(status.out), uri);
   ASSERT_TRUE(cluster::IsRunning(nn->pid));
   EXPECT_TRUE(Answers(nn->rpc));
+  EXPECT_TRUE(Answers(nn->service_rpc));
 
   Result<cluster::ProcessInfo> info = cluster::ReadProcessInfo(nn->pid);
   ASSERT_TRUE(info.ok()) << info.status();

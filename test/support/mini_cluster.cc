@@ -77,6 +77,11 @@ std::string MiniCluster::namenode_address(int index) const {
   return slot < 0 ? "" : impl_->cluster->Address(slot);
 }
 
+std::string MiniCluster::namenode_service_address(int index) const {
+  int slot = impl_->NamenodeSlot(index);
+  return slot < 0 ? "" : impl_->cluster->Address(slot, "service_rpc");
+}
+
 Status MiniCluster::KillNamenode(int index, int signal) {
   int slot = impl_->NamenodeSlot(index);
   if (slot < 0) return Status::InvalidArgument("no namenode " + std::to_string(index));

@@ -40,6 +40,8 @@ class MiniCluster {
   int num_namenodes() const;
   pid_t namenode_pid(int index) const;
   std::string namenode_address(int index) const;  // "127.0.0.1:PORT"
+  // Where datanodes talk to namenode `index` (registrations, heartbeats, block reports).
+  std::string namenode_service_address(int index) const;
   // Sends `signal` to namenode `index` and, for SIGKILL/SIGTERM, reaps it.
   Status KillNamenode(int index, int signal = 9);
   // Starts namenode `index` again on its existing data and the same port; waits until it serves.
