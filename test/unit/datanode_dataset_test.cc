@@ -583,5 +583,39 @@ TEST_F(DatanodeDataSetTest, ReaderAndWriterOfOneReplicaRunTogether) {
   EXPECT_EQ(bad.load(), 0);
 }
 
+TEST_F(DatanodeDataSetTest, ConcurrentWritersOnTwoVolumes) {
+  Open(2);
+  constexpr int kWriters = 4;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      uint64_t id = 100 + w;
+      std::string data = Bytes(100000 + w * 333, static_cast<uint32_t>(id));
+      if (!ds_->CreateRbw(id, 1, data.size()).ok()) return failures.fetch_add(1), void();
+      for (size_t pos = 0; pos < data.size(); pos += 4000) {
+        std::string piece = data.substr(pos, 4000);
+        if (!ds_->Append(id, 1, pos, piece, ComputeChecksums(piece, pos)).ok()) {
+          failures.fetch_add(1);
+          return;
+        }
+      }
+      if (!ds_->Finalize(id, 1).ok()) failures.fetch_add(1);
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(failures.load(), 0);
+  for (int w = 0; w < kWriters; ++w) {
+    uint64_t id = 100 + w;
+    std::string data = Bytes(100000 + w * 333, static_cast<uint32_t>(id));
+    EXPECT_EQ(ReadAll(id, 1, data.size()), data);
+  }
+  auto total = ds_->TotalUsage();
+  uint64_t expect = 0;
+  for (int w = 0; w < kWriters; ++w) expect += 100000 + w * 333 + MetaFileLength(100000 + w * 333);
+  EXPECT_EQ(total.used_bytes, expect);
+  EXPECT_TRUE(ds_->FailedVolumes().empty());
+}
+
 }  // namespace
 }  // namespace talus::datanode
