@@ -617,5 +617,32 @@ TEST_F(DatanodeDataSetTest, ConcurrentWritersOnTwoVolumes) {
   EXPECT_TRUE(ds_->FailedVolumes().empty());
 }
 
+TEST_F(DatanodeDataSetTest, ScanKeepsOrphansWhenAskedAndSkipsInconsistentFinalized) {
+  Open();
+  ASSERT_TRUE(ds_->CreateRbw(80, 1, 0).ok());
+  Write(80, 1, Bytes(1000, 80), 1000);
+  auto fin = ds_->Finalize(80, 1);
+  ASSERT_TRUE(fin.ok());
+  ds_.reset();
+  // A finalized meta file that does not match its data's length is not served.
+  {
+    std::ofstream out(fin->meta_path, std::ios::binary | std::ios::app);
+    out << "xxxx";
+  }
+  std::string orphan = root_ + "/vol0/current/rbw/blk_81";
+  Spit(orphan, "data without meta");
+  DataSetOptions o = Options(1);
+  o.remove_orphans = false;
+  OpenWith(o);
+  EXPECT_EQ(ds_->GetReplica(80).status().code(), ErrorCode::kNotFound);
+  EXPECT_TRUE(fs::exists(fin->data_path));  // kept for inspection
+  EXPECT_TRUE(fs::exists(orphan));
+  EXPECT_TRUE(report_.removed_files.empty());
+  ASSERT_EQ(report_.problems.size(), 2u);
+  EXPECT_NE(report_.problems[0].find("blk_80"), std::string::npos) << report_.problems[0];
+  EXPECT_NE(report_.problems[1].find("data file without meta"), std::string::npos)
+      << report_.problems[1];
+}
+
 }  // namespace
 }  // namespace talus::datanode
