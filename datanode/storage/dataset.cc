@@ -86,7 +86,8 @@ Status DataSet::CheckGenstamp(const Replica& r, uint64_t genstamp, bool allow_ne
   if (have == genstamp || (allow_newer && have > genstamp)) return Status::OK();
   return Status::InvalidArgument(Describe(r.block_id) + ": generation stamp " +
                                  std::to_string(genstamp) + " does not match the replica's " +
-                                 std::to_string(have) + (have < genstamp ? " (stale replica)" : ""));
+                                 std::to_string(have) +
+                                 (have < genstamp ? " (stale replica)" : ""));
 }
 
 Result<ReplicaInfo> DataSet::GetReplica(uint64_t block_id) const {
@@ -451,7 +452,8 @@ Status DataSet::Delete(uint64_t block_id, uint64_t genstamp) {
   // for it to be gone, and a half-deleted replica must not be served.
   r->deleted = true;
   map_.Remove(block_id, r.get());
-  v->AddUsedBytes(-static_cast<int64_t>(r->info.bytes_on_disk + MetaFileLength(r->info.bytes_on_disk)));
+  uint64_t length = r->info.bytes_on_disk;
+  v->AddUsedBytes(-static_cast<int64_t>(length + MetaFileLength(length)));
   Status data = RemoveFile(r->info.data_path);
   Status meta = RemoveFile(r->info.meta_path);
   for (const Status* s : {&data, &meta}) {

@@ -72,7 +72,8 @@ class DatanodeDataSetTest : public ::testing::Test {
              uint64_t start = 0) {
     for (size_t pos = 0; pos < data.size(); pos += packet) {
       std::string piece = data.substr(pos, packet);
-      ASSERT_TRUE(ds_->Append(id, gs, start + pos, piece, ComputeChecksums(piece, start + pos)).ok());
+      Status s = ds_->Append(id, gs, start + pos, piece, ComputeChecksums(piece, start + pos));
+      ASSERT_TRUE(s.ok()) << s;
     }
   }
   std::string ReadAll(uint64_t id, uint64_t gs, uint64_t length) {
@@ -551,7 +552,8 @@ TEST_F(DatanodeDataSetTest, OpenForSendExposesFilesAndOffsets) {
   EXPECT_EQ(h->meta_offset, kMetaHeaderBytes + 4);
   EXPECT_EQ(h->replica_length, 3000u);
   std::string got(h->end_offset - h->aligned_offset, '\0');
-  ASSERT_EQ(::pread(h->data_fd.get(), got.data(), got.size(), 512), static_cast<ssize_t>(got.size()));
+  ASSERT_EQ(::pread(h->data_fd.get(), got.data(), got.size(), 512),
+            static_cast<ssize_t>(got.size()));
   EXPECT_EQ(got, data.substr(512, got.size()));
   std::string sums(12, '\0');
   ASSERT_EQ(::pread(h->meta_fd.get(), sums.data(), 12, h->meta_offset), 12);

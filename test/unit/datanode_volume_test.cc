@@ -42,7 +42,8 @@ TEST_F(DatanodeVolumeTest, LayoutAndStableStorageId) {
   v.reset();
   EXPECT_EQ(OpenVolume("a")->storage_id(), id);
   EXPECT_NE(OpenVolume("b")->storage_id(), id);
-  EXPECT_EQ(OpenVolume("a")->FinalizedDirFor(0x12345678), root_ + "/a/current/finalized/subdir20/subdir22");
+  EXPECT_EQ(OpenVolume("a")->FinalizedDirFor(0x12345678),
+            root_ + "/a/current/finalized/subdir20/subdir22");
 }
 
 TEST_F(DatanodeVolumeTest, CorruptVersionFileIsAnError) {
