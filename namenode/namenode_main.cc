@@ -194,9 +194,31 @@ int Run() {
   ug_options.static_groups = std::move(*static_groups);
   UserGroups user_groups(std::move(ug_options));
 
+  // The datanode-facing service: soft state (block map, datanodes) rebuilt from their reports.
+  if (FLAGS_heartbeat_interval_ms <= 0 || FLAGS_datanode_dead_after_ms <= FLAGS_heartbeat_interval_ms) {
+    LOG(ERROR) << "--datanode_dead_after_ms must exceed a positive --heartbeat_interval_ms";
+    return 2;
+  }
+  std::optional<blocks::Topology> topology;
+  if (!FLAGS_topology_file.empty()) {
+    Result<blocks::Topology> loaded = blocks::Topology::LoadFile(FLAGS_topology_file);
+    if (!loaded.ok()) {
+      LOG(ERROR) << "--topology_file: " << loaded.status();
+      return 2;
+    }
+    topology = std::move(*loaded);
+  }
+  blocks::SteadyClock clock;
+  blocks::DatanodeManagerOptions dn_options;
+  dn_options.heartbeat_interval_ms = FLAGS_heartbeat_interval_ms;
+  dn_options.dead_after_ms = FLAGS_datanode_dead_after_ms;
+  blocks::DatanodeManager datanodes(dn_options, &clock, topology ? &*topology : nullptr);
+  blocks::BlockMap block_map(&datanodes);
+  auto dn_service = std::make_shared<blocks::DatanodeService>(&datanodes, &block_map, &clock, "");
   // Calls too slow for an event loop; bounded so a flood of them is refused, not queued forever.
   ThreadPool slow_calls("slow-call pool", 2, 1024);
   auto service = std::make_shared<ClientService>(&namesystem, &user_groups, &slow_calls);
+  service->SetBlockManagement(&datanodes, &block_map);
   auto processor = std::make_shared<rpc::ClientNamenodeAsyncProcessor>(service);
   AsyncThriftServerOptions server_options;
   server_options.host = FLAGS_rpc_host;
@@ -226,27 +248,6 @@ int Run() {
       lock.lock();
     }
   });
-  // The datanode-facing service: soft state (block map, datanodes) rebuilt from their reports.
-  if (FLAGS_heartbeat_interval_ms <= 0 || FLAGS_datanode_dead_after_ms <= FLAGS_heartbeat_interval_ms) {
-    LOG(ERROR) << "--datanode_dead_after_ms must exceed a positive --heartbeat_interval_ms";
-    return 2;
-  }
-  std::optional<blocks::Topology> topology;
-  if (!FLAGS_topology_file.empty()) {
-    Result<blocks::Topology> loaded = blocks::Topology::LoadFile(FLAGS_topology_file);
-    if (!loaded.ok()) {
-      LOG(ERROR) << "--topology_file: " << loaded.status();
-      return 2;
-    }
-    topology = std::move(*loaded);
-  }
-  blocks::SteadyClock clock;
-  blocks::DatanodeManagerOptions dn_options;
-  dn_options.heartbeat_interval_ms = FLAGS_heartbeat_interval_ms;
-  dn_options.dead_after_ms = FLAGS_datanode_dead_after_ms;
-  blocks::DatanodeManager datanodes(dn_options, &clock, topology ? &*topology : nullptr);
-  blocks::BlockMap block_map(&datanodes);
-  auto dn_service = std::make_shared<blocks::DatanodeService>(&datanodes, &block_map, &clock, "");
   AsyncThriftServerOptions service_options = server_options;
   service_options.port = FLAGS_service_rpc_port;
   service_options.io_threads = 1;

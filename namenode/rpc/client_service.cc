@@ -132,13 +132,26 @@ void ClientService::getStats(Cob<rpc::FsStats> cob, ExnCob exn_cob, const rpc::R
   Result<NamespaceCounts> counts = namesystem_->GetCounts();
   if (!counts.ok()) return Fail(exn_cob, counts.status());
   rpc::FsStats out;
-  // Capacity comes from datanode heartbeats, which arrive with the data-path work.
   out.capacity = 0;
   out.used = 0;
   out.remaining = 0;
   out.under_replicated_blocks = 0;
   out.corrupt_blocks = 0;
   out.missing_blocks = 0;
+  // Capacity is what live datanodes said in their last heartbeats.
+  if (datanodes_ != nullptr) {
+    for (const blocks::DatanodeSnapshot& node : datanodes_->ListLiveNodes()) {
+      if (node.decommissioned) continue;
+      out.capacity += node.capacity;
+      out.used += node.used;
+      out.remaining += node.remaining;
+    }
+  }
+  if (block_map_ != nullptr) {
+    blocks::BlockMapStats stats = block_map_->Stats();
+    out.under_replicated_blocks = stats.under_replicated;
+    out.missing_blocks = stats.missing;
+  }
   out.files = counts->files;
   out.directories = counts->directories;
   cob(out);

@@ -5,6 +5,8 @@
 #include <string>
 
 #include "common/thread_pool.h"
+#include "namenode/blocks/block_map.h"
+#include "namenode/blocks/datanode_manager.h"
 #include "namenode/namesystem.h"
 #include "namenode/security/user_groups.h"
 #include "talus_rpc/ClientNamenode.h"
@@ -25,6 +27,14 @@ class ClientService : public rpc::ClientNamenodeCobSvIf {
   // deletes); it must outlive the server.
   ClientService(Namesystem* namesystem, UserGroups* user_groups, ThreadPool* slow_calls)
       : namesystem_(namesystem), user_groups_(user_groups), slow_calls_(slow_calls) {}
+
+  // The cluster's soft state, for capacity and block counts in getStats. Optional; set before
+  // the server starts; both must outlive it.
+  void SetBlockManagement(const blocks::DatanodeManager* datanodes,
+                          const blocks::BlockMap* block_map) {
+    datanodes_ = datanodes;
+    block_map_ = block_map;
+  }
 
   void ping(Cob<rpc::Timespec> cob, ExnCob exn_cob, const rpc::RequestHeader& h) override;
   void getFileInfo(Cob<rpc::FileStatus> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
@@ -91,6 +101,8 @@ class ClientService : public rpc::ClientNamenodeCobSvIf {
   Namesystem* const namesystem_;
   UserGroups* const user_groups_;
   ThreadPool* const slow_calls_;
+  const blocks::DatanodeManager* datanodes_ = nullptr;
+  const blocks::BlockMap* block_map_ = nullptr;
 };
 
 }  // namespace talus

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "talus/file_system.h"
 #include "talus_rpc/DatanodeNamenode.h"
 #include "test/support/mini_cluster.h"
 
@@ -47,6 +48,14 @@ TEST(DatanodeServiceTest, RegistrationHeartbeatAndBlockReportOverRpc) {
   rpc::HeartbeatResponse beat;
   dn.heartbeat(beat, id, {volume}, 0, 0);
   EXPECT_TRUE(beat.from_leader);
+  // What the datanode reported is the cluster's capacity, as clients see it (talus dfs -df).
+  auto fs = FileSystem::Connect(cluster->uri());
+  ASSERT_TRUE(fs.ok());
+  auto stats = (*fs)->GetStats();
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->capacity, volume.capacity);
+  EXPECT_EQ(stats->used, volume.used);
+  EXPECT_EQ(stats->remaining, volume.remaining);
 
   // A replica of a block no file has: the namenode answers with a delete for it.
   rpc::ReportedReplica stray;
