@@ -214,6 +214,12 @@ int Run() {
   dn_options.dead_after_ms = FLAGS_datanode_dead_after_ms;
   blocks::DatanodeManager datanodes(dn_options, &clock, topology ? &*topology : nullptr);
   blocks::BlockMap block_map(&datanodes);
+  // Before either server starts: the first block reports must find every block we have.
+  Status blocks_loaded = namesystem.AttachBlockMap(&block_map);
+  if (!blocks_loaded.ok()) {
+    LOG(ERROR) << "cannot load the block map: " << blocks_loaded;
+    return 1;
+  }
   auto dn_service = std::make_shared<blocks::DatanodeService>(&datanodes, &block_map, &clock, "");
   // Calls too slow for an event loop; bounded so a flood of them is refused, not queued forever.
   ThreadPool slow_calls("slow-call pool", 2, 1024);

@@ -6,6 +6,7 @@
 #include <future>
 
 #include "common/path.h"
+#include "namenode/namespace/inode_codec.h"
 #include "common/thrift_codec.h"
 #include "namenode/namespace/keys.h"
 #include "namenode/namespace/namespace_txn.h"
@@ -163,11 +164,13 @@ ApplyResult Namesystem::Apply(const LogPosition& pos, std::string_view entry) {
   } else {
     // The op writes into its own layer so that a failure leaves the batch untouched.
     NamespaceTxn txn(store_, pending_.get());
-    OpContext ctx{txn, edit.caller, edit.time};
+    std::vector<uint64_t> removed_files;
+    OpContext ctx{txn, edit.caller, edit.time, &removed_files};
     Result<OpOutcome> outcome = ApplyEditOp(ctx, edit.op);
     if (outcome.ok()) {
       result.value = outcome->value;
       txn.MergeInto(pending_.get());
+      if (block_map_ != nullptr) UpdateBlockMap(edit.op, result, removed_files);
       if (leases_ != nullptr) {
         if (const auto* create = std::get_if<CreateOp>(&edit.op)) {
           leases_->Add(create->client_name, static_cast<uint64_t>(result.value));
@@ -338,6 +341,81 @@ Result<std::string> Namesystem::PathOf(uint64_t id) const {
   std::string path;
   for (auto it = names.rbegin(); it != names.rend(); ++it) path += "/" + *it;
   return path.empty() ? std::string("/") : path;
+}
+
+namespace {
+blocks::Block ToMapBlock(const BlockInfo& b) {
+  return blocks::Block{b.block_id, b.generation_stamp, b.num_bytes};
+}
+}  // namespace
+
+Status Namesystem::AttachBlockMap(blocks::BlockMap* block_map) {
+  std::unique_ptr<leveldb::Iterator> it = store_->NewIterator();
+  const std::string prefix(1, keys::kInodePrefix);
+  size_t files = 0;
+  size_t blocks = 0;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    Inode inode;
+    RETURN_NOT_OK(DecodeInode(std::string_view(it->value().data(), it->value().size()), &inode));
+    if (!inode.IsFile() || inode.blocks.empty()) continue;
+    ++files;
+    for (size_t i = 0; i < inode.blocks.size(); ++i) {
+      const blocks::Block block = ToMapBlock(inode.blocks[i]);
+      RETURN_NOT_OK(block_map->AddBlock(static_cast<int64_t>(inode.id), block,
+                                        inode.replication));
+      // The last block of a file being written is still under construction.
+      if (!(inode.UnderConstruction() && i + 1 == inode.blocks.size())) {
+        RETURN_NOT_OK(block_map->CommitBlock(block));
+      }
+      ++blocks;
+    }
+  }
+  if (!it->status().ok()) return Status::IoError(it->status().ToString());
+  LOG(INFO) << "Block map: " << blocks << " blocks of " << files << " files";
+  block_map_ = block_map;
+  return Status::OK();
+}
+
+void Namesystem::UpdateBlockMap(const EditOp& op, const ApplyResult& result,
+                                const std::vector<uint64_t>& removed_files) {
+  // Soft state: a failure here is logged, and a restart rebuilds the map from the namespace.
+  auto check = [](const Status& s, const char* what) {
+    if (!s.ok()) LOG(WARNING) << "block map, " << what << ": " << s;
+  };
+  auto file_at = [this](const std::string& path) -> std::shared_ptr<const Inode> {
+    Caller system{"talus-namenode", {}, true};
+    Result<ResolvedPath> resolved = ResolvePath(*pending_, path, system);
+    if (!resolved.ok() || !resolved->Exists()) return nullptr;
+    return resolved->inodes.back();
+  };
+  for (uint64_t id : removed_files) block_map_->RemoveFile(static_cast<int64_t>(id));
+  if (const auto* add = std::get_if<AddBlockOp>(&op)) {
+    std::shared_ptr<const Inode> file = file_at(add->path);
+    if (file == nullptr || file->blocks.empty()) return;
+    if (file->blocks.size() >= 2) {
+      check(block_map_->CommitBlock(ToMapBlock(file->blocks[file->blocks.size() - 2])),
+            "commit of the previous block");
+    }
+    check(block_map_->AddBlock(static_cast<int64_t>(file->id), ToMapBlock(file->blocks.back()),
+                               file->replication),
+          "new block");
+  } else if (const auto* complete = std::get_if<CompleteOp>(&op)) {
+    std::shared_ptr<const Inode> file = file_at(complete->path);
+    if (file != nullptr && !file->blocks.empty()) {
+      check(block_map_->CommitBlock(ToMapBlock(file->blocks.back())), "commit on complete");
+    }
+  } else if (const auto* abandon = std::get_if<AbandonBlockOp>(&op)) {
+    if (result.value != 0) {
+      const int64_t id = abandon->block_id;
+      block_map_->RemoveBlocks(std::span<const int64_t>(&id, 1));
+    }
+  } else if (const auto* rep = std::get_if<SetReplicationOp>(&op)) {
+    std::shared_ptr<const Inode> file = file_at(rep->path);
+    if (file != nullptr && file->IsFile()) {
+      check(block_map_->SetReplication(static_cast<int64_t>(file->id), rep->replication),
+            "replication");
+    }
+  }
 }
 
 Status Namesystem::LoadLeases() {

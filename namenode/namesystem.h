@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "namenode/blocks/block_map.h"
 #include "namenode/journal/journal.h"
 #include "namenode/leases/lease_manager.h"
 #include "namenode/namespace/inode.h"
@@ -56,6 +57,12 @@ class Namesystem : public StateMachine {
   // Optional; when set, creates and completes keep it current. Set before Journal::Open, then
   // call LoadLeases once the journal is open.
   void SetLeaseManager(LeaseManager* leases) { leases_ = leases; }
+  // Fills the block map with every file's blocks (complete ones committed) and from then on
+  // keeps it in step with the edits applied (added, committed, abandoned and removed blocks,
+  // replication changes). Call once the journal is open and before serving, so that the first
+  // block reports find every block the namespace has: a block missing from the map would be
+  // answered with a delete.
+  Status AttachBlockMap(blocks::BlockMap* block_map);
   // Gives every file under construction a fresh lease (after a restart, as HDFS does).
   Status LoadLeases();
   // Closes files whose writer has not renewed its lease within the hard limit. A file whose
@@ -114,6 +121,10 @@ class Namesystem : public StateMachine {
   const NamesystemOptions options_;
   Journal* journal_ = nullptr;
   LeaseManager* leases_ = nullptr;
+  // Apply thread only (set before serving).
+  blocks::BlockMap* block_map_ = nullptr;
+  void UpdateBlockMap(const EditOp& op, const ApplyResult& result,
+                      const std::vector<uint64_t>& removed_files);
   std::atomic<uint64_t> applied_index_{0};
   // Apply thread only: the writes of the entries applied since the last FinishBatch, stored
   // there in one LevelDB batch together with the last applied index.

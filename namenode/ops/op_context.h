@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "common/result.h"
 #include "namenode/namespace/inode.h"
@@ -22,6 +23,9 @@ struct OpContext {
   NamespaceTxn& txn;
   const Caller& caller;
   NsTime now;
+  // When set, ops that remove files list here the inode ids of removed files that had blocks,
+  // so the block map can forget those blocks and delete their replicas.
+  std::vector<uint64_t>* removed_files_with_blocks = nullptr;
 };
 
 // What an op produced. `changed` false means the op succeeded without writing anything (mkdirs

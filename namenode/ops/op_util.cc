@@ -102,6 +102,9 @@ Status RemoveSubtree(OpContext& ctx, const Inode& top, const std::string& path) 
       }
     } else {
       ++files;
+      if (ctx.removed_files_with_blocks != nullptr && !inode.blocks.empty()) {
+        ctx.removed_files_with_blocks->push_back(inode.id);
+      }
       if (inode.UnderConstruction()) ctx.txn.Delete(keys::UnderConstructionKey(inode.id));
     }
     ctx.txn.DeleteInode(inode.id);

@@ -8,6 +8,9 @@
 
 #include "namenode/journal/local_journal.h"
 #include "namenode/namespace/namespace_store.h"
+#include "namenode/blocks/block_map.h"
+#include "namenode/blocks/clock.h"
+#include "namenode/blocks/datanode_manager.h"
 #include "namenode/leases/lease_manager.h"
 #include "namenode/namesystem.h"
 #include "namenode/ops/edit_codec.h"
@@ -426,6 +429,56 @@ TEST_F(NamespaceOpsTest, ExpiredLeasesAreRecovered) {
   EXPECT_EQ(reloaded.files(), 2u);
   EXPECT_TRUE(reloaded.Renew("live-writer"));
   ns_->SetLeaseManager(nullptr);
+}
+
+TEST_F(NamespaceOpsTest, BlockMapFollowsTheNamespace) {
+  blocks::FakeClock clock;
+  blocks::DatanodeManager datanodes(blocks::DatanodeManagerOptions{}, &clock);
+  blocks::BlockMap map(&datanodes);
+  ASSERT_TRUE(ns_->AttachBlockMap(&map).ok());
+  auto id = Run(root_, CreateOp{"/f", 0644, "w", false, false, 3, 1 << 20});
+  ASSERT_TRUE(id.ok());
+  const uint64_t file_id = static_cast<uint64_t>(*id);
+  auto b1 = Run(root_, AddBlockOp{"/f", file_id, "w", std::nullopt});
+  ASSERT_TRUE(b1.ok());
+  auto gs1 = ns_->GetFileInfo(root_, "/f")->blocks[0].generation_stamp;
+  auto b2 = Run(root_, AddBlockOp{"/f", file_id, "w", BlockInfo{*b1, gs1, 1 << 20}});
+  ASSERT_TRUE(b2.ok());
+  auto in_map = map.FileBlocks(static_cast<int64_t>(file_id));
+  ASSERT_EQ(in_map.size(), 2u);
+  EXPECT_TRUE(in_map[0].complete);    // the previous block was committed by the next addBlock
+  EXPECT_FALSE(in_map[1].complete);   // the last one is being written
+  EXPECT_EQ(in_map[0].block.num_bytes, 1 << 20);
+  auto gs2 = ns_->GetFileInfo(root_, "/f")->blocks[1].generation_stamp;
+  ASSERT_TRUE(Run(root_, CompleteOp{"/f", "w", BlockInfo{*b2, gs2, 100}, file_id}).ok());
+  in_map = map.FileBlocks(static_cast<int64_t>(file_id));
+  ASSERT_EQ(in_map.size(), 2u);
+  EXPECT_TRUE(in_map[1].complete);
+  EXPECT_EQ(in_map[1].block.num_bytes, 100);
+  ASSERT_TRUE(Run(root_, SetReplicationOp{"/f", 2}).ok());
+  EXPECT_EQ(map.FileBlocks(static_cast<int64_t>(file_id))[0].expected_replication, 2);
+
+  // After a restart the map is rebuilt from the namespace before anything is served.
+  Close();
+  Open();
+  blocks::BlockMap reloaded(&datanodes);
+  ASSERT_TRUE(ns_->AttachBlockMap(&reloaded).ok());
+  in_map = reloaded.FileBlocks(static_cast<int64_t>(file_id));
+  ASSERT_EQ(in_map.size(), 2u);
+  EXPECT_TRUE(in_map[0].complete && in_map[1].complete);
+  EXPECT_EQ(in_map[1].expected_replication, 2);
+
+  // An abandoned block and a deleted file leave the map.
+  auto g = Run(root_, CreateOp{"/g", 0644, "w", false, false, 3, 1 << 20});
+  ASSERT_TRUE(g.ok());
+  auto gb = Run(root_, AddBlockOp{"/g", static_cast<uint64_t>(*g), "w", std::nullopt});
+  ASSERT_TRUE(gb.ok());
+  EXPECT_TRUE(reloaded.GetBlock(*gb).ok());
+  ASSERT_TRUE(Run(root_, AbandonBlockOp{"/g", static_cast<uint64_t>(*g), "w", *gb}).ok());
+  EXPECT_FALSE(reloaded.GetBlock(*gb).ok());
+  ASSERT_TRUE(Run(root_, DeleteOp{"/f", false}).ok());
+  EXPECT_TRUE(reloaded.FileBlocks(static_cast<int64_t>(file_id)).empty());
+  EXPECT_EQ(reloaded.Stats().total_blocks, 0);
 }
 
 TEST_F(NamespaceOpsTest, OneBatchOfDependentEditsAppliesAsOneWrite) {
