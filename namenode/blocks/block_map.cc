@@ -72,9 +72,7 @@ Status BlockMap::AddBlock(int64_t inode_id, const Block& block, int32_t expected
   return Status::OK();
 }
 
-Status BlockMap::CommitBlock(const Block& block) {
-  RETURN_NOT_OK(ValidateBlock(block));
-  std::lock_guard lock(mutex_);
+Result<BlockMap::BlockInfo*> BlockMap::FindForNewStampUnlocked(const Block& block) {
   auto it = blocks_.find(block.id);
   if (it == blocks_.end()) return Status::NotFound("no block " + std::to_string(block.id));
   BlockInfo& info = it->second;
@@ -86,9 +84,16 @@ Status BlockMap::CommitBlock(const Block& block) {
   }
   info.generation_stamp = block.generation_stamp;
   info.num_bytes = block.num_bytes;
-  info.complete = true;
-  std::erase_if(info.replicas, [&](const Replica& r) {
-    if (r.generation_stamp >= info.generation_stamp) return false;
+  return &info;
+}
+
+Status BlockMap::CommitBlock(const Block& block) {
+  RETURN_NOT_OK(ValidateBlock(block));
+  std::lock_guard lock(mutex_);
+  ASSIGN_OR_RETURN(BlockInfo* info, FindForNewStampUnlocked(block));
+  info->complete = true;
+  std::erase_if(info->replicas, [&](const Replica& r) {
+    if (r.generation_stamp >= info->generation_stamp) return false;
     NodeUnlocked(r.node).blocks.erase(block.id);
     return true;
   });
@@ -98,18 +103,8 @@ Status BlockMap::CommitBlock(const Block& block) {
 Status BlockMap::ReopenBlock(const Block& block) {
   RETURN_NOT_OK(ValidateBlock(block));
   std::lock_guard lock(mutex_);
-  auto it = blocks_.find(block.id);
-  if (it == blocks_.end()) return Status::NotFound("no block " + std::to_string(block.id));
-  BlockInfo& info = it->second;
-  if (block.generation_stamp < info.generation_stamp) {
-    return Status::InvalidArgument(
-        "block " + std::to_string(block.id) + ": generation stamp " +
-        std::to_string(block.generation_stamp) + " is older than " +
-        std::to_string(info.generation_stamp));
-  }
-  info.generation_stamp = block.generation_stamp;
-  info.num_bytes = block.num_bytes;
-  info.complete = false;
+  ASSIGN_OR_RETURN(BlockInfo* info, FindForNewStampUnlocked(block));
+  info->complete = false;
   return Status::OK();
 }
 

@@ -154,6 +154,9 @@ class BlockMap {
   void RemoveReplicaUnlocked(DatanodeIndex node, int64_t block_id);
   uint16_t VolumeSlotUnlocked(DatanodeIndex node, std::string_view volume_id);
   NodeBlocks& NodeUnlocked(DatanodeIndex node);
+  // Finds `block` and moves it to its (not older) stamp and length; mutex_ held. Shared by
+  // CommitBlock and ReopenBlock, which differ only in what they make of it afterwards.
+  Result<BlockInfo*> FindForNewStampUnlocked(const Block& block);
   size_t RemoveBlockUnlocked(int64_t block_id,
                              std::unordered_map<DatanodeIndex, std::vector<Block>>* deletes);
   void QueueDeletes(const std::unordered_map<DatanodeIndex, std::vector<Block>>& deletes);
