@@ -34,6 +34,25 @@ class FileSystemImpl : public FileSystem {
   Status SetTimes(const std::string& path, Timestamp mtime, Timestamp atime) override;
   Result<bool> SetReplication(const std::string& path, int16_t replication) override;
   Status CreateEmptyFile(const std::string& path, bool overwrite, uint32_t mode) override;
+  // Data path: being written (issue 3); until then these answer NotSupported.
+  Result<std::unique_ptr<OutputStream>> Create(const std::string& path,
+                                               const CreateOptions& options) override {
+    return Status::NotSupported("data path not built yet");
+  }
+  Result<std::unique_ptr<OutputStream>> Append(const std::string& path) override {
+    return Status::NotSupported("data path not built yet");
+  }
+  Result<std::unique_ptr<InputStream>> Open(const std::string& path) override {
+    return Status::NotSupported("data path not built yet");
+  }
+  Result<std::vector<BlockLocation>> GetFileBlockLocations(const std::string& path,
+                                                           int64_t offset,
+                                                           int64_t length) override {
+    return Status::NotSupported("data path not built yet");
+  }
+  Result<FileChecksum> GetFileChecksum(const std::string& path) override {
+    return Status::NotSupported("data path not built yet");
+  }
 
   NamenodeProxy& proxy() { return proxy_; }
   const std::string& client_name() const { return client_name_; }

@@ -63,6 +63,17 @@ struct FsStats {
   8: required i64 directories,
 }
 
+// What append hands the writer: the file, and its last block when that block is partial. The
+// block then carries a NEW generation stamp; the writer opens an append pipeline to its
+// locations with the old stamp (previous_generation_stamp) and the new one, and goes on writing
+// from block.num_bytes. Absent when the file is empty or its last block is full: the writer
+// simply adds a block.
+struct AppendResponse {
+  1: required FileStatus status,
+  2: optional LocatedBlock last_block,
+  3: optional i64 previous_generation_stamp,
+}
+
 // Rename options, as HDFS rename2: with overwrite an existing destination file (or empty
 // directory) is replaced atomically; without it an existing destination is an error.
 struct RenameOptions {
@@ -92,6 +103,9 @@ service ClientNamenode {
   FileStatus create(1: common.RequestHeader h, 2: string path, 3: i32 mode,
                     4: string client_name, 5: bool overwrite, 6: bool create_parent,
                     7: i16 replication, 8: i64 block_size) throws (1: common.TalusError e),
+  // Reopens a closed file for writing, leased to `client_name` (one writer per file).
+  AppendResponse append(1: common.RequestHeader h, 2: string path, 3: string client_name)
+      throws (1: common.TalusError e),
   // Returns false when `path` does not exist (as HDFS does).
   bool deletePath(1: common.RequestHeader h, 2: string path, 3: bool recursive)
       throws (1: common.TalusError e),

@@ -170,6 +170,14 @@ void DatanodeService::blockReceivedAndDeleted(std::function<void()> cob, ExnCob 
   cob();
 }
 
+void DatanodeService::commitBlockSynchronization(std::function<void()>, ExnCob exn_cob,
+                                                 const rpc::DatanodeId&,
+                                                 const rpc::ExtendedBlock&,
+                                                 const rpc::ExtendedBlock&,
+                                                 const std::vector<std::string>&, bool, bool) {
+  Fail(exn_cob, Status::NotSupported("commitBlockSynchronization: lease recovery not built yet"));
+}
+
 void DatanodeService::reportBadBlocks(std::function<void()> cob, ExnCob exn_cob,
                                       const rpc::DatanodeId& id,
                                       const std::vector<rpc::ExtendedBlock>& blocks) {

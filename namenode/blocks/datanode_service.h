@@ -42,6 +42,12 @@ class DatanodeService : public rpc::DatanodeNamenodeCobSvIf {
   void reportBadBlocks(std::function<void()> cob, ExnCob exn_cob, const rpc::DatanodeId& id,
                        const std::vector<rpc::ExtendedBlock>& blocks) override;
 
+  void commitBlockSynchronization(std::function<void()> cob, ExnCob exn_cob,
+                                  const rpc::DatanodeId& id, const rpc::ExtendedBlock& old_block,
+                                  const rpc::ExtendedBlock& new_block,
+                                  const std::vector<std::string>& storage_ids, bool close_file,
+                                  bool delete_block) override;
+
   // Conversions, public for the client-facing handlers (getBlockLocations, addBlock).
   static Block FromThrift(const rpc::ExtendedBlock& block);
   static rpc::ExtendedBlock ToThrift(const Block& block);

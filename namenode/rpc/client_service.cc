@@ -236,6 +236,12 @@ void ClientService::setReplication(Cob<bool> cob, ExnCob exn_cob, const rpc::Req
          [cob = std::move(cob)](int64_t done) { cob(done != 0); });
 }
 
+void ClientService::append(Cob<rpc::AppendResponse>, ExnCob exn_cob, const rpc::RequestHeader& h,
+                           const std::string&, const std::string&) {
+  Result<Caller> caller = CallerOf(h);
+  Fail(exn_cob, caller.ok() ? DataPathNotYet("append") : caller.status());
+}
+
 void ClientService::addBlock(Cob<rpc::LocatedBlock>, ExnCob exn_cob, const rpc::RequestHeader& h,
                              const std::string&, const std::string&, const rpc::ExtendedBlock&,
                              const std::vector<std::string>&, int64_t) {

@@ -66,6 +66,8 @@ class ClientService : public rpc::ClientNamenodeCobSvIf {
                 const rpc::Timespec& atime) override;
   void setReplication(Cob<bool> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
                       const std::string& path, int16_t replication) override;
+  void append(Cob<rpc::AppendResponse> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+              const std::string& path, const std::string& client_name) override;
   void addBlock(Cob<rpc::LocatedBlock> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
                 const std::string& path, const std::string& client_name,
                 const rpc::ExtendedBlock& previous,

@@ -60,6 +60,67 @@ struct FsStats {
   int64_t directories = 0;
 };
 
+// Where one block of a file lives.
+struct BlockLocation {
+  int64_t offset = 0;   // of the block's first byte in the file
+  int64_t length = 0;
+  uint64_t block_id = 0;
+  std::vector<std::string> hosts;  // "host:data_port", nearest first
+  bool corrupt = false;
+};
+
+// A checksum of a file's bytes that does not depend on how the file is cut into blocks (like
+// HDFS's COMPOSITE_CRC): the CRC32C of the whole contents, built from per-block CRCs.
+struct FileChecksum {
+  std::string algorithm = "COMPOSITE-CRC32C";
+  uint32_t crc = 0;
+  int64_t length = 0;
+};
+
+struct CreateOptions {
+  bool overwrite = false;
+  bool create_parent = true;
+  int16_t replication = 0;  // 0: ClientOptions::default_replication
+  int64_t block_size = 0;   // 0: ClientOptions::default_block_size
+  uint32_t mode = 0666;     // masked with the umask
+};
+
+// A file being written. One writer per file, held by a lease the client renews in the
+// background until Close. Not thread-safe: one thread writes a stream at a time.
+class OutputStream {
+ public:
+  virtual ~OutputStream() = default;  // closes if still open (errors only logged)
+  virtual Status Write(const void* data, size_t n) = 0;
+  // Returns when every replica holds all bytes written so far in memory: new readers see them.
+  virtual Status Hflush() = 0;
+  // As Hflush, and every replica has fsync'd them to disk.
+  virtual Status Hsync() = 0;
+  // Flushes, finalizes every replica durably and closes the file. After an error the stream
+  // is broken: later calls return that error.
+  virtual Status Close() = 0;
+  // Bytes in the file so far (including what this stream wrote).
+  virtual int64_t Tell() const = 0;
+};
+
+// A file being read. Verifies every byte's checksum; on an error or a mismatch it moves to
+// another replica and reports the bad one. Not thread-safe, except Pread, which may be called
+// from several threads at once.
+class InputStream {
+ public:
+  virtual ~InputStream() = default;
+  // Reads up to n bytes at the current position; 0 at end of file.
+  virtual Result<size_t> Read(void* buf, size_t n) = 0;
+  // Reads up to n bytes at `offset` without moving the position; short only at end of file.
+  virtual Result<size_t> Pread(int64_t offset, void* buf, size_t n) = 0;
+  virtual Status Seek(int64_t offset) = 0;  // beyond the end is InvalidArgument
+  virtual int64_t Tell() const = 0;
+  // The length when opened (for a file being written: what its writer had hflushed).
+  virtual int64_t Length() const = 0;
+  // Asks again how long the file is (a file being written grows); returns the new length.
+  virtual Result<int64_t> RefreshLength() = 0;
+  virtual Status Close() = 0;
+};
+
 struct ClientOptions {
   // The user the client acts as; empty means the OS user running the process.
   std::string user;
@@ -73,6 +134,14 @@ struct ClientOptions {
   // Replication and block size of new files when the caller does not choose.
   int16_t default_replication = 3;
   int64_t default_block_size = 128LL * 1024 * 1024;
+  // Data transfer with datanodes: a read or write waiting longer than this on one datanode
+  // fails over (reads) or fails (writes).
+  int datanode_timeout_ms = 60000;
+  // Bytes of data per packet, and how many unacknowledged packets a writer keeps in flight.
+  int write_packet_bytes = 64 * 1024;
+  int max_packets_in_flight = 80;
+  // How often the background thread renews this client's leases while files are open.
+  int lease_renew_interval_ms = 10000;
 };
 
 // A connection to one Talus file system. Thread-safe: calls from many threads share a pool of
@@ -125,6 +194,17 @@ class FileSystem {
   // Creates a file of length zero and closes it (touchz). `mode` is masked with the umask.
   virtual Status CreateEmptyFile(const std::string& path, bool overwrite = false,
                                  uint32_t mode = 0666) = 0;
+
+  // --- data ---
+  virtual Result<std::unique_ptr<OutputStream>> Create(const std::string& path,
+                                                       const CreateOptions& options = {}) = 0;
+  // Reopens an existing file for writing at its end.
+  virtual Result<std::unique_ptr<OutputStream>> Append(const std::string& path) = 0;
+  virtual Result<std::unique_ptr<InputStream>> Open(const std::string& path) = 0;
+  virtual Result<std::vector<BlockLocation>> GetFileBlockLocations(const std::string& path,
+                                                                   int64_t offset,
+                                                                   int64_t length) = 0;
+  virtual Result<FileChecksum> GetFileChecksum(const std::string& path) = 0;
 };
 
 }  // namespace talus
