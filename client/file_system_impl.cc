@@ -7,6 +7,9 @@
 #include <fstream>
 #include <random>
 
+#include "client/stream/file_checksum.h"
+#include "client/stream/input_stream_impl.h"
+#include "client/stream/output_stream_impl.h"
 #include "common/path.h"
 
 namespace talus {
@@ -104,7 +107,16 @@ FileSystemImpl::FileSystemImpl(std::string uri, std::vector<NamenodeAddress> nam
       user_(user),
       working_dir_("/user/" + user),
       client_name_(NewClientName()),
-      proxy_(std::move(namenodes), options, std::move(user)) {}
+      proxy_(std::move(namenodes), options, std::move(user)),
+      data_namenode_(std::make_unique<client::ProxyDataNamenode>(&proxy_)),
+      leases_(std::make_unique<client::LeaseRenewer>(
+          [this] { return data_namenode_->RenewLease(client_name_); },
+          options.lease_renew_interval_ms)) {
+  stream_context_.namenode = data_namenode_.get();
+  stream_context_.client_name = client_name_;
+  stream_context_.options = options_;
+  stream_context_.leases = leases_.get();
+}
 
 Result<std::string> FileSystemImpl::MakeAbsolute(const std::string& path) const {
   return NormalizeUserPath(path, working_dir_);
@@ -273,6 +285,35 @@ Status FileSystemImpl::CreateEmptyFile(const std::string& path, bool overwrite, 
   }));
   if (!closed) return Status::IoError("could not close " + abs);
   return Status::OK();
+}
+
+Result<std::unique_ptr<OutputStream>> FileSystemImpl::Create(const std::string& path,
+                                                             const CreateOptions& options) {
+  ASSIGN_OR_RETURN(std::string abs, MakeAbsolute(path));
+  return client::OutputStreamImpl::Create(stream_context_, abs, options);
+}
+
+Result<std::unique_ptr<OutputStream>> FileSystemImpl::Append(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string abs, MakeAbsolute(path));
+  return client::OutputStreamImpl::Append(stream_context_, abs);
+}
+
+Result<std::unique_ptr<InputStream>> FileSystemImpl::Open(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string abs, MakeAbsolute(path));
+  return client::InputStreamImpl::Open(stream_context_, abs);
+}
+
+Result<std::vector<BlockLocation>> FileSystemImpl::GetFileBlockLocations(const std::string& path,
+                                                                         int64_t offset,
+                                                                         int64_t length) {
+  ASSIGN_OR_RETURN(std::string abs, MakeAbsolute(path));
+  return client::ListBlockLocations(data_namenode_.get(), abs, offset, length);
+}
+
+Result<FileChecksum> FileSystemImpl::GetFileChecksum(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string abs, MakeAbsolute(path));
+  return client::ComputeFileChecksum(data_namenode_.get(), abs,
+                                     options_.datanode_timeout_ms);
 }
 
 }  // namespace talus

@@ -4,6 +4,9 @@
 #include <string>
 
 #include "client/namenode_proxy.h"
+#include "client/stream/lease_renewer.h"
+#include "client/stream/proxy_data_namenode.h"
+#include "client/stream/stream_context.h"
 #include "talus/file_system.h"
 
 namespace talus {
@@ -34,25 +37,15 @@ class FileSystemImpl : public FileSystem {
   Status SetTimes(const std::string& path, Timestamp mtime, Timestamp atime) override;
   Result<bool> SetReplication(const std::string& path, int16_t replication) override;
   Status CreateEmptyFile(const std::string& path, bool overwrite, uint32_t mode) override;
-  // Data path: being written (issue 3); until then these answer NotSupported.
+  // Data path. Streams borrow this FileSystem: close or destroy them before it.
   Result<std::unique_ptr<OutputStream>> Create(const std::string& path,
-                                               const CreateOptions& options) override {
-    return Status::NotSupported("data path not built yet");
-  }
-  Result<std::unique_ptr<OutputStream>> Append(const std::string& path) override {
-    return Status::NotSupported("data path not built yet");
-  }
-  Result<std::unique_ptr<InputStream>> Open(const std::string& path) override {
-    return Status::NotSupported("data path not built yet");
-  }
+                                               const CreateOptions& options) override;
+  Result<std::unique_ptr<OutputStream>> Append(const std::string& path) override;
+  Result<std::unique_ptr<InputStream>> Open(const std::string& path) override;
   Result<std::vector<BlockLocation>> GetFileBlockLocations(const std::string& path,
                                                            int64_t offset,
-                                                           int64_t length) override {
-    return Status::NotSupported("data path not built yet");
-  }
-  Result<FileChecksum> GetFileChecksum(const std::string& path) override {
-    return Status::NotSupported("data path not built yet");
-  }
+                                                           int64_t length) override;
+  Result<FileChecksum> GetFileChecksum(const std::string& path) override;
 
   NamenodeProxy& proxy() { return proxy_; }
   const std::string& client_name() const { return client_name_; }
@@ -64,6 +57,10 @@ class FileSystemImpl : public FileSystem {
   const std::string working_dir_;
   const std::string client_name_;
   NamenodeProxy proxy_;
+  // Declared after proxy_, which they use: destroyed before it.
+  std::unique_ptr<client::ProxyDataNamenode> data_namenode_;
+  std::unique_ptr<client::LeaseRenewer> leases_;  // renews client_name_'s leases
+  client::StreamContext stream_context_;
 };
 
 }  // namespace talus

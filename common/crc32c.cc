@@ -64,4 +64,49 @@ uint32_t Extend(uint32_t crc, const void* data, size_t n) {
   return ExtendPortable(crc, data, n);
 }
 
+namespace {
+
+// Polynomials mod P in the reflected bit order the CRC uses: bit 31 is x^0, bit 0 is x^31.
+constexpr uint32_t kOne = 1u << 31;
+
+// a * b mod P.
+uint32_t MultiplyModP(uint32_t a, uint32_t b) {
+  uint32_t product = 0;
+  for (uint32_t bit = kOne; bit != 0; bit >>= 1) {
+    if (a & bit) product ^= b;
+    // b *= x (mod P): one step of the shift register.
+    b = (b & 1u) ? (b >> 1) ^ kPolynomial : b >> 1;
+  }
+  return product;
+}
+
+// kPowers[k] = x^(2^k) mod P, by repeated squaring from x^1.
+// 8 * bytes < 2^67 for any 64-bit byte count, so 67 powers cover every shift.
+std::array<uint32_t, 67> MakePowers() {
+  std::array<uint32_t, 67> powers{};
+  powers[0] = kOne >> 1;  // x^1
+  for (size_t k = 1; k < powers.size(); ++k) powers[k] = MultiplyModP(powers[k - 1], powers[k - 1]);
+  return powers;
+}
+
+// x^(8 * bytes) mod P: the operator that appending `bytes` zero bytes applies to a CRC.
+uint32_t ShiftByBytes(uint64_t bytes) {
+  static const std::array<uint32_t, 67> kPowers = MakePowers();
+  uint32_t result = kOne;
+  size_t k = 3;  // 8 * bytes = bytes << 3
+  for (uint64_t n = bytes; n != 0; n >>= 1, ++k) {
+    if (n & 1u) result = MultiplyModP(kPowers[k], result);
+  }
+  return result;
+}
+
+}  // namespace
+
+// With the CRC's initial and final inversions, crc(A || B) = crc(A) * x^(8|B|) + crc(B) mod P:
+// the inversions of A's tail and B's head cancel.
+uint32_t Combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b) {
+  if (len_b == 0) return crc_a;
+  return MultiplyModP(ShiftByBytes(len_b), crc_a) ^ crc_b;
+}
+
 }  // namespace talus::crc32c

@@ -13,6 +13,11 @@ uint32_t Extend(uint32_t crc, const void* data, size_t n);
 
 inline uint32_t Value(const void* data, size_t n) { return Extend(0, data, n); }
 
+// The CRC32C of A followed by B, given crc_a = Value(A), crc_b = Value(B) and len_b = |B|,
+// without the bytes (polynomial arithmetic over GF(2)); O(log len_b). Builds a whole file's CRC
+// from its blocks' CRCs.
+uint32_t Combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+
 // The portable path, exposed so tests can compare it with the hardware one.
 uint32_t ExtendPortable(uint32_t crc, const void* data, size_t n);
 

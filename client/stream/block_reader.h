@@ -1,0 +1,64 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client/stream/data_namenode.h"
+#include "common/result.h"
+#include "common/transfer/packet.h"
+#include "common/transfer/socket_io.h"
+
+namespace talus::client {
+
+// Reads block bytes [offset, end) from one datanode (READ_BLOCK) and verifies every packet's
+// checksums. A packet the caller's buffer can take whole goes straight into it (the only copy
+// of those bytes); otherwise it is buffered and copied out. Errors: Unavailable / IoError /
+// TimedOut for the connection, Corruption for a checksum mismatch, the datanode's refusal as
+// TransferStatusToStatus maps it. Not thread-safe.
+class BlockReader {
+ public:
+  static Result<std::unique_ptr<BlockReader>> Open(const DatanodeInfo& node,
+                                                   const BlockRef& block, uint64_t offset,
+                                                   uint64_t end, const std::string& client_name,
+                                                   int timeout_ms);
+
+  // Reads up to n bytes at position(); 0 once position() == end().
+  Result<size_t> Read(uint8_t* buf, size_t n);
+  // Moves forward n bytes (reading and dropping them).
+  Status Skip(uint64_t n);
+
+  uint64_t position() const { return pos_; }
+  uint64_t end() const { return end_; }
+  const DatanodeInfo& node() const { return node_; }
+
+ private:
+  BlockReader(const DatanodeInfo& node, const BlockRef& block, transfer::UniqueFd fd,
+              uint64_t offset, uint64_t end, int timeout_ms,
+              const transfer::PacketValidator::Options& validator_options);
+  // Reads the next packet's header and checksums; fails on a protocol violation.
+  Status NextHeader(transfer::PacketHeader* header, transfer::Deadline deadline);
+  // Reads the rest of the stream up to the last packet, so the datanode sees a clean end.
+  void DrainToLast();
+  Status Describe(const Status& s) const;
+
+  const DatanodeInfo node_;
+  const BlockRef block_;
+  transfer::UniqueFd fd_;
+  uint64_t pos_;
+  const uint64_t end_;
+  const int timeout_ms_;
+  const uint32_t bytes_per_checksum_;
+  transfer::PacketValidator validator_;
+  bool saw_last_ = false;
+  bool drained_ = false;
+  std::vector<uint8_t> checksums_;
+  std::vector<uint8_t> buffer_;  // a packet's data the caller could not take whole
+  uint64_t buffer_offset_ = 0;   // block offset of buffer_[0]
+  size_t buffer_begin_ = 0;      // unread bytes are buffer_[begin, end)
+  size_t buffer_end_ = 0;
+};
+
+}  // namespace talus::client

@@ -1,0 +1,89 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+// What the data path needs from the namenode, in the client's own types (no Thrift types
+// outside the proxy that implements it), so streams can be tested against a fake namenode.
+namespace talus::client {
+
+struct DatanodeInfo {
+  std::string storage_id;
+  std::string host;
+  int data_port = 0;
+  int rpc_port = 0;
+  std::string rack;
+  // "host:data_port": how errors and BlockLocation name a node.
+  std::string DataAddress() const { return host + ":" + std::to_string(data_port); }
+  bool operator==(const DatanodeInfo&) const = default;
+};
+
+// A block and the version (generation stamp) and length of its data.
+struct BlockRef {
+  uint64_t block_id = 0;
+  uint64_t genstamp = 0;
+  uint64_t num_bytes = 0;
+  std::string Name() const { return "blk_" + std::to_string(block_id) + "_" + std::to_string(genstamp); }
+};
+
+struct LocatedBlock {
+  BlockRef block;
+  int64_t offset = 0;                   // of the block's first byte in the file
+  std::vector<DatanodeInfo> locations;  // nearest first; for a new block, the write pipeline
+  bool corrupt = false;
+};
+
+struct LocatedBlocks {
+  // Excludes an under-construction last block, whose readable length only its replicas know.
+  int64_t file_length = 0;
+  std::vector<LocatedBlock> blocks;
+  bool under_construction = false;
+  std::optional<LocatedBlock> last_block;
+  bool last_block_complete = true;
+};
+
+struct OpenedFile {
+  uint64_t file_id = 0;
+  int64_t length = 0;
+  int64_t block_size = 0;
+  int16_t replication = 0;
+};
+
+struct AppendedFile {
+  OpenedFile file;
+  // Present when the last block is partial: it carries its NEW generation stamp, and
+  // previous_genstamp is what its replicas hold now.
+  std::optional<LocatedBlock> last_block;
+  uint64_t previous_genstamp = 0;
+};
+
+class DataNamenode {
+ public:
+  virtual ~DataNamenode() = default;
+  virtual Result<OpenedFile> Create(const std::string& path, uint32_t mode,
+                                    const std::string& client_name, bool overwrite,
+                                    bool create_parent, int16_t replication,
+                                    int64_t block_size) = 0;
+  virtual Result<AppendedFile> Append(const std::string& path, const std::string& client_name) = 0;
+  // `previous` is the file's last block as written (absent for the first block).
+  virtual Result<LocatedBlock> AddBlock(const std::string& path, const std::string& client_name,
+                                        const std::optional<BlockRef>& previous,
+                                        const std::vector<std::string>& excluded_storage_ids,
+                                        uint64_t file_id) = 0;
+  virtual Status AbandonBlock(const std::string& path, const std::string& client_name,
+                              const BlockRef& block, uint64_t file_id) = 0;
+  // False: replicas are still reporting; call again.
+  virtual Result<bool> Complete(const std::string& path, const std::string& client_name,
+                                const std::optional<BlockRef>& last, uint64_t file_id) = 0;
+  virtual Result<LocatedBlocks> GetBlockLocations(const std::string& path, int64_t offset,
+                                                  int64_t length) = 0;
+  virtual Status RenewLease(const std::string& client_name) = 0;
+  // Each block with the locations whose replicas are bad.
+  virtual Status ReportBadBlocks(const std::vector<LocatedBlock>& blocks) = 0;
+};
+
+}  // namespace talus::client

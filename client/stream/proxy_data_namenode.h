@@ -1,0 +1,35 @@
+#pragma once
+
+#include "client/namenode_proxy.h"
+#include "client/stream/data_namenode.h"
+
+namespace talus::client {
+
+// DataNamenode over the pooled, retrying NamenodeProxy: converts between the client's types and
+// Thrift's. Mutations keep one call id across the proxy's retries (retry cache).
+class ProxyDataNamenode : public DataNamenode {
+ public:
+  explicit ProxyDataNamenode(NamenodeProxy* proxy) : proxy_(proxy) {}
+
+  Result<OpenedFile> Create(const std::string& path, uint32_t mode,
+                            const std::string& client_name, bool overwrite, bool create_parent,
+                            int16_t replication, int64_t block_size) override;
+  Result<AppendedFile> Append(const std::string& path, const std::string& client_name) override;
+  Result<LocatedBlock> AddBlock(const std::string& path, const std::string& client_name,
+                                const std::optional<BlockRef>& previous,
+                                const std::vector<std::string>& excluded_storage_ids,
+                                uint64_t file_id) override;
+  Status AbandonBlock(const std::string& path, const std::string& client_name,
+                      const BlockRef& block, uint64_t file_id) override;
+  Result<bool> Complete(const std::string& path, const std::string& client_name,
+                        const std::optional<BlockRef>& last, uint64_t file_id) override;
+  Result<LocatedBlocks> GetBlockLocations(const std::string& path, int64_t offset,
+                                          int64_t length) override;
+  Status RenewLease(const std::string& client_name) override;
+  Status ReportBadBlocks(const std::vector<LocatedBlock>& blocks) override;
+
+ private:
+  NamenodeProxy* const proxy_;
+};
+
+}  // namespace talus::client
