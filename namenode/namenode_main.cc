@@ -26,6 +26,7 @@
 #include "namenode/blocks/datanode_service.h"
 #include "namenode/blocks/topology.h"
 #include "namenode/journal/local_journal.h"
+#include "namenode/leases/block_recovery.h"
 #include "namenode/leases/lease_manager.h"
 #include "namenode/namespace/namespace_store.h"
 #include "namenode/namesystem.h"
@@ -76,6 +77,8 @@ DEFINE_int64(lease_soft_limit_ms, 60 * 1000, "After this long without a lease re
 DEFINE_int64(lease_hard_limit_ms, 20 * 60 * 1000, "After this long without a lease renewal the "
              "namenode recovers and closes a file being written (HDFS: 20 min).");
 DEFINE_int64(lease_check_interval_ms, 1000, "How often expired leases are looked for.");
+DEFINE_int64(block_recovery_retry_ms, 30000, "A lease recovery whose primary datanode has not "
+             "reported back within this long is started again with a new generation stamp.");
 DEFINE_uint64(journal_checkpoint_entries, 100000, "Applied entries between checkpoints, after "
               "which fully applied journal segments are deleted.");
 
@@ -223,8 +226,22 @@ int Run() {
   auto dn_service = std::make_shared<blocks::DatanodeService>(&datanodes, &block_map, &clock, "");
   // Calls too slow for an event loop; bounded so a flood of them is refused, not queued forever.
   ThreadPool slow_calls("slow-call pool", 2, 1024);
+  blocks::PlacementPolicy placement;
+  BlockRecovery::Options recovery_options;
+  recovery_options.retry_after = std::chrono::milliseconds(FLAGS_block_recovery_retry_ms);
+  BlockRecovery block_recovery(&namesystem, &block_map, &datanodes, recovery_options);
+  namesystem.SetBlockRecoveryStarter([&block_recovery](const Inode& file, const std::string& path) {
+    return block_recovery.Start(file, path);
+  });
+  dn_service->SetCommitBlockSyncHandler(
+      [&block_recovery](const blocks::Block& old_block, const blocks::Block& new_block,
+                        const std::vector<std::string>& storage_ids, bool close_file,
+                        bool delete_block) {
+        return block_recovery.Commit(old_block, new_block, storage_ids, close_file, delete_block);
+      },
+      &slow_calls);
   auto service = std::make_shared<ClientService>(&namesystem, &user_groups, &slow_calls);
-  service->SetBlockManagement(&datanodes, &block_map);
+  service->SetBlockManagement(&datanodes, &block_map, &placement);
   auto processor = std::make_shared<rpc::ClientNamenodeAsyncProcessor>(service);
   AsyncThriftServerOptions server_options;
   server_options.host = FLAGS_rpc_host;

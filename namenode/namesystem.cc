@@ -176,6 +176,13 @@ ApplyResult Namesystem::Apply(const LogPosition& pos, std::string_view entry) {
           leases_->Add(create->client_name, static_cast<uint64_t>(result.value));
         } else if (const auto* complete = std::get_if<CompleteOp>(&edit.op)) {
           leases_->Remove(complete->client_name, static_cast<uint64_t>(result.value));
+        } else if (const auto* append = std::get_if<AppendOp>(&edit.op)) {
+          if (std::shared_ptr<const Inode> file = FileAt(append->path)) {
+            leases_->Add(append->client_name, file->id);
+          }
+        } else if (const auto* recover = std::get_if<RecoverBlockOp>(&edit.op)) {
+          leases_->Remove(recover->client_name, recover->file_id);
+          leases_->Add(recover->recovery_holder, recover->file_id);
         }
       }
     } else {
@@ -376,18 +383,20 @@ Status Namesystem::AttachBlockMap(blocks::BlockMap* block_map) {
   return Status::OK();
 }
 
+std::shared_ptr<const Inode> Namesystem::FileAt(const std::string& path) const {
+  Caller system{"talus-namenode", {}, true};
+  Result<ResolvedPath> resolved = ResolvePath(*pending_, path, system);
+  if (!resolved.ok() || !resolved->Exists()) return nullptr;
+  return resolved->inodes.back();
+}
+
 void Namesystem::UpdateBlockMap(const EditOp& op, const ApplyResult& result,
                                 const std::vector<uint64_t>& removed_files) {
   // Soft state: a failure here is logged, and a restart rebuilds the map from the namespace.
   auto check = [](const Status& s, const char* what) {
     if (!s.ok()) LOG(WARNING) << "block map, " << what << ": " << s;
   };
-  auto file_at = [this](const std::string& path) -> std::shared_ptr<const Inode> {
-    Caller system{"talus-namenode", {}, true};
-    Result<ResolvedPath> resolved = ResolvePath(*pending_, path, system);
-    if (!resolved.ok() || !resolved->Exists()) return nullptr;
-    return resolved->inodes.back();
-  };
+  auto file_at = [this](const std::string& path) { return FileAt(path); };
   for (uint64_t id : removed_files) block_map_->RemoveFile(static_cast<int64_t>(id));
   if (const auto* add = std::get_if<AddBlockOp>(&op)) {
     std::shared_ptr<const Inode> file = file_at(add->path);
@@ -408,6 +417,12 @@ void Namesystem::UpdateBlockMap(const EditOp& op, const ApplyResult& result,
     if (result.value != 0) {
       const int64_t id = abandon->block_id;
       block_map_->RemoveBlocks(std::span<const int64_t>(&id, 1));
+    }
+  } else if (const auto* append = std::get_if<AppendOp>(&op)) {
+    // A partial last block reopened under a new stamp (value: the old stamp).
+    std::shared_ptr<const Inode> file = file_at(append->path);
+    if (result.value != 0 && file != nullptr && !file->blocks.empty()) {
+      check(block_map_->ReopenBlock(ToMapBlock(file->blocks.back())), "reopen for append");
     }
   } else if (const auto* rep = std::get_if<SetReplicationOp>(&op)) {
     std::shared_ptr<const Inode> file = file_at(rep->path);
@@ -447,14 +462,19 @@ Result<int> Namesystem::RecoverExpiredLeases() {
       leases_->Remove(holder, id);  // deleted, replaced or closed since
       continue;
     }
+    ASSIGN_OR_RETURN(std::string path, PathOf(id));
     if (!inode->blocks.empty()) {
       // The last block's length is known only to the datanodes that hold it: closing the
       // file needs block recovery through them.
-      LOG_EVERY_N(WARNING, 100) << "lease of " << holder << " on inode " << id
-                                << " expired; its last block needs recovery by the datanodes";
+      if (!recovery_starter_) {
+        LOG_EVERY_N(WARNING, 100) << "lease of " << holder << " on " << path
+                                  << " expired; its last block needs recovery by the datanodes";
+        continue;
+      }
+      Status started = recovery_starter_(*inode, path);
+      if (!started.ok()) LOG(WARNING) << "lease recovery of " << path << ": " << started;
       continue;
     }
-    ASSIGN_OR_RETURN(std::string path, PathOf(id));
     Edit edit;
     edit.caller = Caller{"talus-namenode", {}, true};
     edit.op = CompleteOp{path, holder, std::nullopt, id};

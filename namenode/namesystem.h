@@ -63,6 +63,10 @@ class Namesystem : public StateMachine {
   // block reports find every block the namespace has: a block missing from the map would be
   // answered with a delete.
   Status AttachBlockMap(blocks::BlockMap* block_map);
+  // Starts block recovery of a file whose lease expired and whose last block only the datanodes
+  // can finish (see leases/block_recovery.h). Optional; without it such files stay open.
+  using BlockRecoveryStarter = std::function<Status(const Inode& file, const std::string& path)>;
+  void SetBlockRecoveryStarter(BlockRecoveryStarter starter) { recovery_starter_ = std::move(starter); }
   // Gives every file under construction a fresh lease (after a restart, as HDFS does).
   Status LoadLeases();
   // Closes files whose writer has not renewed its lease within the hard limit. A file whose
@@ -121,8 +125,11 @@ class Namesystem : public StateMachine {
   const NamesystemOptions options_;
   Journal* journal_ = nullptr;
   LeaseManager* leases_ = nullptr;
+  BlockRecoveryStarter recovery_starter_;
   // Apply thread only (set before serving).
   blocks::BlockMap* block_map_ = nullptr;
+  // The file at `path` as the apply batch sees it (apply thread only), or null.
+  std::shared_ptr<const Inode> FileAt(const std::string& path) const;
   void UpdateBlockMap(const EditOp& op, const ApplyResult& result,
                       const std::vector<uint64_t>& removed_files);
   std::atomic<uint64_t> applied_index_{0};

@@ -89,6 +89,21 @@ struct AbandonBlockEdit {
   4: required i64 block_id,
 }
 
+// Reopens a closed file for writing. A partial last block gets a new generation stamp.
+struct AppendEdit {
+  1: required string path,
+  2: required string client_name,
+}
+
+// Starts lease recovery of a file whose writer is gone: a new generation stamp for its last
+// block's recovery, and the lease passes to the namenode (recovery_holder).
+struct RecoverBlockEdit {
+  1: required string path,
+  2: required i64 file_id,
+  3: required string client_name,      // the lease holder whose lease expired
+  4: required string recovery_holder,
+}
+
 union EditOp {
   1: MkdirsEdit mkdirs,
   2: CreateEdit create,
@@ -101,6 +116,8 @@ union EditOp {
   9: CompleteEdit complete,
   10: AddBlockEdit add_block,
   11: AbandonBlockEdit abandon_block,
+  12: AppendEdit append,
+  13: RecoverBlockEdit recover_block,
 }
 
 struct Edit {

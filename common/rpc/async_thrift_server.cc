@@ -88,7 +88,29 @@ class FrameReadBuffer : public TMemoryBuffer {
   }
 };
 
+// The peer of the request being dispatched on this thread (see CurrentPeerHost).
+thread_local const std::string* current_peer_host = nullptr;
+
+std::string PeerHostOf(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "";
+  char host[INET6_ADDRSTRLEN] = {0};
+  if (addr.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, host, sizeof(host));
+  } else if (addr.ss_family == AF_INET6) {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, host,
+                sizeof(host));
+  }
+  return host;
+}
+
 }  // namespace
+
+const std::string& AsyncThriftServer::CurrentPeerHost() {
+  static const std::string kNone;
+  return current_peer_host != nullptr ? *current_peer_host : kNone;
+}
 
 // One client connection. Its input side belongs to its loop thread; its output side and the
 // state shared with completing threads are guarded by mu_ (see the header).
@@ -102,6 +124,7 @@ class AsyncThriftServer::Connection : public std::enable_shared_from_this<Connec
         max_frame_bytes_(max_frame_bytes),
         in_cap_(kInitialReadBytes),
         in_(new uint8_t[kInitialReadBytes]),
+        peer_host_(PeerHostOf(fd)),
         fd_(fd) {
     in_buf_ = std::make_shared<FrameReadBuffer>(max_frame_bytes);
     in_proto_ = std::make_shared<MemoryProtocol>(in_buf_, max_frame_bytes, max_frame_bytes,
@@ -142,6 +165,7 @@ class AsyncThriftServer::Connection : public std::enable_shared_from_this<Connec
   // Read buffer: bytes [in_begin_, in_end_) of in_ are received and not yet dispatched.
   size_t in_cap_;
   std::unique_ptr<uint8_t[]> in_;
+  const std::string peer_host_;  // numeric address of the client
   size_t in_begin_ = 0;
   size_t in_end_ = 0;
   // The last recv() drained the socket, so edge-triggered epoll reports any byte that comes
@@ -546,8 +570,11 @@ bool AsyncThriftServer::Loop::Dispatch(Connection* c) {
     // The callback's reference keeps the connection, and so the buffers the generated code
     // writes into and the processor itself, alive until the completion.
     auto done = [conn = c->shared_from_this(), seq](bool ok) { conn->OnDone(seq, ok); };
+    current_peer_host = &c->peer_host_;
     c->processor_->process(std::move(done), c->in_proto_base_, c->out_proto_);
+    current_peer_host = nullptr;
   } catch (const std::exception& e) {
+    current_peer_host = nullptr;
     LOG_EVERY_T(WARNING, 1) << "closing Thrift connection: bad request: " << e.what();
     return false;
   }

@@ -74,6 +74,10 @@ class AsyncThriftServer {
   AsyncThriftServer& operator=(const AsyncThriftServer&) = delete;
 
   int port() const { return port_; }
+  // The numeric address of the client whose request a handler is running for, valid while the
+  // handler runs synchronously inside the dispatch (not in a later completion); "" elsewhere.
+  // Placement and reader sorting use it as the client's host, as HDFS uses the RPC peer.
+  static const std::string& CurrentPeerHost();
   // Stops accepting, closes every connection and joins the threads. Idempotent. Completions
   // that arrive later are dropped. Not to be called from a completion running on a loop
   // thread (it would join itself).

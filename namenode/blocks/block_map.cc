@@ -92,6 +92,8 @@ Status BlockMap::CommitBlock(const Block& block) {
   std::lock_guard lock(mutex_);
   ASSIGN_OR_RETURN(BlockInfo* info, FindForNewStampUnlocked(block));
   info->complete = true;
+  info->expected.clear();
+  info->expected.shrink_to_fit();
   std::erase_if(info->replicas, [&](const Replica& r) {
     if (r.generation_stamp >= info->generation_stamp) return false;
     NodeUnlocked(r.node).blocks.erase(block.id);
@@ -340,6 +342,54 @@ size_t BlockMap::RemoveBlocks(std::span<const int64_t> block_ids) {
   return removed;
 }
 
+Status BlockMap::SetExpectedLocations(int64_t block_id, std::vector<DatanodeIndex> nodes) {
+  std::lock_guard lock(mutex_);
+  auto it = blocks_.find(block_id);
+  if (it == blocks_.end()) return Status::NotFound("no block " + std::to_string(block_id));
+  if (it->second.complete) {
+    return Status::InvalidArgument("block " + std::to_string(block_id) + " is complete");
+  }
+  it->second.expected = std::move(nodes);
+  return Status::OK();
+}
+
+std::vector<DatanodeIndex> BlockMap::ExpectedLocations(int64_t block_id) const {
+  std::lock_guard lock(mutex_);
+  auto it = blocks_.find(block_id);
+  if (it == blocks_.end()) return {};
+  return it->second.expected;
+}
+
+std::vector<DatanodeIndex> BlockMap::RecoveryLocations(int64_t block_id) const {
+  const std::vector<bool> live = datanodes_->LiveMask();
+  std::lock_guard lock(mutex_);
+  std::vector<DatanodeIndex> out;
+  auto it = blocks_.find(block_id);
+  if (it == blocks_.end()) return out;
+  auto add = [&](DatanodeIndex node) {
+    if (node >= live.size() || !live[node]) return;
+    if (std::find(out.begin(), out.end(), node) == out.end()) out.push_back(node);
+  };
+  for (const Replica& r : it->second.replicas) add(r.node);
+  for (DatanodeIndex node : it->second.expected) add(node);
+  return out;
+}
+
+int32_t BlockMap::CountFinalizedReplicas(int64_t block_id, int64_t generation_stamp) const {
+  const std::vector<bool> live = datanodes_->LiveMask();
+  std::lock_guard lock(mutex_);
+  auto it = blocks_.find(block_id);
+  if (it == blocks_.end()) return 0;
+  int32_t count = 0;
+  for (const Replica& r : it->second.replicas) {
+    if (r.state == ReplicaState::kFinalized && r.generation_stamp == generation_stamp &&
+        r.node < live.size() && live[r.node]) {
+      ++count;
+    }
+  }
+  return count;
+}
+
 int32_t BlockMap::CountLiveReplicas(int64_t block_id) const {
   const std::vector<bool> live = datanodes_->LiveMask();
   std::lock_guard lock(mutex_);
@@ -366,6 +416,14 @@ LocatedBlock BlockMap::LocateUnlocked(int64_t block_id, const BlockInfo& info,
     if (r.generation_stamp != info.generation_stamp) continue;
     if (live_only != nullptr && (r.node >= live_only->size() || !(*live_only)[r.node])) continue;
     located.replicas.push_back(ReplicaLocation{r.node, r.state});
+  }
+  // A block being written is readable (up to what its pipeline acknowledged) on the nodes its
+  // writer was given, before they report.
+  for (DatanodeIndex node : info.expected) {
+    if (live_only != nullptr && (node >= live_only->size() || !(*live_only)[node])) continue;
+    bool known = std::any_of(located.replicas.begin(), located.replicas.end(),
+                             [node](const ReplicaLocation& l) { return l.node == node; });
+    if (!known) located.replicas.push_back(ReplicaLocation{node, ReplicaState::kRbw});
   }
   return located;
 }

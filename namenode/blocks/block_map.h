@@ -118,6 +118,17 @@ class BlockMap {
   size_t RemoveFile(int64_t inode_id);
   size_t RemoveBlocks(std::span<const int64_t> block_ids);
 
+  // The pipeline a writer was given for a block under construction (addBlock's targets). Until
+  // replicas report, readers and lease recovery look there. Forgotten when the block commits.
+  Status SetExpectedLocations(int64_t block_id, std::vector<DatanodeIndex> nodes);
+  std::vector<DatanodeIndex> ExpectedLocations(int64_t block_id) const;
+  // Live nodes that may hold data of a block under construction: every replica reported at any
+  // generation stamp, plus the expected locations. For lease recovery.
+  std::vector<DatanodeIndex> RecoveryLocations(int64_t block_id) const;
+  // Live replicas reported finalized at exactly `generation_stamp` (complete's check that the
+  // last block has reached a datanode).
+  int32_t CountFinalizedReplicas(int64_t block_id, int64_t generation_stamp) const;
+
   // Live finalized replicas of a block (0 if unknown).
   int32_t CountLiveReplicas(int64_t block_id) const;
   Result<LocatedBlock> GetBlock(int64_t block_id) const;
@@ -140,6 +151,7 @@ class BlockMap {
     int32_t expected_replication;
     bool complete;
     std::vector<Replica> replicas;
+    std::vector<DatanodeIndex> expected;  // under construction only
   };
   struct NodeBlocks {
     std::unordered_set<int64_t> blocks;

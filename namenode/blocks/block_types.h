@@ -48,12 +48,21 @@ struct ReplicationWork {
   std::vector<DatanodeIndex> targets;
 };
 
+// Lease recovery of a block under construction, led by the node whose queue holds this work:
+// agree with `locations` on a length and finalize the replicas under new_generation_stamp.
+struct RecoveryWork {
+  Block block;
+  int64_t new_generation_stamp = 0;
+  std::vector<DatanodeIndex> locations;
+};
+
 // Work handed to a datanode in a heartbeat reply.
 struct DatanodeCommands {
   std::vector<Block> delete_blocks;
   std::vector<ReplicationWork> replicate;
+  std::vector<RecoveryWork> recover;
 
-  bool empty() const { return delete_blocks.empty() && replicate.empty(); }
+  bool empty() const { return delete_blocks.empty() && replicate.empty() && recover.empty(); }
 };
 
 }  // namespace talus::blocks

@@ -127,6 +127,7 @@ Result<DatanodeManager::RegisterResult> DatanodeManager::Register(
   node.declared_dead = false;
   node.pending_deletes.clear();
   node.pending_replications.clear();
+  node.pending_recoveries.clear();
   result.index = index;
   result.registration = node.registration;
   return result;
@@ -160,6 +161,7 @@ Result<HeartbeatReply> DatanodeManager::Heartbeat(std::string_view storage_id,
   }
   node.pending_replications.erase(node.pending_replications.begin(),
                                   node.pending_replications.begin() + copies);
+  reply.commands.recover.swap(node.pending_recoveries);
   return reply;
 }
 
@@ -203,6 +205,7 @@ std::vector<DatanodeIndex> DatanodeManager::CollectNewlyDead() {
     node.declared_dead = true;
     node.pending_deletes.clear();
     node.pending_replications.clear();
+    node.pending_recoveries.clear();
     dead.push_back(i);
   }
   return dead;
@@ -327,6 +330,15 @@ void DatanodeManager::QueueReplication(DatanodeIndex source, ReplicationWork wor
     return;
   }
   nodes_[source].pending_replications.push_back(std::move(work));
+}
+
+void DatanodeManager::QueueRecovery(DatanodeIndex primary, RecoveryWork work) {
+  std::lock_guard lock(mutex_);
+  if (primary >= nodes_.size() || nodes_[primary].declared_dead) {
+    VLOG(1) << "dropping recovery of block " << work.block.id << " by dead datanode " << primary;
+    return;
+  }
+  nodes_[primary].pending_recoveries.push_back(std::move(work));
 }
 
 size_t DatanodeManager::PendingDeleteCount(DatanodeIndex index) const {

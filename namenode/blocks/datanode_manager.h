@@ -144,6 +144,7 @@ class DatanodeManager {
   // Queues work for a node's next heartbeats. Unknown indexes are ignored (and logged).
   void QueueDeletes(DatanodeIndex index, std::span<const Block> blocks);
   void QueueReplication(DatanodeIndex source, ReplicationWork work);
+  void QueueRecovery(DatanodeIndex primary, RecoveryWork work);
   size_t PendingDeleteCount(DatanodeIndex index) const;
 
   const DatanodeManagerOptions& options() const { return options_; }
@@ -159,6 +160,7 @@ class DatanodeManager {
     bool decommissioned = false;
     std::vector<Block> pending_deletes;
     std::vector<ReplicationWork> pending_replications;
+    std::vector<RecoveryWork> pending_recoveries;
   };
 
   DatanodeLiveness LivenessUnlocked(const Node& node, int64_t now_ms) const;

@@ -22,6 +22,8 @@ Result<ReplicaState> StateFromThrift(rpc::ReplicaState::type state) {
   switch (state) {
     case rpc::ReplicaState::FINALIZED: return ReplicaState::kFinalized;
     case rpc::ReplicaState::RBW: return ReplicaState::kRbw;
+    // Waiting for recovery: for the block map, still a replica being written.
+    case rpc::ReplicaState::RWR: return ReplicaState::kRbw;
   }
   return Status::InvalidArgument("unknown replica state " + std::to_string(state));
 }
@@ -136,6 +138,22 @@ void DatanodeService::heartbeat(Cob<rpc::HeartbeatResponse> cob, ExnCob exn_cob,
     command.__set_transfers(std::move(transfers));
     response.commands.push_back(std::move(command));
   }
+  if (!reply->commands.recover.empty()) {
+    rpc::DatanodeCommand command;
+    command.type = rpc::DatanodeCommandType::RECOVER_BLOCKS;
+    std::vector<rpc::RecoveringBlock> recoveries;
+    for (const RecoveryWork& work : reply->commands.recover) {
+      rpc::RecoveringBlock recovering;
+      recovering.block = ToThrift(work.block);
+      recovering.new_generation_stamp = work.new_generation_stamp;
+      for (const DatanodeSnapshot& node : datanodes_->Describe(work.locations)) {
+        recovering.locations.push_back(ToThrift(node.registration));
+      }
+      recoveries.push_back(std::move(recovering));
+    }
+    command.__set_recoveries(std::move(recoveries));
+    response.commands.push_back(std::move(command));
+  }
   cob(response);
 }
 
@@ -170,12 +188,29 @@ void DatanodeService::blockReceivedAndDeleted(std::function<void()> cob, ExnCob 
   cob();
 }
 
-void DatanodeService::commitBlockSynchronization(std::function<void()>, ExnCob exn_cob,
-                                                 const rpc::DatanodeId&,
-                                                 const rpc::ExtendedBlock&,
-                                                 const rpc::ExtendedBlock&,
-                                                 const std::vector<std::string>&, bool, bool) {
-  Fail(exn_cob, Status::NotSupported("commitBlockSynchronization: lease recovery not built yet"));
+void DatanodeService::commitBlockSynchronization(std::function<void()> cob, ExnCob exn_cob,
+                                                 const rpc::DatanodeId& id,
+                                                 const rpc::ExtendedBlock& old_block,
+                                                 const rpc::ExtendedBlock& new_block,
+                                                 const std::vector<std::string>& storage_ids,
+                                                 bool close_file, bool delete_block) {
+  if (!commit_block_sync_ || commit_pool_ == nullptr) {
+    return Fail(exn_cob, Status::Unavailable("lease recovery is not running on this namenode"));
+  }
+  if (!datanodes_->LookupLive(id.storage_id).ok()) {
+    return Fail(exn_cob, Status::NotFound("datanode " + id.storage_id + " is not registered"));
+  }
+  if (storage_ids.size() > 64) {
+    return Fail(exn_cob, Status::InvalidArgument("too many storage ids"));
+  }
+  Status queued = commit_pool_->Submit([this, cob, exn_cob, old = FromThrift(old_block),
+                                        updated = FromThrift(new_block), storage_ids,
+                                        close_file, delete_block] {
+    Status s = commit_block_sync_(old, updated, storage_ids, close_file, delete_block);
+    if (!s.ok()) return Fail(exn_cob, s);
+    cob();
+  });
+  if (!queued.ok()) Fail(exn_cob, queued);
 }
 
 void DatanodeService::reportBadBlocks(std::function<void()> cob, ExnCob exn_cob,

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/thread_pool.h"
 #include "namenode/blocks/block_map.h"
 #include "namenode/blocks/datanode_manager.h"
 #include "talus_rpc/DatanodeNamenode.h"
@@ -27,6 +28,17 @@ class DatanodeService : public rpc::DatanodeNamenodeCobSvIf {
   // `cluster_id` empty accepts any; otherwise a registration must carry the same id.
   DatanodeService(DatanodeManager* datanodes, BlockMap* block_map, const Clock* clock,
                   std::string cluster_id);
+
+  // Lease recovery's outcome (commitBlockSynchronization) goes to `handler`, which journals and
+  // so may block: it runs on `pool`. Set before serving; both must outlive the service.
+  using CommitBlockSyncHandler =
+      std::function<Status(const Block& old_block, const Block& new_block,
+                           const std::vector<std::string>& storage_ids, bool close_file,
+                           bool delete_block)>;
+  void SetCommitBlockSyncHandler(CommitBlockSyncHandler handler, ThreadPool* pool) {
+    commit_block_sync_ = std::move(handler);
+    commit_pool_ = pool;
+  }
 
   void registerDatanode(Cob<rpc::DatanodeId> cob, ExnCob exn_cob, const rpc::DatanodeId& id,
                         const std::string& cluster_id) override;
@@ -61,6 +73,8 @@ class DatanodeService : public rpc::DatanodeNamenodeCobSvIf {
   const Clock* const clock_;
   const std::string cluster_id_;
   std::atomic<int64_t> last_dead_scan_ms_{0};
+  CommitBlockSyncHandler commit_block_sync_;
+  ThreadPool* commit_pool_ = nullptr;
 };
 
 }  // namespace talus::blocks

@@ -91,6 +91,20 @@ struct OpEncoder {
     e.block_id = op.block_id;
     out->__set_abandon_block(e);
   }
+  void operator()(const AppendOp& op) {
+    rpc::AppendEdit e;
+    e.path = op.path;
+    e.client_name = op.client_name;
+    out->__set_append(e);
+  }
+  void operator()(const RecoverBlockOp& op) {
+    rpc::RecoverBlockEdit e;
+    e.path = op.path;
+    e.file_id = static_cast<int64_t>(op.file_id);
+    e.client_name = op.client_name;
+    e.recovery_holder = op.recovery_holder;
+    out->__set_recover_block(e);
+  }
 };
 
 }  // namespace
@@ -160,6 +174,12 @@ Status DecodeEdit(std::string_view bytes, Edit* edit) {
     edit->op = AbandonBlockOp{op.abandon_block.path,
                               static_cast<uint64_t>(op.abandon_block.file_id),
                               op.abandon_block.client_name, op.abandon_block.block_id};
+  } else if (op.__isset.append) {
+    edit->op = AppendOp{op.append.path, op.append.client_name};
+  } else if (op.__isset.recover_block) {
+    edit->op = RecoverBlockOp{op.recover_block.path,
+                              static_cast<uint64_t>(op.recover_block.file_id),
+                              op.recover_block.client_name, op.recover_block.recovery_holder};
   } else {
     return Status::Corruption("journal edit names no known operation");
   }

@@ -85,8 +85,27 @@ struct AbandonBlockOp {
   int64_t block_id = 0;
 };
 
+// Reopens a closed file for writing by `client_name`. When the last block is partial it takes a
+// new generation stamp (the replicas are reopened under it); the op's value is then the old
+// stamp, else 0.
+struct AppendOp {
+  std::string path;
+  std::string client_name;
+};
+
+// Lease recovery of a file whose writer stopped renewing: allocates the generation stamp the
+// replicas of its last block are recovered under (the op's value) and hands the lease to
+// `recovery_holder`, so the old writer can no longer add or complete.
+struct RecoverBlockOp {
+  std::string path;
+  uint64_t file_id = 0;
+  std::string client_name;
+  std::string recovery_holder;
+};
+
 using EditOp = std::variant<MkdirsOp, CreateOp, DeleteOp, RenameOp, SetPermissionOp, SetOwnerOp,
-                            SetTimesOp, SetReplicationOp, CompleteOp, AddBlockOp, AbandonBlockOp>;
+                            SetTimesOp, SetReplicationOp, CompleteOp, AddBlockOp, AbandonBlockOp,
+                            AppendOp, RecoverBlockOp>;
 
 // One journal entry: a mutation, who asked, and when.
 struct Edit {

@@ -48,6 +48,8 @@ Result<OpOutcome> ApplySetReplication(OpContext& ctx, const SetReplicationOp& op
 Result<OpOutcome> ApplyComplete(OpContext& ctx, const CompleteOp& op);
 Result<OpOutcome> ApplyAddBlock(OpContext& ctx, const AddBlockOp& op);
 Result<OpOutcome> ApplyAbandonBlock(OpContext& ctx, const AbandonBlockOp& op);
+Result<OpOutcome> ApplyAppend(OpContext& ctx, const AppendOp& op);
+Result<OpOutcome> ApplyRecoverBlock(OpContext& ctx, const RecoverBlockOp& op);
 
 // Dispatches on the op's type.
 Result<OpOutcome> ApplyEditOp(OpContext& ctx, const EditOp& op);

@@ -11,7 +11,7 @@ const char* OpName(const EditOp& op) {
   static const char* const kNames[] = {"mkdirs",   "create",         "delete",   "rename",
                                        "setPermission", "setOwner",   "setTimes",
                                        "setReplication", "complete",  "addBlock",
-                                       "abandonBlock"};
+                                       "abandonBlock", "append", "recoverBlock"};
   return kNames[op.index()];
 }
 
@@ -30,6 +30,8 @@ Result<OpOutcome> ApplyEditOp(OpContext& ctx, const EditOp& op) {
         if constexpr (std::is_same_v<T, CompleteOp>) return ApplyComplete(ctx, o);
         if constexpr (std::is_same_v<T, AddBlockOp>) return ApplyAddBlock(ctx, o);
         if constexpr (std::is_same_v<T, AbandonBlockOp>) return ApplyAbandonBlock(ctx, o);
+        if constexpr (std::is_same_v<T, AppendOp>) return ApplyAppend(ctx, o);
+        if constexpr (std::is_same_v<T, RecoverBlockOp>) return ApplyRecoverBlock(ctx, o);
       },
       op);
 }

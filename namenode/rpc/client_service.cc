@@ -14,23 +14,19 @@ namespace {
 
 using apache::thrift::TDelayedException;
 
-void Fail(const ClientService::ExnCob& exn_cob, const Status& status) {
+}  // namespace
+
+void ClientService::Fail(const ExnCob& exn_cob, const Status& status) {
   exn_cob(TDelayedException::delayException(ToThriftError(status)));
 }
+
+namespace {
 
 Status CheckMode(int32_t mode) {
   if (mode < 0 || mode > 07777) {
     return Status::InvalidArgument("mode " + std::to_string(mode) + " is out of range");
   }
   return Status::OK();
-}
-
-Status DataPathNotYet(const char* call) {
-  // Blocks need datanodes, which join the cluster with the data-path work; until then a
-  // cluster has none, and HDFS answers the same way when none is available.
-  return Status(ErrorCode::kNoSpace,
-                std::string(call) + ": no datanodes are available: could only be written to 0 "
-                "of the required minimum of 1 nodes");
 }
 
 }  // namespace
@@ -236,61 +232,6 @@ void ClientService::setReplication(Cob<bool> cob, ExnCob exn_cob, const rpc::Req
          [cob = std::move(cob)](int64_t done) { cob(done != 0); });
 }
 
-void ClientService::append(Cob<rpc::AppendResponse>, ExnCob exn_cob, const rpc::RequestHeader& h,
-                           const std::string&, const std::string&) {
-  Result<Caller> caller = CallerOf(h);
-  Fail(exn_cob, caller.ok() ? DataPathNotYet("append") : caller.status());
-}
-
-void ClientService::addBlock(Cob<rpc::LocatedBlock>, ExnCob exn_cob, const rpc::RequestHeader& h,
-                             const std::string&, const std::string&, const rpc::ExtendedBlock&,
-                             const std::vector<std::string>&, int64_t) {
-  Result<Caller> caller = CallerOf(h);
-  Fail(exn_cob, caller.ok() ? DataPathNotYet("addBlock") : caller.status());
-}
-
-void ClientService::abandonBlock(std::function<void()>, ExnCob exn_cob,
-                                 const rpc::RequestHeader& h, const rpc::ExtendedBlock& block,
-                                 const std::string&, const std::string&, int64_t) {
-  Result<Caller> caller = CallerOf(h);
-  Fail(exn_cob, caller.ok() ? Status::InvalidArgument("abandonBlock: unknown block " +
-                                                      std::to_string(block.block_id))
-                            : caller.status());
-}
-
-void ClientService::complete(Cob<bool> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
-                             const std::string& path, const std::string& client_name,
-                             const rpc::ExtendedBlock& last, int64_t file_id) {
-  CompleteOp op;
-  op.path = path;
-  op.client_name = client_name;
-  op.file_id = file_id < 0 ? 0 : static_cast<uint64_t>(file_id);
-  // A block id of 0 means "no last block" (the struct is required on the wire).
-  if (last.block_id != 0) {
-    op.last = BlockInfo{last.block_id, last.generation_stamp, last.num_bytes};
-  }
-  Mutate(h, std::move(op), std::move(exn_cob),
-         [cob = std::move(cob)](int64_t closed) { cob(closed != 0); });
-}
-
-void ClientService::getBlockLocations(Cob<rpc::LocatedBlocks> cob, ExnCob exn_cob,
-                                      const rpc::RequestHeader& h, const std::string& path,
-                                      int64_t offset, int64_t length) {
-  Result<Caller> caller = CallerOf(h);
-  if (!caller.ok()) return Fail(exn_cob, caller.status());
-  if (offset < 0 || length < 0) {
-    return Fail(exn_cob, Status::InvalidArgument("offset and length must not be negative"));
-  }
-  Result<Inode> inode = namesystem_->GetFileInfo(*caller, path);
-  if (!inode.ok()) return Fail(exn_cob, inode.status());
-  if (!inode->IsFile()) return Fail(exn_cob, Status::IsADirectory(path + " is a directory"));
-  rpc::LocatedBlocks out;
-  out.file_length = inode->length;
-  out.under_construction = inode->UnderConstruction();
-  out.last_block_complete = !inode->UnderConstruction();
-  cob(out);  // files have no blocks until datanodes exist
-}
-
 void ClientService::renewLease(std::function<void()> cob, ExnCob exn_cob,
                                const rpc::RequestHeader& h, const std::string& client_name) {
   Result<Caller> caller = CallerOf(h);
@@ -321,15 +262,6 @@ void ClientService::updatePipeline(std::function<void()>, ExnCob exn_cob,
   Fail(exn_cob, caller.ok() ? Status::InvalidArgument("updatePipeline: unknown block " +
                                                       std::to_string(old_block.block_id))
                             : caller.status());
-}
-
-void ClientService::reportBadBlocks(std::function<void()> cob, ExnCob exn_cob,
-                                    const rpc::RequestHeader& h,
-                                    const std::vector<rpc::LocatedBlock>& blocks) {
-  Result<Caller> caller = CallerOf(h);
-  if (!caller.ok()) return Fail(exn_cob, caller.status());
-  if (!blocks.empty()) return Fail(exn_cob, Status::InvalidArgument("reportBadBlocks: unknown blocks"));
-  cob();
 }
 
 }  // namespace talus

@@ -7,6 +7,7 @@
 #include "common/thread_pool.h"
 #include "namenode/blocks/block_map.h"
 #include "namenode/blocks/datanode_manager.h"
+#include "namenode/blocks/placement_policy.h"
 #include "namenode/namesystem.h"
 #include "namenode/security/user_groups.h"
 #include "talus_rpc/ClientNamenode.h"
@@ -30,10 +31,11 @@ class ClientService : public rpc::ClientNamenodeCobSvIf {
 
   // The cluster's soft state, for capacity and block counts in getStats. Optional; set before
   // the server starts; both must outlive it.
-  void SetBlockManagement(const blocks::DatanodeManager* datanodes,
-                          const blocks::BlockMap* block_map) {
+  void SetBlockManagement(blocks::DatanodeManager* datanodes, blocks::BlockMap* block_map,
+                          blocks::PlacementPolicy* placement) {
     datanodes_ = datanodes;
     block_map_ = block_map;
+    placement_ = placement;
   }
 
   void ping(Cob<rpc::Timespec> cob, ExnCob exn_cob, const rpc::RequestHeader& h) override;
@@ -94,6 +96,17 @@ class ClientService : public rpc::ClientNamenodeCobSvIf {
                        const std::vector<rpc::LocatedBlock>& blocks) override;
 
  private:
+  static void Fail(const ExnCob& exn_cob, const Status& status);
+  // Block management must be attached before data-path calls are served.
+  Status CheckBlockManagement() const;
+  // A block's located form for a client: live locations sorted for `reader_host`.
+  rpc::LocatedBlock Locate(const blocks::LocatedBlock& block, int64_t offset,
+                           const std::string& reader_host) const;
+  // addBlock's answer once the block exists: records the pipeline as its expected locations
+  // (unless a retried call already did) and returns it.
+  void AnswerAddBlock(const Cob<rpc::LocatedBlock>& cob, const ExnCob& exn_cob, uint64_t file_id,
+                      int64_t block_id, std::vector<blocks::DatanodeIndex> targets);
+
   // Checks the header and resolves the caller.
   Result<Caller> CallerOf(const rpc::RequestHeader& h);
   // Runs a mutation; `then` turns its value into the reply (on whatever thread completes it).
@@ -103,8 +116,9 @@ class ClientService : public rpc::ClientNamenodeCobSvIf {
   Namesystem* const namesystem_;
   UserGroups* const user_groups_;
   ThreadPool* const slow_calls_;
-  const blocks::DatanodeManager* datanodes_ = nullptr;
-  const blocks::BlockMap* block_map_ = nullptr;
+  blocks::DatanodeManager* datanodes_ = nullptr;
+  blocks::BlockMap* block_map_ = nullptr;
+  blocks::PlacementPolicy* placement_ = nullptr;
 };
 
 }  // namespace talus
