@@ -24,8 +24,7 @@ namespace {
 
 // What the launcher knows about each kind of daemon. A daemon listens on one port per entry
 // of `ports` (flag --NAME_port) and writes one "host:port" line per entry, in this order, to
-// its --address_file once it serves. (The datanode's line order is the launcher's assumption
-// until talus-datanode exists.)
+// its --address_file once it serves.
 struct RoleSpec {
   const char* role;
   const char* binary;
@@ -62,7 +61,7 @@ constexpr auto kKillTimeout = std::chrono::seconds(10);
 const std::set<std::string>& ReservedFlags() {
   static const auto* reserved = new std::set<std::string>{
       "dir",          "rpc_host", "rpc_port", "service_rpc_port", "data_port",
-      "address_file", "log_dir",  "namenodes"};
+      "address_file", "log_dir",  "namenodes", "data_dirs"};
   return *reserved;
 }
 
@@ -179,25 +178,15 @@ Result<std::unique_ptr<LocalCluster>> LocalCluster::Open(LocalClusterOptions opt
                                      "cluster.state); choose a new or empty directory");
     }
     int namenodes = opts.namenodes < 0 ? 1 : opts.namenodes;
-    int datanodes = opts.datanodes < 0 ? 0 : opts.datanodes;
+    int datanodes = opts.datanodes < 0 ? kDefaultDatanodes : opts.datanodes;
     if (namenodes > 1) {
       return Status::NotSupported(
           "more than one namenode needs the replicated (Raft) journal, which is not built "
           "yet; use --namenodes 1");
     }
     cluster->state_.cluster_id = NewClusterId();
-    auto add = [&](const char* role, int count) {
-      for (int i = 0; i < count; ++i) {
-        DaemonRecord d;
-        d.role = role;
-        d.index = i;
-        for (const auto& port : FindRole(role)->ports) d.ports[port] = 0;
-        d.data_dir = opts.dir + "/" + d.Name();
-        cluster->state_.daemons.push_back(std::move(d));
-      }
-    };
-    add(kNamenodeRole, namenodes);
-    add(kDatanodeRole, datanodes);
+    for (int i = 0; i < namenodes; ++i) cluster->AddRecord(kNamenodeRole);
+    for (int i = 0; i < datanodes; ++i) cluster->AddRecord(kDatanodeRole);
   } else {
     return loaded.status();
   }
@@ -206,10 +195,8 @@ Result<std::unique_ptr<LocalCluster>> LocalCluster::Open(LocalClusterOptions opt
   for (size_t i = 0; i < cluster->state_.daemons.size(); ++i) {
     std::string binary = cluster->BinaryPath(i);
     if (::access(binary.c_str(), X_OK) != 0) {
-      std::string hint = cluster->state_.daemons[i].role == kDatanodeRole
-                             ? " (datanodes arrive with the datanode issue; use --datanodes 0)"
-                             : " (build it first: scripts/build.sh)";
-      return Status::NotFound(binary + " is missing or not executable" + hint);
+      return Status::NotFound(binary +
+                              " is missing or not executable (build it first: scripts/build.sh)");
     }
   }
   return cluster;
@@ -265,6 +252,30 @@ Status LocalCluster::WriteEnvFile() const {
   return WriteFileAtomically(EnvPath(), "TALUS_FS=" + FileSystemUri() + "\n");
 }
 
+void LocalCluster::AddRecord(const std::string& role) {
+  DaemonRecord d;
+  d.role = role;
+  d.index = state_.CountRole(role);
+  for (const auto& port : FindRole(role)->ports) d.ports[port] = 0;
+  d.data_dir = options_.dir + "/" + d.Name();
+  state_.daemons.push_back(std::move(d));
+}
+
+Result<size_t> LocalCluster::AddDaemon(const std::string& role, const Progress& progress) {
+  if (role != kDatanodeRole) {
+    return Status::NotSupported("only datanodes can be added to a running cluster");
+  }
+  std::string binary = options_.bin_dir + "/" + FindRole(role)->binary;
+  if (::access(binary.c_str(), X_OK) != 0) {
+    return Status::NotFound(binary + " is missing or not executable");
+  }
+  AddRecord(role);
+  size_t i = state_.daemons.size() - 1;
+  RETURN_NOT_OK(Save());
+  RETURN_NOT_OK(StartDaemon(i, progress));
+  return i;
+}
+
 int LocalCluster::Find(const std::string& role, int index) const {
   for (size_t i = 0; i < state_.daemons.size(); ++i) {
     if (state_.daemons[i].role == role && state_.daemons[i].index == index) {
@@ -304,15 +315,21 @@ Result<std::vector<std::string>> LocalCluster::DaemonArgs(size_t i) const {
   args.push_back(std::string("--rpc_host=") + kLoopback);
   for (const auto& port : spec->ports) {
     auto it = d.ports.find(port);
-    args.push_back("--" + port + "_port=" + std::to_string(it == d.ports.end() ? 0 : it->second));
+    int number = it == d.ports.end() ? 0 : it->second;
+    // Nothing outside the cluster records a datanode's ports (they register them), so one
+    // whose old port was taken meanwhile starts on a fresh one instead of failing.
+    if (d.role == kDatanodeRole && number != 0 && !PortIsFree(kLoopback, number)) number = 0;
+    args.push_back("--" + port + "_port=" + std::to_string(number));
   }
   args.push_back("--address_file=" + AddressFile(i));
   args.push_back("--log_dir=" + LogDir(i));
   if (d.role == kDatanodeRole) {
+    // Datanodes talk to the namenodes' service port, apart from clients'.
+    args.push_back("--data_dirs=" + d.data_dir + "/data");
     std::string namenodes;
     for (size_t j = 0; j < state_.daemons.size(); ++j) {
       if (state_.daemons[j].role != kNamenodeRole) continue;
-      std::string address = Address(j);
+      std::string address = Address(j, "service_rpc");
       if (address.empty()) {
         return Status::Internal("datanode started before namenode " +
                                 std::to_string(state_.daemons[j].index) + " has a port");

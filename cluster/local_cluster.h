@@ -16,15 +16,18 @@ namespace talus::cluster {
 
 inline constexpr char kNamenodeRole[] = "namenode";
 inline constexpr char kDatanodeRole[] = "datanode";
+// Datanodes of a new cluster when no count is given: enough for three-way replication.
+inline constexpr int kDefaultDatanodes = 3;
 
 struct LocalClusterOptions {
   std::string dir;      // the cluster directory; made absolute by Open()
-  std::string bin_dir;  // holds talus-namenode (and later talus-datanode)
+  std::string bin_dir;  // holds talus-namenode and talus-datanode
   // Holds optional default flag files ROLE.flags (e.g. namenode.flags), given to each daemon
   // first with --flagfile so that every later flag overrides them. Empty: none.
   std::string conf_dir;
-  // Daemon counts. -1: as recorded in an existing directory (1 namenode, 0 datanodes for a new
-  // one). An existing directory rejects counts that differ from what it records.
+  // Daemon counts. -1: as recorded in an existing directory (1 namenode and kDefaultDatanodes
+  // datanodes for a new one). An existing directory rejects counts that differ from what it
+  // records.
   int namenodes = -1;
   int datanodes = -1;
   // Given to every daemon after the launcher's own flags, e.g. "--heartbeat_interval_ms=200".
@@ -50,7 +53,8 @@ const char* DaemonStateName(DaemonState state);
 // A cluster of talus daemons on loopback, rooted in one directory:
 //   DIR/cluster.state          what was started (see cluster_state.h)
 //   DIR/cluster.env            TALUS_FS=talus://127.0.0.1:PORT[,...]
-//   DIR/namenode-0/            the daemon's data directory
+//   DIR/namenode-0/            the daemon's data directory (a datanode's volume is
+//                              DIR/datanode-N/data)
 //   DIR/logs/namenode-0.out    its stdout and stderr, appended to across restarts
 //   DIR/logs/namenode-0/       its glog files
 //   DIR/run/namenode-0.address written by the daemon once it listens
@@ -79,6 +83,9 @@ class LocalCluster {
   Status StartAll(const Progress& progress = {});
   // Starts one daemon (by position in state().daemons) and waits until it answers.
   Status StartDaemon(size_t i, const Progress& progress = {});
+  // Records one more daemon of `role` (only datanodes), starts it and waits until it answers.
+  // Returns its position in state().daemons.
+  Result<size_t> AddDaemon(const std::string& role, const Progress& progress = {});
 
   // SIGTERM to every running daemon, SIGKILL to those still running after `timeout`.
   Status StopAll(std::chrono::milliseconds timeout, const Progress& progress = {});
@@ -110,6 +117,8 @@ class LocalCluster {
  private:
   explicit LocalCluster(LocalClusterOptions options);
 
+  // Appends a record for the next daemon of `role` (not started, ports unknown).
+  void AddRecord(const std::string& role);
   Status Save() const;
   Status WriteEnvFile() const;
   std::string AddressFile(size_t i) const;

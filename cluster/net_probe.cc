@@ -79,4 +79,18 @@ bool TcpConnects(const HostPort& address, std::chrono::milliseconds timeout) {
   return connected;
 }
 
+bool PortIsFree(const std::string& host, int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  bool free = ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) == 1 &&
+              ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return free;
+}
+
 }  // namespace talus::cluster

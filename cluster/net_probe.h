@@ -27,4 +27,8 @@ Result<std::vector<HostPort>> ReadAddressFile(const std::string& path);
 // at once: this only tells that something listens there.
 bool TcpConnects(const HostPort& address, std::chrono::milliseconds timeout);
 
+// True if a TCP listener could bind `host`:`port` now (IPv4 literal host), as a daemon's server
+// would (SO_REUSEADDR, so a closed connection lingering in TIME_WAIT does not count as taken).
+bool PortIsFree(const std::string& host, int port);
+
 }  // namespace talus::cluster

@@ -2,13 +2,19 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <thread>
 
+#include <thrift/protocol/TBinaryProtocol.h>
+#include <thrift/transport/TBufferTransports.h>
+#include <thrift/transport/TSocket.h>
+
 #include "cluster/local_cluster.h"
 #include "cluster/process.h"
+#include "talus_rpc/ClientNamenode.h"
 
 namespace talus::test {
 
@@ -21,6 +27,43 @@ std::string TempRoot() {
   return tmpdir != nullptr && tmpdir[0] != '\0' ? tmpdir : "/tmp";
 }
 
+// The namenode's getStats capacity (what every live datanode heartbeated), or an error.
+Result<int64_t> NamenodeCapacity(const std::string& address) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return Status::InvalidArgument("no namenode address");
+  try {
+    auto socket = std::make_shared<apache::thrift::transport::TSocket>(
+        address.substr(0, colon), std::stoi(address.substr(colon + 1)));
+    socket->setConnTimeout(2000);
+    socket->setRecvTimeout(5000);
+    socket->setSendTimeout(5000);
+    auto transport = std::make_shared<apache::thrift::transport::TFramedTransport>(socket);
+    rpc::ClientNamenodeClient client(
+        std::make_shared<apache::thrift::protocol::TBinaryProtocol>(transport));
+    transport->open();
+    rpc::RequestHeader header;
+    header.user = "mini-cluster";
+    header.client_id = std::string(16, '\x01');
+    header.call_id = 0;
+    rpc::FsStats stats;
+    client.getStats(stats, header);
+    transport->close();
+    return stats.capacity;
+  } catch (const std::exception& e) {
+    return Status::Unavailable(std::string("getStats: ") + e.what());
+  }
+}
+
+// --reserved_bytes_per_volume among the daemon flags (the datanodes count it out of capacity).
+uint64_t ReservedBytes(const std::vector<std::string>& flags) {
+  const std::string name = "--reserved_bytes_per_volume=";
+  uint64_t reserved = 0;
+  for (const auto& flag : flags) {
+    if (flag.rfind(name, 0) == 0) reserved = std::strtoull(flag.c_str() + name.size(), nullptr, 10);
+  }
+  return reserved;
+}
+
 }  // namespace
 
 // The directory comes first so that it outlives the cluster that lives in it.
@@ -28,8 +71,13 @@ struct MiniCluster::Impl {
   TempDir dir;
   std::unique_ptr<cluster::LocalCluster> cluster;
 
+  std::vector<std::string> extra_flags;
+
   int NamenodeSlot(int index) const {
     return cluster ? cluster->Find(cluster::kNamenodeRole, index) : -1;
+  }
+  int DatanodeSlot(int index) const {
+    return cluster ? cluster->Find(cluster::kDatanodeRole, index) : -1;
   }
 };
 
@@ -47,8 +95,10 @@ Result<std::unique_ptr<MiniCluster>> MiniCluster::Start(const MiniClusterOptions
   local.detach = false;
   local.parent_death_signal = SIGKILL;
   ASSIGN_OR_RETURN(mini->impl_->cluster, cluster::LocalCluster::Open(std::move(local)));
+  mini->impl_->extra_flags = options.extra_flags;
   Status s = mini->impl_->cluster->StartAll();
   if (!s.ok()) return s.Prepend("starting a MiniCluster in " + mini->dir());
+  if (options.datanodes > 0) RETURN_NOT_OK(mini->WaitForDatanodes());
   return mini;
 }
 
@@ -96,6 +146,85 @@ Status MiniCluster::RestartNamenode(int index) {
                                    " is running; kill it first");
   }
   return impl_->cluster->StartDaemon(slot);
+}
+
+int MiniCluster::num_datanodes() const {
+  return impl_->cluster->state().CountRole(cluster::kDatanodeRole);
+}
+
+pid_t MiniCluster::datanode_pid(int index) const {
+  int slot = impl_->DatanodeSlot(index);
+  if (slot < 0 || impl_->cluster->GetDaemonState(slot) != cluster::DaemonState::kRunning) {
+    return 0;
+  }
+  return impl_->cluster->state().daemons[slot].pid;
+}
+
+std::string MiniCluster::datanode_rpc_address(int index) const {
+  int slot = impl_->DatanodeSlot(index);
+  return slot < 0 ? "" : impl_->cluster->Address(slot, "rpc");
+}
+
+std::string MiniCluster::datanode_data_address(int index) const {
+  int slot = impl_->DatanodeSlot(index);
+  return slot < 0 ? "" : impl_->cluster->Address(slot, "data");
+}
+
+std::vector<std::string> MiniCluster::datanode_data_dirs(int index) const {
+  int slot = impl_->DatanodeSlot(index);
+  if (slot < 0) return {};
+  // The launcher gives each datanode one volume, DIR/datanode-N/data.
+  return {impl_->cluster->state().daemons[slot].data_dir + "/data"};
+}
+
+Status MiniCluster::KillDatanode(int index, int signal) {
+  int slot = impl_->DatanodeSlot(index);
+  if (slot < 0) return Status::InvalidArgument("no datanode " + std::to_string(index));
+  return impl_->cluster->SignalDaemon(slot, signal, kStopTimeout);
+}
+
+Status MiniCluster::RestartDatanode(int index) {
+  int slot = impl_->DatanodeSlot(index);
+  if (slot < 0) return Status::InvalidArgument("no datanode " + std::to_string(index));
+  if (impl_->cluster->GetDaemonState(slot) == cluster::DaemonState::kRunning) {
+    return Status::InvalidArgument("datanode " + std::to_string(index) +
+                                   " is running; kill it first");
+  }
+  return impl_->cluster->StartDaemon(slot);
+}
+
+Result<int> MiniCluster::AddDatanode() {
+  ASSIGN_OR_RETURN(size_t slot, impl_->cluster->AddDaemon(cluster::kDatanodeRole));
+  RETURN_NOT_OK(WaitForDatanodes());
+  return impl_->cluster->state().daemons[slot].index;
+}
+
+Status MiniCluster::WaitForDatanodes(std::chrono::milliseconds timeout) {
+  // Every volume of this cluster lies on the file system of its directory, so each running
+  // datanode adds that file system's size (less the reserved bytes) to the namenode's capacity.
+  struct statvfs st;
+  if (::statvfs(dir().c_str(), &st) != 0) return Status::FromErrno(errno, "statvfs " + dir());
+  const uint64_t total = static_cast<uint64_t>(st.f_blocks) * st.f_frsize;
+  const uint64_t reserved = ReservedBytes(impl_->extra_flags);
+  const uint64_t per_volume = total > reserved ? total - reserved : 0;
+  int running = 0;
+  for (int i = 0; i < num_datanodes(); ++i) running += datanode_pid(i) != 0 ? 1 : 0;
+  const int64_t expected = static_cast<int64_t>(per_volume) * running;
+  Result<int64_t> capacity = Status::Unavailable("not asked yet");
+  const std::string address = namenode_address(0);
+  bool ok = WaitFor(
+      [&] {
+        capacity = NamenodeCapacity(address);
+        return capacity.ok() && *capacity >= expected;
+      },
+      timeout, std::chrono::milliseconds(50));
+  if (ok) return Status::OK();
+  return Status::TimedOut("the namenode did not count all " + std::to_string(running) +
+                          " datanodes within " + std::to_string(timeout.count()) +
+                          " ms (capacity " +
+                          (capacity.ok() ? std::to_string(*capacity) : capacity.status().ToString()) +
+                          ", expected " + std::to_string(expected) + "); logs in " + dir() +
+                          "/logs");
 }
 
 std::string BinDir() {

@@ -15,12 +15,13 @@ namespace talus::test {
 
 struct MiniClusterOptions {
   int namenodes = 1;
+  // talus-datanode processes, each with one volume in its own directory.
   int datanodes = 0;
   // Passed to every daemon started, e.g. "--heartbeat_interval_ms=200".
   std::vector<std::string> extra_flags;
 };
 
-// A real cluster for integration tests: `talus-namenode` (and later datanode) processes on
+// A real cluster for integration tests: `talus-namenode` and `talus-datanode` processes on
 // ephemeral loopback ports in a fresh temporary directory. The destructor kills every process
 // it started (SIGKILL) and removes the directory, whatever state the test left it in.
 // It runs the same LocalCluster code as `talus cluster up` (cluster/local_cluster.h), with the
@@ -46,6 +47,24 @@ class MiniCluster {
   Status KillNamenode(int index, int signal = 9);
   // Starts namenode `index` again on its existing data and the same port; waits until it serves.
   Status RestartNamenode(int index);
+
+  // Datanodes. Start() returns once every datanode has registered and heartbeated (the
+  // namenode's getStats counts the capacity of each).
+  int num_datanodes() const;
+  pid_t datanode_pid(int index) const;            // 0 when not running
+  std::string datanode_rpc_address(int index) const;   // DatanodeProtocol, "127.0.0.1:PORT"
+  std::string datanode_data_address(int index) const;  // the data transfer port
+  std::vector<std::string> datanode_data_dirs(int index) const;  // its volumes
+  // Sends `signal` to datanode `index` and, for SIGKILL/SIGTERM, reaps it.
+  Status KillDatanode(int index, int signal = 9);
+  // Starts datanode `index` again on its data (and ports, when still free); waits until it
+  // serves, not until it has registered again (WaitFor what the test needs).
+  Status RestartDatanode(int index);
+  // Starts one more datanode and waits until the namenode counts it; returns its index.
+  Result<int> AddDatanode();
+  // Waits until namenode 0's getStats capacity covers every running datanode's volumes, i.e.
+  // all of them have registered and heartbeated.
+  Status WaitForDatanodes(std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
  private:
   MiniCluster() = default;

@@ -1,0 +1,100 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "common/rpc/async_thrift_server.h"
+#include "common/thread_pool.h"
+#include "datanode/server/namenode_link.h"
+#include "datanode/server/replica_recovery.h"
+#include "datanode/storage/dataset.h"
+#include "datanode/transfer/transfer_server.h"
+
+namespace talus::datanode {
+
+struct HostPort {
+  std::string host;
+  int port = 0;
+  std::string ToString() const { return host + ":" + std::to_string(port); }
+};
+
+// "host:port[,host:port...]"; every port within 1..65535.
+Result<std::vector<HostPort>> ParseHostPortList(const std::string& list);
+
+struct DatanodeOptions {
+  std::vector<std::string> data_dirs;  // one volume each
+  uint64_t reserved_bytes_per_volume = 0;
+  std::string rpc_host = "127.0.0.1";  // both servers bind here and register this host
+  int rpc_port = 0;                    // DatanodeProtocol; 0: ephemeral
+  int data_port = 0;                   // the transfer server; 0: ephemeral
+  std::vector<HostPort> namenodes;     // their service RPC ports
+  int64_t heartbeat_interval_ms = 3000;
+  int64_t block_report_interval_ms = 6LL * 3600 * 1000;
+  std::string cluster_id;
+  int rpc_timeout_ms = 30000;          // calls to namenodes and peers
+  int transfer_socket_timeout_ms = 60000;
+  int max_transfer_connections = 256;
+  uint32_t max_packet_data_bytes = 16 << 20;
+};
+
+// The datanode daemon's parts wired together: the replica store, the data port, the
+// DatanodeProtocol RPC server and one NamenodeLink per namenode. It hears every replica event
+// of the data port and passes it on to each namenode.
+class Datanode : public ReplicaEvents, public LinkOwner {
+ public:
+  // Opens the volumes (the scan is logged) and starts both servers; the namenode links wait
+  // for StartNamenodeLinks (so an address file can be written between the two).
+  static Result<std::unique_ptr<Datanode>> Start(const DatanodeOptions& options);
+  ~Datanode() override;  // Stop()
+
+  void StartNamenodeLinks();
+  // Links first (no more commands), then the servers, then queued work. Idempotent.
+  void Stop();
+
+  std::string rpc_address() const;
+  std::string data_address() const;
+  const std::string& storage_id() const { return identity_.storage_id; }
+  DataSet* data() const { return data_.get(); }
+  const std::vector<std::unique_ptr<NamenodeLink>>& links() const { return links_; }
+
+  // ReplicaEvents (from the data port and recoveries).
+  void OnReceiving(const ReplicaInfo& replica) override;
+  void OnReceived(const ReplicaInfo& replica) override;
+  void OnBadReplica(uint64_t block_id, uint64_t genstamp) override;
+
+  // LinkOwner.
+  DatanodeIdentity Identity() const override { return identity_; }
+  std::vector<VolumeState> Volumes() const override;
+  std::vector<VolumeBlockReport> FullBlockReport() const override;
+  int ActiveTransfers() const override;
+  void DeleteBlocks(std::vector<BlockRef> blocks) override;
+  void RecoverBlocks(std::vector<RecoveryCommand> commands, NamenodeLink* from) override;
+
+ private:
+  explicit Datanode(DatanodeOptions options) : options_(std::move(options)) {}
+  void NotifyAll(const BlockRef& block, BlockEvent event);
+  void DeleteNow(const std::vector<BlockRef>& blocks);
+  void RecoverNow(const RecoveryCommand& command, NamenodeLink* from);
+
+  const DatanodeOptions options_;
+  DatanodeIdentity identity_;
+  std::unique_ptr<DataSet> data_;
+  std::vector<std::unique_ptr<NamenodeLink>> links_;
+  std::unique_ptr<ReplicaRecovery> recovery_;
+  // Deletes and recoveries (commands), and recovery RPCs from peers: never on a loop thread.
+  std::unique_ptr<ThreadPool> command_pool_;
+  std::unique_ptr<ThreadPool> rpc_pool_;
+  std::unique_ptr<TransferServer> transfer_;
+  std::unique_ptr<AsyncThriftServer> rpc_server_;
+
+  std::mutex mu_;
+  bool stopped_ = false;
+  std::set<uint64_t> recovering_;  // blocks whose recovery this node leads now; mu_
+};
+
+}  // namespace talus::datanode

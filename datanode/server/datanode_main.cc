@@ -1,0 +1,168 @@
+// talus-datanode: stores replicas on its volumes, serves them on its data port, answers recovery
+// calls on its RPC port, and reports to every namenode.
+#include <signal.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+
+#include "datanode/server/datanode.h"
+
+DEFINE_string(dir, "", "This datanode's own directory. When --data_dirs is empty its one volume "
+              "is DIR/data. (Launchers also use it to tell their daemons apart.)");
+DEFINE_string(data_dirs, "", "Comma-separated volume directories, one per disk; each is created "
+              "and formatted on first use.");
+DEFINE_string(namenodes, "", "Comma-separated host:port of every namenode's service RPC port "
+              "(where datanodes register, heartbeat and report).");
+DEFINE_string(rpc_host, "127.0.0.1", "Address both servers bind to and the host this datanode "
+              "registers with.");
+DEFINE_int32(rpc_port, 9867, "Port of the DatanodeProtocol RPC server (visible lengths, replica "
+             "recovery); 0 picks a free port.");
+DEFINE_int32(data_port, 9866, "Port of the data transfer server (block reads and writes); 0 "
+             "picks a free port.");
+DEFINE_string(address_file, "", "When set, once both servers listen, two lines are written here "
+              "(atomically): \"host:port\" of the RPC server, then of the data port; for "
+              "launchers that start the datanode on port 0.");
+DEFINE_int64(heartbeat_interval_ms, 3000, "How often a heartbeat (capacity, use, transfers) goes "
+             "to each namenode; its replies carry commands. Give the namenode the same value.");
+DEFINE_int64(block_report_interval_ms, 6LL * 3600 * 1000, "How often a full block report goes to "
+             "each namenode, besides the one at registration (HDFS: 6 h).");
+DEFINE_uint64(reserved_bytes_per_volume, 0, "Bytes of each volume's file system left for "
+              "others: never counted as capacity nor filled with replicas.");
+DEFINE_string(cluster_id, "", "Registered with; a namenode that serves another cluster id "
+              "refuses this datanode. Empty: accepted by any namenode that does not check.");
+DEFINE_int32(rpc_timeout_ms, 30000, "Timeout of each call to a namenode or peer datanode.");
+DEFINE_int32(transfer_socket_timeout_ms, 60000, "Timeout of each read or write on a data "
+             "transfer connection.");
+DEFINE_int32(max_transfer_connections, 256, "Most data transfer connections served at once; "
+             "more are refused with an error.");
+
+namespace talus::datanode {
+namespace {
+
+bool ValidatePort(const char* flag, int32_t value) {
+  if (value >= 0 && value <= 65535) return true;
+  std::fprintf(stderr, "--%s must be within 0..65535\n", flag);
+  return false;
+}
+DEFINE_validator(rpc_port, &ValidatePort);
+DEFINE_validator(data_port, &ValidatePort);
+
+bool ValidatePositive(const char* flag, int64_t value) {
+  if (value > 0) return true;
+  std::fprintf(stderr, "--%s must be positive\n", flag);
+  return false;
+}
+DEFINE_validator(heartbeat_interval_ms, &ValidatePositive);
+DEFINE_validator(block_report_interval_ms, &ValidatePositive);
+
+Status WriteAddressFile(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text << "\n";
+    out.flush();
+    if (!out) return Status::IoError("cannot write " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::FromErrno(errno, "rename " + tmp);
+  return Status::OK();
+}
+
+std::vector<std::string> SplitList(const std::string& list) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    std::string item = list.substr(start, comma == std::string::npos ? std::string::npos
+                                                                      : comma - start);
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+int Run() {
+  DatanodeOptions options;
+  options.data_dirs = SplitList(FLAGS_data_dirs);
+  if (options.data_dirs.empty()) {
+    if (FLAGS_dir.empty()) {
+      std::fprintf(stderr, "talus-datanode: --data_dirs (or --dir) is required\n");
+      return 2;
+    }
+    options.data_dirs.push_back(FLAGS_dir + "/data");
+  }
+  for (const std::string& d : options.data_dirs) {
+    if (d.empty() || d[0] != '/') {
+      std::fprintf(stderr, "talus-datanode: data directory '%s' is not an absolute path\n",
+                   d.c_str());
+      return 2;
+    }
+  }
+  Result<std::vector<HostPort>> namenodes = ParseHostPortList(FLAGS_namenodes);
+  if (FLAGS_namenodes.empty() || !namenodes.ok()) {
+    std::fprintf(stderr, "talus-datanode: --namenodes needs host:port[,host:port...]%s%s\n",
+                 namenodes.ok() ? "" : ": ",
+                 namenodes.ok() ? "" : namenodes.status().message().c_str());
+    return 2;
+  }
+  options.namenodes = std::move(*namenodes);
+  options.reserved_bytes_per_volume = FLAGS_reserved_bytes_per_volume;
+  options.rpc_host = FLAGS_rpc_host;
+  options.rpc_port = FLAGS_rpc_port;
+  options.data_port = FLAGS_data_port;
+  options.heartbeat_interval_ms = FLAGS_heartbeat_interval_ms;
+  options.block_report_interval_ms = FLAGS_block_report_interval_ms;
+  options.cluster_id = FLAGS_cluster_id;
+  options.rpc_timeout_ms = FLAGS_rpc_timeout_ms;
+  options.transfer_socket_timeout_ms = FLAGS_transfer_socket_timeout_ms;
+  options.max_transfer_connections = FLAGS_max_transfer_connections;
+
+  // Termination signals are taken by sigwait below, on the main thread only.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  Result<std::unique_ptr<Datanode>> started = Datanode::Start(options);
+  if (!started.ok()) {
+    LOG(ERROR) << "cannot start the datanode: " << started.status();
+    return 1;
+  }
+  Datanode& dn = **started;
+  if (!FLAGS_address_file.empty()) {
+    Status written =
+        WriteAddressFile(FLAGS_address_file, dn.rpc_address() + "\n" + dn.data_address());
+    if (!written.ok()) {
+      LOG(ERROR) << written;
+      return 1;
+    }
+  }
+  dn.StartNamenodeLinks();
+  LOG(INFO) << "talus-datanode " << dn.storage_id() << " serving; namenodes " << FLAGS_namenodes;
+
+  int received = 0;
+  sigwait(&signals, &received);
+  LOG(INFO) << "signal " << received << ": shutting down";
+  dn.Stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace talus::datanode
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage("talus-datanode --data_dirs=DIR[,DIR...] --namenodes=HOST:PORT[,...] "
+                          "[--rpc_port=PORT] [--data_port=PORT] [flags]");
+  gflags::SetVersionString(TALUS_VERSION);
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  google::InitGoogleLogging(argv[0]);
+  google::InstallFailureSignalHandler();
+  return talus::datanode::Run();
+}
