@@ -517,5 +517,87 @@ TEST_F(NamespaceOpsTest, OneBatchOfDependentEditsAppliesAsOneWrite) {
   EXPECT_EQ((*store)->applied_index(), base + 4);
 }
 
+TEST_F(NamespaceOpsTest, AppendReopensAPartialLastBlockUnderANewStamp) {
+  blocks::FakeClock clock;
+  blocks::DatanodeManager datanodes(blocks::DatanodeManagerOptions{}, &clock);
+  blocks::BlockMap map(&datanodes);
+  ASSERT_TRUE(ns_->AttachBlockMap(&map).ok());
+  ASSERT_TRUE(Mkdir("/home", root_).ok());
+  ASSERT_TRUE(Run(root_, SetOwnerOp{"/home", "alice", ""}).ok());
+  auto id = Run(alice_, CreateOp{"/home/log", 0644, "w1", false, false, 3, 1 << 20});
+  ASSERT_TRUE(id.ok());
+  const uint64_t file_id = static_cast<uint64_t>(*id);
+  // An empty closed file: append only takes the lease (value 0: no block to reopen).
+  ASSERT_TRUE(Run(alice_, CompleteOp{"/home/log", "w1", std::nullopt, file_id}).ok());
+  auto empty_append = Run(alice_, AppendOp{"/home/log", "w2"});
+  ASSERT_TRUE(empty_append.ok()) << empty_append.status();
+  EXPECT_EQ(*empty_append, 0);
+  EXPECT_EQ(ns_->GetFileInfo(root_, "/home/log")->lease_holder, "w2");
+  // One writer at a time.
+  EXPECT_EQ(Run(alice_, AppendOp{"/home/log", "w3"}).status().code(), ErrorCode::kLeaseConflict);
+  auto b1 = Run(alice_, AddBlockOp{"/home/log", file_id, "w2", std::nullopt});
+  ASSERT_TRUE(b1.ok());
+  const int64_t gs1 = ns_->GetFileInfo(root_, "/home/log")->blocks[0].generation_stamp;
+  ASSERT_TRUE(Run(alice_, CompleteOp{"/home/log", "w2", BlockInfo{*b1, gs1, 1000}, file_id}).ok());
+  // Others may not append without write permission; directories cannot be appended to.
+  EXPECT_EQ(Run(bob_, AppendOp{"/home/log", "b"}).status().code(), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(Run(alice_, AppendOp{"/home", "w4"}).status().code(), ErrorCode::kIsADirectory);
+  EXPECT_EQ(Run(alice_, AppendOp{"/home/none", "w4"}).status().code(), ErrorCode::kNotFound);
+  auto reopened = Run(alice_, AppendOp{"/home/log", "w4"});
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ(*reopened, gs1);  // the old stamp, for the datanodes' replicas
+  auto file = ns_->GetFileInfo(root_, "/home/log");
+  ASSERT_EQ(file->blocks.size(), 1u);
+  EXPECT_GT(file->blocks[0].generation_stamp, gs1);
+  EXPECT_EQ(file->blocks[0].num_bytes, 1000);
+  EXPECT_EQ(file->length, 1000);
+  EXPECT_TRUE(file->UnderConstruction());
+  auto in_map = map.FileBlocks(static_cast<int64_t>(file_id));
+  ASSERT_EQ(in_map.size(), 1u);
+  EXPECT_FALSE(in_map[0].complete);
+  EXPECT_EQ(in_map[0].block.generation_stamp, file->blocks[0].generation_stamp);
+  // The writer goes on and closes with the longer block under the new stamp.
+  ASSERT_TRUE(Run(alice_, CompleteOp{"/home/log", "w4",
+                                     BlockInfo{*b1, file->blocks[0].generation_stamp, 1500},
+                                     file_id})
+                  .ok());
+  EXPECT_EQ(ns_->GetFileInfo(root_, "/home/log")->length, 1500);
+  // A full last block is not reopened: the writer starts a new block.
+  auto full = Run(root_, CreateOp{"/full", 0644, "w", false, false, 3, 1 << 20});
+  auto fb = Run(root_, AddBlockOp{"/full", static_cast<uint64_t>(*full), "w", std::nullopt});
+  const int64_t fgs = ns_->GetFileInfo(root_, "/full")->blocks[0].generation_stamp;
+  ASSERT_TRUE(Run(root_, CompleteOp{"/full", "w", BlockInfo{*fb, fgs, 1 << 20},
+                                    static_cast<uint64_t>(*full)})
+                  .ok());
+  auto full_append = Run(root_, AppendOp{"/full", "w5"});
+  ASSERT_TRUE(full_append.ok());
+  EXPECT_EQ(*full_append, 0);
+  EXPECT_EQ(ns_->GetFileInfo(root_, "/full")->blocks[0].generation_stamp, fgs);
+}
+
+TEST_F(NamespaceOpsTest, BlockRecoveryTakesTheLeaseAndClosesAtTheAgreedLength) {
+  auto id = Run(root_, CreateOp{"/rec", 0644, "gone", false, false, 3, 1 << 20});
+  ASSERT_TRUE(id.ok());
+  const uint64_t file_id = static_cast<uint64_t>(*id);
+  auto b1 = Run(root_, AddBlockOp{"/rec", file_id, "gone", std::nullopt});
+  ASSERT_TRUE(b1.ok());
+  const int64_t gs1 = ns_->GetFileInfo(root_, "/rec")->blocks[0].generation_stamp;
+  auto stamp = Run(root_, RecoverBlockOp{"/rec", file_id, "gone", "talus-namenode-recovery"});
+  ASSERT_TRUE(stamp.ok()) << stamp.status();
+  EXPECT_GT(*stamp, gs1);
+  // The old writer has lost the file.
+  EXPECT_EQ(Run(root_, CompleteOp{"/rec", "gone", BlockInfo{*b1, gs1, 10}, file_id})
+                .status()
+                .code(),
+            ErrorCode::kLeaseConflict);
+  ASSERT_TRUE(Run(root_, CompleteOp{"/rec", "talus-namenode-recovery",
+                                    BlockInfo{*b1, *stamp, 777}, file_id})
+                  .ok());
+  auto file = ns_->GetFileInfo(root_, "/rec");
+  EXPECT_FALSE(file->UnderConstruction());
+  EXPECT_EQ(file->length, 777);
+  EXPECT_EQ(file->blocks[0].generation_stamp, *stamp);
+}
+
 }  // namespace
 }  // namespace talus
