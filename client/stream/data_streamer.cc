@@ -159,6 +159,7 @@ void DataStreamer::SendLoop() {
         if (packet->last) last_sent_ = true;
       }
     }
+    if (packet != nullptr) cv_.notify_all();  // the responder waits for something unacked
     const transfer::Deadline deadline = transfer::DeadlineAfterMs(options_.timeout_ms);
     Status s;
     if (packet == nullptr) {

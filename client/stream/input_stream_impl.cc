@@ -136,18 +136,18 @@ Status InputStreamImpl::AllReplicasFailed(const LocatedBlock& block,
 
 Result<std::unique_ptr<BlockReader>> InputStreamImpl::OpenReader(const LocatedBlock& block,
                                                                  uint64_t offset, uint64_t end,
-                                                                 std::set<std::string>* failed) {
-  Status last_error;
+                                                                 std::set<std::string>* failed,
+                                                                 Status* last_error) {
   for (const DatanodeInfo& node : block.locations) {
     if (failed->count(NodeKey(node)) > 0) continue;
     Result<std::unique_ptr<BlockReader>> reader =
         BlockReader::Open(node, block.block, offset, end, ctx_.client_name,
                           ctx_.options.datanode_timeout_ms);
     if (reader.ok()) return reader;
-    last_error = reader.status();
-    ReplicaFailed(block, node, last_error, failed);
+    *last_error = reader.status();
+    ReplicaFailed(block, node, *last_error, failed);
   }
-  return AllReplicasFailed(block, last_error);
+  return AllReplicasFailed(block, *last_error);
 }
 
 Result<size_t> InputStreamImpl::Read(void* buf, size_t n) {
@@ -160,16 +160,20 @@ Result<size_t> InputStreamImpl::Read(void* buf, size_t n) {
     if (!reader_ || reader_->position() >= reader_->end()) {
       reader_.reset();
       ASSIGN_OR_RETURN(LocatedBlock block, BlockAt(pos_));
-      if (block.block.block_id != reader_block_.block.block_id) reader_failed_.clear();
+      if (block.block.block_id != reader_block_.block.block_id) {
+        reader_failed_.clear();
+        reader_error_ = Status::OK();
+      }
       reader_block_ = block;
       const uint64_t offset = static_cast<uint64_t>(pos_ - block.offset);
       const uint64_t end =
           std::min<uint64_t>(block.block.num_bytes, static_cast<uint64_t>(length - block.offset));
-      ASSIGN_OR_RETURN(reader_, OpenReader(block, offset, end, &reader_failed_));
+      ASSIGN_OR_RETURN(reader_, OpenReader(block, offset, end, &reader_failed_, &reader_error_));
       fresh = true;
     }
     Result<size_t> got = reader_->Read(out + total, n - total);
     if (!got.ok()) {
+      reader_error_ = got.status();
       ReplicaFailed(reader_block_, reader_->node(), got.status(), &reader_failed_);
       reader_.reset();  // the next turn opens the next location at pos_
       continue;
@@ -201,12 +205,15 @@ Result<size_t> InputStreamImpl::Pread(int64_t offset, void* buf, size_t n) {
     const uint64_t begin = static_cast<uint64_t>(pos - block.offset);
     const uint64_t end = std::min<uint64_t>(block.block.num_bytes, begin + (n - done));
     std::set<std::string> failed;
+    Status last_error;
     uint64_t at = begin;
     while (at < end) {
-      ASSIGN_OR_RETURN(std::unique_ptr<BlockReader> reader, OpenReader(block, at, end, &failed));
+      ASSIGN_OR_RETURN(std::unique_ptr<BlockReader> reader,
+                       OpenReader(block, at, end, &failed, &last_error));
       while (at < end) {
         Result<size_t> got = reader->Read(out + done + (at - begin), end - at);
         if (!got.ok()) {
+          last_error = got.status();
           ReplicaFailed(block, reader->node(), got.status(), &failed);
           break;  // reopen on the next location at `at`
         }

@@ -42,9 +42,11 @@ class InputStreamImpl : public InputStream {
   // read of it.
   Result<LocatedBlock> BlockAt(int64_t pos);
   void CacheBlocks(const LocatedBlocks& located);  // requires mu_
-  // A reader of block bytes [offset, end) from the first location not in *failed.
+  // A reader of block bytes [offset, end) from the first location not in *failed. *last_error
+  // holds the latest replica failure (kept for the error when every replica has failed).
   Result<std::unique_ptr<BlockReader>> OpenReader(const LocatedBlock& block, uint64_t offset,
-                                                  uint64_t end, std::set<std::string>* failed);
+                                                  uint64_t end, std::set<std::string>* failed,
+                                                  Status* last_error);
   // Records a failed replica; a checksum mismatch is reported to the namenode.
   void ReplicaFailed(const LocatedBlock& block, const DatanodeInfo& node, const Status& error,
                      std::set<std::string>* failed);
@@ -63,6 +65,7 @@ class InputStreamImpl : public InputStream {
   std::unique_ptr<BlockReader> reader_;
   LocatedBlock reader_block_;
   std::set<std::string> reader_failed_;  // replicas of reader_block_ that failed
+  Status reader_error_;                  // the latest of those failures
   bool closed_ = false;
 };
 

@@ -182,11 +182,10 @@ Status OutputStreamImpl::SealPacket(bool sync, bool last) {
 }
 
 Status OutputStreamImpl::StartBlock() {
-  std::vector<std::string> excluded;
   Status last_error;
   for (int attempt = 0; attempt < kMaxBlockTries; ++attempt) {
     ASSIGN_OR_RETURN(LocatedBlock block,
-                     ctx_.namenode->AddBlock(path_, ctx_.client_name, previous_, excluded,
+                     ctx_.namenode->AddBlock(path_, ctx_.client_name, previous_, excluded_,
                                              file_id_));
     transfer::WriteBlockOp op;
     op.block_id = block.block.block_id;
@@ -209,7 +208,7 @@ Status OutputStreamImpl::StartBlock() {
     if (!abandoned.ok()) return abandoned.Prepend("abandoning " + block.block.Name());
     // The streamer names the refusing node in the status detail (its storage id).
     if (last_error.detail().empty()) break;
-    excluded.push_back(last_error.detail());
+    excluded_.push_back(last_error.detail());
   }
   return last_error.Prepend("writing " + path_);
 }

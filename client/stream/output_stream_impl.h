@@ -59,6 +59,8 @@ class OutputStreamImpl : public OutputStream {
   std::unique_ptr<Packet> packet_;        // being filled; null between packets
   std::unique_ptr<DataStreamer> streamer_;  // the current block's pipeline
   std::optional<BlockRef> previous_;      // the last block finished
+  // Datanodes (storage ids) that refused a pipeline of this stream: not asked again.
+  std::vector<std::string> excluded_;
   Status error_;
   bool closed_ = false;
   bool lease_registered_ = false;

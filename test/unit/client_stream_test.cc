@@ -40,6 +40,8 @@ struct FakeStorage {
   std::map<uint16_t, int> node_by_port;
   std::set<int> corrupt_nodes;  // nodes that flip a byte of every packet they serve
   std::atomic<int> write_ops{0};
+  int ack_error_node = -1;  // this node's reply in every ack is ERROR
+  int refuse_node = -1;     // this node refuses WRITE_BLOCK
 };
 
 // Accepts connections on 127.0.0.1:<ephemeral> and serves WRITE_BLOCK (acting for the whole
@@ -100,8 +102,17 @@ class FakeDatanode {
   void ServeWrite(int fd, const transfer::WriteBlockOp& op) {
     ++storage_->write_ops;
     std::vector<int> nodes = {index_};
+    int ack_error_node = -1;
     {
       std::lock_guard<std::mutex> lock(storage_->mu);
+      ack_error_node = storage_->ack_error_node;
+      if (storage_->refuse_node == index_) {
+        transfer::OpResponse refused;
+        refused.status = transfer::TransferStatus::kErrorNoSpace;
+        refused.message = "127.0.0.1:" + std::to_string(port_) + " is full";
+        (void)transfer::WriteResponse(fd, refused, Soon());
+        return;
+      }
       for (const auto& t : op.targets) nodes.push_back(storage_->node_by_port.at(t.port));
       for (int n : nodes) {
         auto key = std::make_pair(n, op.block_id);
@@ -140,8 +151,9 @@ class FakeDatanode {
             storage_->genstamp[{n, op.block_id}] =
                 op.latest_genstamp != 0 ? op.latest_genstamp : op.genstamp;
           }
-          ack.replies.push_back(ok.ok() ? transfer::TransferStatus::kSuccess
-                                        : transfer::TransferStatus::kErrorChecksum);
+          ack.replies.push_back(!ok.ok()              ? transfer::TransferStatus::kErrorChecksum
+                                : n == ack_error_node ? transfer::TransferStatus::kError
+                                                      : transfer::TransferStatus::kSuccess);
         }
       }
       if (!transfer::WriteAck(fd, ack, Soon()).ok() || h.last) return;
@@ -451,7 +463,8 @@ TEST_F(ClientStreamTest, HflushMidChunkThenContinue) {
     ASSERT_TRUE(((off % 2) ? (*out)->Hflush() : (*out)->Hsync()).ok());
     std::lock_guard<std::mutex> lock(storage_.mu);
     for (int n = 0; n < 3; ++n) {
-      EXPECT_EQ(storage_.data[{n, 1}], data.substr(0, off)) << "node " << n << " after " << off;
+      const std::string& held = storage_.data[std::make_pair(n, uint64_t{1})];
+      EXPECT_TRUE(held == data.substr(0, off)) << "node " << n << " after " << off;
     }
   }
   ASSERT_TRUE((*out)->Write(data.data() + off, data.size() - off).ok());
@@ -596,6 +609,43 @@ TEST_F(ClientStreamTest, WriteAfterCloseFailsAndEmptyAppendKeepsData) {
   ASSERT_TRUE((*out)->Close().ok());
   EXPECT_FALSE((*out)->Write("x", 1).ok());
   EXPECT_EQ(ReadAll("/e"), "hello");
+}
+
+TEST_F(ClientStreamTest, ANodesErrorAckBreaksTheStreamNamingIt) {
+  {
+    std::lock_guard<std::mutex> lock(storage_.mu);
+    storage_.ack_error_node = 2;
+  }
+  CreateOptions co;
+  co.block_size = kBlockSize;
+  auto out = OutputStreamImpl::Create(ctx_, "/broken", co);
+  ASSERT_TRUE(out.ok());
+  const std::string data = RandomBytes(200000, 3);
+  Status s = (*out)->Write(data.data(), data.size());
+  if (s.ok()) s = (*out)->Hflush();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(datanodes_[2]->info().DataAddress()), std::string::npos) << s;
+  EXPECT_NE(s.message().find("node 3 of pipeline"), std::string::npos) << s;
+  // Broken for good: later calls give the same error.
+  EXPECT_EQ((*out)->Write("x", 1).message(), s.message());
+  EXPECT_FALSE((*out)->Close().ok());
+}
+
+TEST_F(ClientStreamTest, ARefusingNodeIsLeftOutOfANewPipeline) {
+  {
+    std::lock_guard<std::mutex> lock(storage_.mu);
+    storage_.refuse_node = 0;
+  }
+  const std::string data = RandomBytes(kBlockSize + 10, 4);
+  WriteFile("/refused", data);
+  const auto& file = namenode_->file("/refused");
+  ASSERT_EQ(file.blocks.size(), 2u);
+  for (const LocatedBlock& lb : file.blocks) {
+    ASSERT_EQ(lb.locations.size(), 2u);
+    EXPECT_NE(lb.locations[0].storage_id, "storage-0");
+    EXPECT_NE(lb.locations[1].storage_id, "storage-0");
+  }
+  EXPECT_TRUE(ReadAll("/refused") == data);
 }
 
 }  // namespace
