@@ -15,6 +15,7 @@
 #include "common/transfer/stream_io.h"
 #include "datanode/storage/block_meta.h"
 #include "datanode/transfer/ack_queue.h"
+#include "datanode/transfer/socket_buffer.h"
 
 namespace talus::datanode {
 
@@ -28,6 +29,9 @@ namespace {
 
 // Packets a node holds between arrival and acknowledgement before it stops reading.
 constexpr size_t kMaxPacketsInFlight = 256;
+// Receive buffers: packets (several 64 KiB packets per recv; grows for larger packets) and acks.
+constexpr size_t kPacketBufferBytes = 512 * 1024;
+constexpr size_t kAckBufferBytes = 4096;
 
 struct SetupError {
   TransferStatus status = TransferStatus::kSuccess;
@@ -44,7 +48,8 @@ SetupError FailWith(const Status& s) { return Fail(TransferStatusFor(s), s.messa
 class BlockReceiver {
  public:
   BlockReceiver(const OpContext& ctx, const WriteBlockOp& op)
-      : ctx_(ctx), op_(op), queue_(kMaxPacketsInFlight) {}
+      : ctx_(ctx), op_(op), queue_(kMaxPacketsInFlight), in_(kPacketBufferBytes),
+        acks_in_(kAckBufferBytes) {}
 
   bool Run();
 
@@ -57,7 +62,7 @@ class BlockReceiver {
   SetupError ConnectDownstream();
   void SendSetupResponse(const SetupError& result);
   void ReceivePackets();
-  TransferStatus WriteLocally(const transfer::PacketBuffer& packet);
+  TransferStatus WriteLocally(const PacketView& packet);
   void RunResponder();
   // The stream cannot go on: wakes both threads and cuts both sockets' inbound side.
   void FailStream();
@@ -76,6 +81,8 @@ class BlockReceiver {
   AckQueue queue_;
   std::atomic<bool> downstream_broken_{false};
   bool completed_ = false;  // set by the responder once the last packet's ack went up
+  SocketBuffer in_;        // packets from upstream (receiver thread)
+  SocketBuffer acks_in_;   // acks from downstream (responder thread)
   std::vector<uint8_t> big_endian_sums_;
   std::string ack_bytes_;
 };
@@ -283,7 +290,15 @@ bool BlockReceiver::Run() {
   if (completed_) {
     VLOG(1) << ctx_.NodePrefix() << "received " << BlockName() << " from " << ctx_.peer;
   }
-  return finish(completed_);
+  // Bytes read past the last packet (a next op sent without waiting for the last ack) sit in
+  // our buffer, not the socket: the connection cannot carry on.
+  const bool reusable = completed_ && in_.size() == 0;
+  if (completed_ && !reusable) {
+    VLOG(1) << ctx_.NodePrefix() << "closing the connection from " << ctx_.peer
+            << ": data arrived after the last packet of " << BlockName();
+  }
+  finish(completed_);
+  return reusable;
 }
 
 void BlockReceiver::ReceivePackets() {
@@ -294,13 +309,13 @@ void BlockReceiver::ReceivePackets() {
       std::min<uint64_t>({ctx_.options->max_packet_data_bytes, transfer::kMaxPacketDataBytes,
                           ctx_.data->options().max_io_bytes}));
   transfer::PacketValidator validator(vo);
-  transfer::PacketBuffer packet;
+  PacketView packet;
   // Where the stream stands after the last packet read whole (the validator moves on as soon
   // as it accepts a header, before the payload has arrived).
   int64_t next_seqno = 0;
   uint64_t next_offset = start_length_;
   while (!validator.saw_last()) {
-    Status s = transfer::ReadPacket(ctx_.fd, ctx_.IoDeadline(), &validator, &packet);
+    Status s = ReadPacketBuffered(ctx_.fd, ctx_.IoDeadline(), &validator, &in_, &packet);
     if (!s.ok()) {
       if (queue_.aborted()) return;
       // A sender that stops mid-packet or sends what the stream does not allow is at fault;
@@ -328,8 +343,8 @@ void BlockReceiver::ReceivePackets() {
     if (!queue_.Push(entry)) return;
     // Forward first, so the next node works on the packet while this one writes it.
     if (down_fd_.valid() && !downstream_broken_.load(std::memory_order_acquire)) {
-      Status f = transfer::WritePacket(down_fd_.get(), h, packet.checksums.data(),
-                                       packet.data.data(), ctx_.IoDeadline());
+      Status f = transfer::WritePacket(down_fd_.get(), h, packet.checksums, packet.data,
+                                       ctx_.IoDeadline());
       if (!f.ok()) {
         if (!queue_.aborted()) {
           LOG(WARNING) << ctx_.NodePrefix() << "WRITE_BLOCK of " << BlockName()
@@ -345,13 +360,13 @@ void BlockReceiver::ReceivePackets() {
   }
 }
 
-TransferStatus BlockReceiver::WriteLocally(const transfer::PacketBuffer& packet) {
+TransferStatus BlockReceiver::WriteLocally(const PacketView& packet) {
   const PacketHeader& h = packet.header;
   if (h.heartbeat()) return TransferStatus::kSuccess;
   if (h.data_len > 0) {
     // The wire's checksums are little-endian, the meta file's big-endian.
     big_endian_sums_.resize(h.checksum_len);
-    const uint8_t* in = packet.checksums.data();
+    const uint8_t* in = packet.checksums;
     uint8_t* out = big_endian_sums_.data();
     for (uint32_t i = 0; i < h.checksum_len; i += 4) {
       out[i] = in[i + 3];
@@ -361,7 +376,7 @@ TransferStatus BlockReceiver::WriteLocally(const transfer::PacketBuffer& packet)
     }
     Status s = ctx_.data->Append(
         op_.block_id, genstamp_, h.offset_in_block,
-        std::string_view(reinterpret_cast<const char*>(packet.data.data()), h.data_len),
+        std::string_view(reinterpret_cast<const char*>(packet.data), h.data_len),
         std::string_view(reinterpret_cast<const char*>(out), h.checksum_len));
     if (!s.ok()) {
       TransferStatus status = TransferStatusFor(s);
@@ -406,7 +421,7 @@ void BlockReceiver::RunResponder() {
     const bool failed_here = e.written && e.status != TransferStatus::kSuccess;
     bool have_down_ack = false;
     if (has_downstream && !failed_here && !downstream_broken_.load(std::memory_order_acquire)) {
-      Status s = transfer::ReadAck(down_fd_.get(), ctx_.IoDeadline(), &down);
+      Status s = ReadAckBuffered(down_fd_.get(), ctx_.IoDeadline(), &acks_in_, &down);
       if (s.ok() && down.seqno != e.seqno) {
         s = Status::InvalidArgument("ack for seqno " + std::to_string(down.seqno) +
                                     " while expecting " + std::to_string(e.seqno));
