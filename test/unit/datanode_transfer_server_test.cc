@@ -873,6 +873,64 @@ TEST_F(TransferServerTest, RejectsRandomBytesAndGarbagePrefixes) {
   EXPECT_TRUE(WaitFor([&] { return dn->server->active_connections() == 0; }));
 }
 
+// Seeded mutations of a valid write stream (one byte flipped, or cut short): the server answers
+// or hangs up, never stores wrong bytes, and keeps serving.
+TEST_F(TransferServerTest, MutatedWriteStreamsNeverStoreWrongBytes) {
+  Node* dn = AddNode();
+  ASSERT_NE(dn, nullptr);
+  const std::string data = Bytes(5000, 10);
+  uint64_t seed = 12345;
+  auto next = [&] {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    return seed >> 33;
+  };
+  for (uint64_t id = 100; id < 160; ++id) {
+    SCOPED_TRACE("block " + std::to_string(id));
+    // The stream a good client would send: op, then packets of 2000 bytes, the last flagged.
+    auto op = transfer::EncodeOp(CreateOp(id, 1));
+    ASSERT_TRUE(op.ok());
+    std::string stream = *op;
+    for (size_t pos = 0; pos < data.size(); pos += 2000) {
+      std::string_view piece = std::string_view(data).substr(pos, 2000);
+      PacketHeader h;
+      h.seqno = static_cast<int64_t>(pos / 2000);
+      h.offset_in_block = pos;
+      h.data_len = static_cast<uint32_t>(piece.size());
+      h.checksum_len = static_cast<uint32_t>(transfer::ChecksumCount(pos, piece.size(), 512) * 4);
+      h.last = pos + 2000 >= data.size();
+      auto header = transfer::EncodePacketHeader(h);
+      std::string sums(h.checksum_len, '\0');
+      transfer::ComputeChunkChecksums(pos, reinterpret_cast<const uint8_t*>(piece.data()),
+                                      piece.size(), 512, reinterpret_cast<uint8_t*>(sums.data()));
+      stream.append(reinterpret_cast<const char*>(header.data()), header.size());
+      stream += sums;
+      stream.append(piece);
+    }
+    if (id % 3 == 0) {
+      stream.resize(next() % stream.size());
+    } else {
+      // Every other flip lands in the op frame or the first packet header.
+      size_t span = id % 3 == 1 ? std::min(stream.size(), op->size() + 32)
+                                : stream.size();
+      stream[next() % span] ^= static_cast<char>(1 + next() % 255);
+    }
+    auto fd = Connect(dn->server->port());
+    ASSERT_TRUE(fd.ok());
+    ASSERT_TRUE(transfer::WriteFully(fd->get(), stream.data(), stream.size(), Soon()).ok());
+    ::shutdown(fd->get(), SHUT_WR);
+    // Whatever comes back (a response, acks, or nothing), the server ends the exchange.
+    char sink[4096];
+    while (::recv(fd->get(), sink, sizeof(sink), 0) > 0) {
+    }
+    auto info = dn->data->GetReplica(id);
+    if (info.ok() && info->state == ReplicaState::kFinalized) {
+      EXPECT_TRUE(Stored(dn, id) == data);
+    }
+  }
+  ASSERT_TRUE(WaitFor([&] { return dn->server->active_connections() == 0; }));
+  ExpectStillServing(dn);
+}
+
 TEST_F(TransferServerTest, PipelineSetupFailureNamesTheFirstBadNode) {
   Node* dn1 = AddNode();
   Node* dn2 = AddNode();
