@@ -98,10 +98,13 @@ Result<std::unique_ptr<OutputStream>> OutputStreamImpl::Append(const StreamConte
         ctx.namenode->GetBlockLocations(path, appended.file.length - 1, 1);
     if (!located.ok()) {
       s = located.status();
-    } else if (located->blocks.empty()) {
-      s = Status::Internal("append of " + path + ": namenode lists no block at the end");
-    } else {
+    } else if (located->last_block) {
+      // The file is under construction again, so its last block is listed apart.
+      stream->previous_ = located->last_block->block;
+    } else if (!located->blocks.empty()) {
       stream->previous_ = located->blocks.back().block;
+    } else {
+      s = Status::Internal("append of " + path + ": namenode lists no block at the end");
     }
   }
   if (!s.ok()) {
