@@ -27,6 +27,9 @@ using transfer::UniqueFd;
 
 namespace {
 
+// How often the accept loop forgets the acked lengths of abandoned replicas.
+constexpr auto kTrackerSweepInterval = std::chrono::seconds(60);
+
 std::string PeerName(const sockaddr_storage& addr) {
   char host[INET6_ADDRSTRLEN] = "?";
   uint16_t port = 0;
@@ -120,11 +123,23 @@ Status TransferServer::Listen() {
   return Status::OK();
 }
 
+void TransferServer::SweepTracker() {
+  tracker_.Sweep([this](uint64_t block_id, uint64_t genstamp) {
+    auto info = data_->GetReplica(block_id);
+    return info.ok() && info->state != ReplicaState::kFinalized && info->genstamp == genstamp;
+  });
+}
+
 void TransferServer::AcceptLoop() {
+  auto next_sweep = transfer::Clock::now() + kTrackerSweepInterval;
   while (!stopping_.load()) {
     struct pollfd fds[2] = {{listen_fd_.get(), POLLIN, 0}, {wake_fd_.get(), POLLIN, 0}};
     int rc = ::poll(fds, 2, 1000);
     ReapFinished();
+    if (transfer::Clock::now() >= next_sweep) {
+      SweepTracker();
+      next_sweep = transfer::Clock::now() + kTrackerSweepInterval;
+    }
     if (rc < 0 && errno != EINTR) {
       PLOG(ERROR) << "poll on the data port";
       continue;

@@ -96,6 +96,11 @@ class TransferServer {
   // Closes the listener and every connection, joins threads. Idempotent.
   void Stop();
   TransferCounters counters() const;
+  // For tests: runs the periodic clean-up of acked lengths now; returns how many remain known.
+  size_t SweepTrackerForTests() {
+    SweepTracker();
+    return tracker_.known_count();
+  }
 
   // Shared with the op handlers (block_receiver.h, block_sender.h).
   struct AtomicCounters {
@@ -123,6 +128,8 @@ class TransferServer {
   // Serves one op; returns false when the connection must close.
   bool ServeOp(Connection* conn);
   void ReapFinished();
+  // Forgets the acked lengths of replicas no longer being written at their stamp.
+  void SweepTracker();
 
   const TransferServerOptions options_;
   DataSet* const data_;

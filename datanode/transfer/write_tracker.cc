@@ -73,6 +73,33 @@ void WriteTracker::Forget(uint64_t block_id, uint64_t genstamp) {
   latest_.erase(it);
 }
 
+void WriteTracker::Sweep(const std::function<bool(uint64_t, uint64_t)>& still_needed) {
+  std::vector<std::shared_ptr<Writer>> idle;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [id, writer] : latest_) {
+      if (active_.count(id) == 0) idle.push_back(writer);
+    }
+  }
+  // The callback looks at the replica store; it runs without our lock.
+  std::vector<std::shared_ptr<Writer>> stale;
+  for (const auto& w : idle) {
+    if (!still_needed(w->block_id(), w->genstamp())) stale.push_back(w);
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  for (const auto& w : stale) {
+    auto it = latest_.find(w->block_id());
+    if (it != latest_.end() && it->second == w && active_.count(w->block_id()) == 0) {
+      latest_.erase(it);
+    }
+  }
+}
+
+size_t WriteTracker::known_count() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return latest_.size();
+}
+
 size_t WriteTracker::active_count() const {
   std::lock_guard<std::mutex> l(mu_);
   return active_.size();

@@ -59,6 +59,11 @@ class WriteTracker {
   std::optional<uint64_t> AckedLength(uint64_t block_id, uint64_t genstamp) const;
   // Drops what is known of a replica once nothing needs it (finalized, or its stamp moved on).
   void Forget(uint64_t block_id, uint64_t genstamp);
+  // Drops what is known of replicas no longer written for which still_needed(block_id,
+  // genstamp) is false (deleted, finalized, recovered under another stamp). The callback runs
+  // without the tracker's lock held.
+  void Sweep(const std::function<bool(uint64_t, uint64_t)>& still_needed);
+  size_t known_count() const;
   size_t active_count() const;
 
  private:

@@ -988,6 +988,10 @@ TEST_F(TransferServerTest, AckNamesADownstreamNodeThatFailsMidStream) {
     ASSERT_TRUE(WaitFor([&] { return dn->server->active_transfers() == 0; }));
     EXPECT_EQ(*dn->server->VisibleLength(50, 1), 2000u);
     EXPECT_EQ(dn->data->GetReplica(50)->state, ReplicaState::kRbw);
+    // The acked length is kept while the replica waits, and dropped once it is gone.
+    EXPECT_EQ(dn->server->SweepTrackerForTests(), 1u);
+    ASSERT_TRUE(dn->data->Delete(50, 1).ok());
+    EXPECT_EQ(dn->server->SweepTrackerForTests(), 0u);
   }
 }
 
