@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -284,7 +285,14 @@ bool BlockReceiver::Run() {
   SendSetupResponse(result);
   ctx_.events->OnReceiving(replica_);
 
-  std::thread responder([this] { RunResponder(); });
+  std::thread responder;
+  try {
+    responder = std::thread([this] { RunResponder(); });
+  } catch (const std::system_error& e) {
+    LOG(ERROR) << ctx_.NodePrefix() << "WRITE_BLOCK of " << BlockName()
+               << ": cannot start the responder thread: " << e.what();
+    return finish(false);
+  }
   ReceivePackets();
   responder.join();
   if (completed_) {

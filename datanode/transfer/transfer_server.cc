@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 #include <variant>
 
 #include <glog/logging.h>
@@ -173,8 +174,16 @@ void TransferServer::AcceptLoop() {
     conn->fd = std::move(fd);
     conn->peer = std::move(peer);
     Connection* c = conn.get();
+    try {
+      c->thread = std::thread([this, c] { ServeConnection(c); });
+    } catch (const std::system_error& e) {
+      LOG(ERROR) << "cannot start a thread for the data connection from " << c->peer << ": "
+                 << e.what();
+      counters_.connections_refused.fetch_add(1, std::memory_order_relaxed);
+      Refuse(std::move(c->fd), c->peer);
+      continue;
+    }
     conns_.emplace(c->id, std::move(conn));
-    c->thread = std::thread([this, c] { ServeConnection(c); });
   }
 }
 
