@@ -145,6 +145,11 @@ Status BlockReader::Skip(uint64_t n) {
   return Status::OK();
 }
 
+void BlockReader::Finish() {
+  if (pos_ >= end_) DrainToLast();
+  fd_.Reset();
+}
+
 void BlockReader::DrainToLast() {
   // Normally only the empty last packet is left, already sent; bounded in packets and time so
   // a slow or chatty peer cannot keep the reader here (the connection is dropped instead).

@@ -29,6 +29,9 @@ class BlockReader {
   Result<size_t> Read(uint8_t* buf, size_t n);
   // Moves forward n bytes (reading and dropping them).
   Status Skip(uint64_t n);
+  // Once position() == end(): reads the stream's last packet so the datanode sees a clean
+  // end, and closes the connection (freeing the datanode's transfer slot at once).
+  void Finish();
 
   uint64_t position() const { return pos_; }
   uint64_t end() const { return end_; }

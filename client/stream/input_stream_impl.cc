@@ -187,6 +187,10 @@ Result<size_t> InputStreamImpl::Read(void* buf, size_t n) {
     }
     total += *got;
     pos_ += static_cast<int64_t>(*got);
+    if (reader_->position() >= reader_->end()) {
+      reader_->Finish();
+      reader_.reset();
+    }
   }
   return total;
 }
@@ -223,6 +227,7 @@ Result<size_t> InputStreamImpl::Pread(int64_t offset, void* buf, size_t n) {
         }
         at += *got;
       }
+      if (at >= end) reader->Finish();
     }
     done += static_cast<size_t>(end - begin);
   }
