@@ -42,6 +42,7 @@ struct FakeStorage {
   std::atomic<int> write_ops{0};
   int ack_error_node = -1;  // this node's reply in every ack is ERROR
   int refuse_node = -1;     // this node refuses WRITE_BLOCK
+  int cut_reads_node = -1;  // this node hangs up halfway through every READ_BLOCK
 };
 
 // Accepts connections on 127.0.0.1:<ephemeral> and serves WRITE_BLOCK (acting for the whole
@@ -163,6 +164,7 @@ class FakeDatanode {
   void ServeRead(int fd, const transfer::ReadBlockOp& op) {
     std::string bytes;
     bool corrupt = false;
+    bool cut = false;
     {
       std::lock_guard<std::mutex> lock(storage_->mu);
       auto key = std::make_pair(index_, op.block_id);
@@ -175,6 +177,7 @@ class FakeDatanode {
       }
       bytes = it->second;
       corrupt = storage_->corrupt_nodes.count(index_) > 0;
+      cut = storage_->cut_reads_node == index_;
     }
     const uint64_t end = std::min<uint64_t>(bytes.size(), op.offset + op.length);
     transfer::OpResponse r;
@@ -186,6 +189,7 @@ class FakeDatanode {
     int64_t seqno = 0;
     std::vector<uint8_t> sums(1024);
     for (uint64_t off = r.first_chunk_offset; off < stop; off += 65536) {
+      if (cut && off >= r.first_chunk_offset + (stop - r.first_chunk_offset) / 2) return;
       const uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(65536, stop - off));
       std::string piece = bytes.substr(off, len);
       transfer::PacketHeader h;
@@ -348,6 +352,11 @@ class FakeNamenode : public DataNamenode {
   std::vector<LocatedBlock> bad() {
     std::lock_guard<std::mutex> lock(mu_);
     return bad_;
+  }
+  // Puts `node` first among the locations of every block of `path` (a node reads try first).
+  void PrependLocation(const std::string& path, const DatanodeInfo& node) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (LocatedBlock& lb : files_.at(path).blocks) lb.locations.insert(lb.locations.begin(), node);
   }
   const File& file(const std::string& path) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -646,6 +655,28 @@ TEST_F(ClientStreamTest, ARefusingNodeIsLeftOutOfANewPipeline) {
     EXPECT_NE(lb.locations[1].storage_id, "storage-0");
   }
   EXPECT_TRUE(ReadAll("/refused") == data);
+}
+
+TEST_F(ClientStreamTest, ReadsFailOverFromADeadNodeAndAConnectionCutMidway) {
+  const std::string data = RandomBytes(2 * kBlockSize + 100, 23);
+  WriteFile("/dead", data);
+  // First location: nothing listens there. Second: hangs up halfway through each read.
+  DatanodeInfo dead{"storage-dead", "127.0.0.1", 1, 0, ""};
+  namenode_->PrependLocation("/dead", dead);
+  {
+    std::lock_guard<std::mutex> lock(storage_.mu);
+    storage_.cut_reads_node = 0;
+  }
+  EXPECT_TRUE(ReadAll("/dead", 1 << 20) == data);
+  auto in = InputStreamImpl::Open(ctx_, "/dead");
+  ASSERT_TRUE(in.ok());
+  std::string buf(300000, '\0');
+  auto got = (*in)->Pread(kBlockSize - 1000, buf.data(), buf.size());
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(*got, buf.size());
+  EXPECT_TRUE(buf == data.substr(kBlockSize - 1000, buf.size()));
+  // Neither failure is a checksum mismatch: nothing reported as corrupt.
+  EXPECT_TRUE(namenode_->bad().empty());
 }
 
 }  // namespace
