@@ -13,6 +13,12 @@ uint32_t Extend(uint32_t crc, const void* data, size_t n);
 
 inline uint32_t Value(const void* data, size_t n) { return Extend(0, data, n); }
 
+// The CRC32C of each consecutive `chunk`-byte piece of data[0, n) (the last may be shorter)
+// into out[0, ceil(n / chunk)). Several pieces are computed at once, interleaved, which hides
+// the CRC instruction's latency: about three times the speed of one Value() per piece. This is
+// how per-chunk checksums of replicas and packets are made and verified.
+void ValuesOfChunks(const void* data, size_t n, size_t chunk, uint32_t* out);
+
 // The CRC32C of A followed by B, given crc_a = Value(A), crc_b = Value(B) and len_b = |B|,
 // without the bytes (polynomial arithmetic over GF(2)); O(log len_b). Builds a whole file's CRC
 // from its blocks' CRCs.
