@@ -254,7 +254,7 @@ bool BlockReceiver::Run() {
       int down = down_fd_for_abort_.load();
       if (down >= 0) ::shutdown(down, SHUT_RDWR);
     });
-    if (!op_.targets.empty()) result = ConnectDownstream();
+    if (!writer_->aborted() && !op_.targets.empty()) result = ConnectDownstream();
     if (result.ok() && writer_->aborted()) {
       result = Fail(TransferStatus::kError, BlockName() + ": writer stopped for recovery");
     }
@@ -274,7 +274,8 @@ bool BlockReceiver::Run() {
     LOG(WARNING) << ctx_.NodePrefix() << "WRITE_BLOCK of " << BlockName() << " from "
                  << ctx_.peer << " refused (" << transfer::TransferStatusName(result.status)
                  << "): " << result.message;
-    if (prepared && op_.stage == WriteStage::kCreate) {
+    // (A recovery that stopped us owns the replica from here: it stays.)
+    if (prepared && op_.stage == WriteStage::kCreate && !writer_->aborted()) {
       // Nothing was written: the empty replica would only wait for a namenode to delete it.
       Status s = ctx_.data->Delete(op_.block_id, genstamp_);
       if (!s.ok()) LOG(WARNING) << "Dropping the new replica of " << BlockName() << ": " << s;
