@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <regex>
 #include <sstream>
@@ -58,6 +59,40 @@ std::optional<StatusLine> NamenodeStatus(const std::string& status_output) {
   result.rpc = match[4].str();
   result.service_rpc = match[5].str();
   return result;
+}
+
+// "datanode N STATE pid=P data=HOST:PORT rpc=HOST:PORT dir=DIR" lines, by index.
+struct DatanodeLine {
+  std::string state;
+  pid_t pid = 0;
+  std::string data;
+  std::string rpc;
+  std::string dir;
+};
+
+std::map<int, DatanodeLine> DatanodeStatuses(const std::string& status_output) {
+  std::map<int, DatanodeLine> lines;
+  std::regex line(
+      "(^|\n)datanode ([0-9]+) (\\S+) pid=(\\S+) data=(\\S+) rpc=(\\S+) dir=([^\n]*)");
+  for (auto it = std::sregex_iterator(status_output.begin(), status_output.end(), line);
+       it != std::sregex_iterator(); ++it) {
+    const std::smatch& m = *it;
+    DatanodeLine d;
+    d.state = m[3].str();
+    d.pid = m[4].str() == "-" ? 0 : std::stoi(m[4].str());
+    d.data = m[5].str();
+    d.rpc = m[6].str();
+    d.dir = m[7].str();
+    lines[std::stoi(m[2].str())] = d;
+  }
+  return lines;
+}
+
+// The Size column of `talus dfs -df` (bytes), or -1.
+int64_t DfSize(const std::string& df_output) {
+  std::smatch match;
+  std::regex line("\ntalus://\\S+\\s+([0-9]+)\\s");
+  return std::regex_search(df_output, match, line) ? std::stoll(match[1].str()) : -1;
 }
 
 std::string Describe(const CommandResult& r) {
@@ -131,6 +166,39 @@ TEST_F(ClusterLauncherTest, UpStatusDownAndRestartKeepPortsAndData) {
   EXPECT_TRUE(has_arg("--undefok=launcher_test_marker"));
   EXPECT_TRUE(has_arg("--dir=" + dir_ + "/namenode-0"));
 
+  // Three datanodes by default, each with its own directory and ports, talking to the
+  // namenode's service port.
+  std::map<int, DatanodeLine> datanodes = DatanodeStatuses(status.out);
+  ASSERT_EQ(datanodes.size(), 3u) << status.out;
+  std::map<int, std::string> datanode_ids;
+  for (const auto& [index, dn] : datanodes) {
+    EXPECT_EQ(dn.state, "running") << index;
+    EXPECT_EQ(dn.dir, dir_ + "/datanode-" + std::to_string(index));
+    EXPECT_TRUE(cluster::IsRunning(dn.pid));
+    EXPECT_TRUE(Answers(dn.data)) << dn.data;
+    EXPECT_TRUE(Answers(dn.rpc)) << dn.rpc;
+    Result<cluster::ProcessInfo> dn_info = cluster::ReadProcessInfo(dn.pid);
+    ASSERT_TRUE(dn_info.ok()) << dn_info.status();
+    EXPECT_NE(std::find(dn_info->argv.begin(), dn_info->argv.end(),
+                        "--namenodes=" + nn->service_rpc),
+              dn_info->argv.end());
+    EXPECT_NE(std::find(dn_info->argv.begin(), dn_info->argv.end(), "--launcher_test_marker=42"),
+              dn_info->argv.end());
+  }
+  // Once they have registered and heartbeated, the file system has their capacity.
+  CommandResult df;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        df = Dfs(uri, {"-df"});
+        return df.exit_code == 0 && DfSize(df.out) > 0;
+      },
+      30s))
+      << Describe(df);
+  for (const auto& [index, dn] : datanodes) {
+    datanode_ids[index] = ReadFile(dn.dir + "/data/datanode_id");
+    EXPECT_FALSE(datanode_ids[index].empty()) << index;
+  }
+
   // The namenode serves the file system.
   CommandResult mkdir = Dfs(uri, {"-mkdir", "/x"});
   ASSERT_EQ(mkdir.exit_code, 0) << Describe(mkdir);
@@ -148,9 +216,17 @@ TEST_F(ClusterLauncherTest, UpStatusDownAndRestartKeepPortsAndData) {
   ASSERT_EQ(down.exit_code, 0) << Describe(down);
   EXPECT_FALSE(cluster::IsRunning(nn->pid)) << "down returned before the namenode ended";
   EXPECT_FALSE(Answers(nn->rpc));
-  std::optional<StatusLine> stopped = NamenodeStatus(Cluster({"status", "--dir", dir_}).out);
+  std::string stopped_status = Cluster({"status", "--dir", dir_}).out;
+  std::optional<StatusLine> stopped = NamenodeStatus(stopped_status);
   ASSERT_TRUE(stopped.has_value());
   EXPECT_EQ(stopped->state, "stopped");
+  std::map<int, DatanodeLine> stopped_datanodes = DatanodeStatuses(stopped_status);
+  ASSERT_EQ(stopped_datanodes.size(), 3u) << stopped_status;
+  for (const auto& [index, dn] : stopped_datanodes) {
+    EXPECT_EQ(dn.state, "stopped") << index;
+    EXPECT_FALSE(cluster::IsRunning(datanodes[index].pid)) << "datanode " << index;
+    EXPECT_FALSE(Answers(datanodes[index].data)) << index;
+  }
 
   // Restart on the same directory: same port, so cluster.env stays valid, and the data kept.
   CommandResult restart = Cluster({"up", "--dir", dir_});
@@ -159,6 +235,15 @@ TEST_F(ClusterLauncherTest, UpStatusDownAndRestartKeepPortsAndData) {
   EXPECT_EQ(ReadFile(dir_ + "/cluster.env"), "TALUS_FS=" + uri + "\n");
   CommandResult test_dir = Dfs(uri, {"-test", "-d", "/x"});
   EXPECT_EQ(test_dir.exit_code, 0) << Describe(test_dir);
+  // The datanodes are back on their own directories, with the same identities.
+  std::map<int, DatanodeLine> restarted_datanodes =
+      DatanodeStatuses(Cluster({"status", "--dir", dir_}).out);
+  ASSERT_EQ(restarted_datanodes.size(), 3u);
+  for (const auto& [index, dn] : restarted_datanodes) {
+    EXPECT_EQ(dn.state, "running") << index;
+    EXPECT_TRUE(Answers(dn.data)) << index;
+    EXPECT_EQ(ReadFile(dn.dir + "/data/datanode_id"), datanode_ids[index]) << index;
+  }
 
   // A daemon killed behind the launcher's back shows as dead; down still succeeds.
   std::optional<StatusLine> restarted = NamenodeStatus(Cluster({"status", "--dir", dir_}).out);
@@ -180,8 +265,9 @@ TEST_F(ClusterLauncherTest, UpStatusDownAndRestartKeepPortsAndData) {
 }
 
 TEST_F(ClusterLauncherTest, DaemonThatCannotStartFailsWithItsLog) {
-  CommandResult up = Cluster({"up", "--dir", dir_});
+  CommandResult up = Cluster({"up", "--dir", dir_, "--datanodes", "1"});
   ASSERT_EQ(up.exit_code, 0) << Describe(up);
+  EXPECT_EQ(DatanodeStatuses(Cluster({"status", "--dir", dir_}).out).size(), 1u);
   std::string address = FileSystemUriIn(up.out).substr(strlen("talus://"));
   ASSERT_EQ(Cluster({"down", "--dir", dir_}).exit_code, 0);
 
@@ -205,9 +291,13 @@ TEST_F(ClusterLauncherTest, DaemonThatCannotStartFailsWithItsLog) {
   EXPECT_NE(failed.err.find("namenode 0"), std::string::npos) << failed.err;
   EXPECT_NE(failed.err.find("Last lines of " + dir_ + "/logs/namenode-0.out"), std::string::npos)
       << failed.err;
-  std::optional<StatusLine> nn = NamenodeStatus(Cluster({"status", "--dir", dir_}).out);
+  std::string failed_status = Cluster({"status", "--dir", dir_}).out;
+  std::optional<StatusLine> nn = NamenodeStatus(failed_status);
   ASSERT_TRUE(nn.has_value());
   EXPECT_EQ(nn->state, "stopped");
+  // Nothing else was started without its namenode.
+  ASSERT_EQ(DatanodeStatuses(failed_status).size(), 1u);
+  EXPECT_EQ(DatanodeStatuses(failed_status)[0].state, "stopped");
 
   // With the port free again the same directory starts on it.
   CommandResult retry = Cluster({"up", "--dir", dir_});
