@@ -1,6 +1,10 @@
 #include "client/stream/block_reader.h"
 
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "client/stream/datanode_client.h"
@@ -10,7 +14,19 @@
 namespace talus::client {
 
 namespace {
+
 constexpr int kDrainTimeoutMs = 500;
+
+Status SetReceiveTimeout(int fd, int timeout_ms) {
+  timeval tv{};
+  tv.tv_sec = timeout_ms / 1000;
+  tv.tv_usec = (timeout_ms % 1000) * 1000;
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
+    return Status::FromErrno(errno, "setting the receive timeout");
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<BlockReader>> BlockReader::Open(const DatanodeInfo& node,
@@ -21,6 +37,9 @@ Result<std::unique_ptr<BlockReader>> BlockReader::Open(const DatanodeInfo& node,
   const std::string where =
       "reading " + block.Name() + " from datanode " + node.DataAddress();
   ASSIGN_OR_RETURN(transfer::UniqueFd fd, ConnectDataPort(node, timeout_ms));
+  // Packets are received with blocking MSG_WAITALL calls (one wake-up per packet rather than
+  // one per segment); the receive timeout bounds how long one waits for data.
+  RETURN_NOT_OK_PREPEND(SetReceiveTimeout(fd.get(), timeout_ms), where);
   const transfer::Deadline deadline = transfer::DeadlineAfterMs(timeout_ms);
   transfer::ReadBlockOp op;
   op.block_id = block.block_id;
@@ -72,20 +91,67 @@ Status BlockReader::Describe(const Status& s) const {
                               ": " + s.message());
 }
 
-Status BlockReader::NextHeader(transfer::PacketHeader* header, transfer::Deadline deadline) {
+Status BlockReader::ReceiveAll(struct iovec* iov, int iovcnt) {
+  while (iovcnt > 0 && iov->iov_len == 0) {
+    ++iov;
+    --iovcnt;
+  }
+  while (iovcnt > 0) {
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(iovcnt);
+    ssize_t got = ::recvmsg(fd_.get(), &msg, MSG_WAITALL);
+    if (got == 0) return Status::IoError("connection closed by the datanode");
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        return Status::TimedOut("no data for " + std::to_string(timeout_ms_) + " ms");
+      }
+      return Status::FromErrno(errno, "recvmsg");
+    }
+    auto left = static_cast<size_t>(got);
+    while (iovcnt > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      ++iov;
+      --iovcnt;
+    }
+    if (iovcnt > 0) {
+      iov->iov_base = static_cast<uint8_t*>(iov->iov_base) + left;
+      iov->iov_len -= left;
+    }
+  }
+  return Status::OK();
+}
+
+Status BlockReader::NextHeader(transfer::PacketHeader* header) {
   if (saw_last_) {
     return Describe(Status::IoError("the block ended at offset " +
                                     std::to_string(validator_.next_offset()) + " before " +
                                     std::to_string(end_)));
   }
-  transfer::EncodedPacketHeader raw;
-  Status s = transfer::ReadFully(fd_.get(), raw.data(), raw.size(), deadline);
-  if (s.ok()) s = transfer::DecodePacketHeader(raw.data(), header);
+  Status s;
+  if (!have_next_header_) {
+    iovec iov{next_header_.data(), next_header_.size()};
+    s = ReceiveAll(&iov, 1);
+  }
+  have_next_header_ = false;
+  if (s.ok()) s = transfer::DecodePacketHeader(next_header_.data(), header);
   if (s.ok()) s = validator_.Accept(*header);
-  if (s.ok() && checksums_.size() < header->checksum_len) checksums_.resize(header->checksum_len);
-  if (s.ok()) s = transfer::ReadFully(fd_.get(), checksums_.data(), header->checksum_len, deadline);
   if (!s.ok()) return Describe(s);
   saw_last_ = header->last;
+  if (checksums_.size() < header->checksum_len) checksums_.resize(header->checksum_len);
+  return Status::OK();
+}
+
+Status BlockReader::ReadBody(const transfer::PacketHeader& header, uint8_t* data) {
+  iovec iov[3] = {
+      {checksums_.data(), header.checksum_len},
+      {data, header.data_len},
+      {next_header_.data(), header.last ? 0 : next_header_.size()},
+  };
+  Status s = ReceiveAll(iov, 3);
+  if (!s.ok()) return Describe(s);
+  have_next_header_ = !header.last;
   return Status::OK();
 }
 
@@ -104,9 +170,11 @@ Result<size_t> BlockReader::Read(uint8_t* buf, size_t n) {
       return k;
     }
     transfer::PacketHeader h;
-    const transfer::Deadline deadline = transfer::DeadlineAfterMs(timeout_ms_);
-    RETURN_NOT_OK(NextHeader(&h, deadline));
-    if (h.heartbeat() || h.data_len == 0) continue;
+    RETURN_NOT_OK(NextHeader(&h));
+    if (h.heartbeat() || h.data_len == 0) {
+      RETURN_NOT_OK(ReadBody(h, nullptr));
+      continue;
+    }
     const uint64_t start = h.offset_in_block;
     const uint64_t stop = start + h.data_len;
     if (start > pos_) {
@@ -119,9 +187,8 @@ Result<size_t> BlockReader::Read(uint8_t* buf, size_t n) {
       if (buffer_.size() < h.data_len) buffer_.resize(h.data_len);
       target = buffer_.data();
     }
-    Status s = transfer::ReadFully(fd_.get(), target, h.data_len, deadline);
-    if (!s.ok()) return Describe(s);
-    s = transfer::VerifyChunkChecksums(start, target, h.data_len, bytes_per_checksum_,
+    RETURN_NOT_OK(ReadBody(h, target));
+    Status s = transfer::VerifyChunkChecksums(start, target, h.data_len, bytes_per_checksum_,
                                        checksums_.data(), h.checksum_len);
     if (!s.ok()) return Describe(s);
     if (direct) {
@@ -153,19 +220,16 @@ void BlockReader::Finish() {
 void BlockReader::DrainToLast() {
   // Normally only the empty last packet is left, already sent; bounded in packets and time so
   // a slow or chatty peer cannot keep the reader here (the connection is dropped instead).
-  if (drained_) return;
+  if (drained_ || !fd_.valid()) return;
   drained_ = true;
-  const transfer::Deadline deadline =
-      transfer::DeadlineAfterMs(std::min(timeout_ms_, kDrainTimeoutMs));
+  if (!saw_last_ && !SetReceiveTimeout(fd_.get(), std::min(timeout_ms_, kDrainTimeoutMs)).ok()) {
+    return;
+  }
   for (int i = 0; i < 4 && !saw_last_; ++i) {
     transfer::PacketHeader h;
-    if (!NextHeader(&h, deadline).ok()) return;
-    if (h.data_len > 0) {
-      if (buffer_.size() < h.data_len) buffer_.resize(h.data_len);
-      if (!transfer::ReadFully(fd_.get(), buffer_.data(), h.data_len, deadline).ok()) {
-        return;
-      }
-    }
+    if (!NextHeader(&h).ok()) return;
+    if (buffer_.size() < h.data_len) buffer_.resize(h.data_len);
+    if (!ReadBody(h, buffer_.data()).ok()) return;
   }
 }
 

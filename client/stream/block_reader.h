@@ -1,5 +1,7 @@
 #pragma once
 
+#include <sys/uio.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -41,8 +43,15 @@ class BlockReader {
   BlockReader(const DatanodeInfo& node, const BlockRef& block, transfer::UniqueFd fd,
               uint64_t offset, uint64_t end, int timeout_ms,
               const transfer::PacketValidator::Options& validator_options);
-  // Reads the next packet's header and checksums; fails on a protocol violation.
-  Status NextHeader(transfer::PacketHeader* header, transfer::Deadline deadline);
+  // The next packet's header (read already with the previous packet, or now); fails on a
+  // protocol violation.
+  Status NextHeader(transfer::PacketHeader* header);
+  // Reads the packet's checksums into checksums_ and its data into `data`, and, unless it is the
+  // last, the header of the packet after it: one system call for the lot in the common case.
+  Status ReadBody(const transfer::PacketHeader& header, uint8_t* data);
+  // Receives exactly the bytes the iovecs describe; the socket's receive timeout bounds each
+  // wait for data.
+  Status ReceiveAll(struct iovec* iov, int iovcnt);
   // Reads the rest of the stream up to the last packet, so the datanode sees a clean end.
   void DrainToLast();
   Status Describe(const Status& s) const;
@@ -57,6 +66,8 @@ class BlockReader {
   transfer::PacketValidator validator_;
   bool saw_last_ = false;
   bool drained_ = false;
+  transfer::EncodedPacketHeader next_header_;  // valid when have_next_header_
+  bool have_next_header_ = false;
   std::vector<uint8_t> checksums_;
   std::vector<uint8_t> buffer_;  // a packet's data the caller could not take whole
   uint64_t buffer_offset_ = 0;   // block offset of buffer_[0]
