@@ -96,7 +96,9 @@ Result<std::unique_ptr<Datanode>> Datanode::Start(const DatanodeOptions& options
       dn->data_.get(), [transfer_server](uint64_t id) { transfer_server->StopWriter(id); },
       dn.get());
   auto service = std::make_shared<DatanodeProtocolService>(
-      [transfer_server](uint64_t id, uint64_t gs) { return transfer_server->VisibleLength(id, gs); },
+      [transfer_server](uint64_t id, uint64_t gs) {
+        return transfer_server->VisibleLength(id, gs);
+      },
       dn->recovery_.get(), dn->rpc_pool_.get());
   AsyncThriftServerOptions rpc;
   rpc.host = options.rpc_host;

@@ -219,11 +219,11 @@ Status MiniCluster::WaitForDatanodes(std::chrono::milliseconds timeout) {
       },
       timeout, std::chrono::milliseconds(50));
   if (ok) return Status::OK();
+  const std::string seen =
+      capacity.ok() ? std::to_string(*capacity) : capacity.status().ToString();
   return Status::TimedOut("the namenode did not count all " + std::to_string(running) +
                           " datanodes within " + std::to_string(timeout.count()) +
-                          " ms (capacity " +
-                          (capacity.ok() ? std::to_string(*capacity) : capacity.status().ToString()) +
-                          ", expected " + std::to_string(expected) + "); logs in " + dir() +
+                          " ms (capacity " + seen + ", expected " + std::to_string(expected) + "); logs in " + dir() +
                           "/logs");
 }
 
