@@ -45,11 +45,9 @@ rpc::ReplicaState::type StateToThrift(ReplicaState state) {
   switch (state) {
     case ReplicaState::kFinalized: return rpc::ReplicaState::FINALIZED;
     case ReplicaState::kRbw: return rpc::ReplicaState::RBW;
-    // The namenode's block map records a replica waiting for recovery as one being written
-    // (it holds no separate state for it); recovery asks for the real state.
-    case ReplicaState::kRwr: return rpc::ReplicaState::RBW;
+    case ReplicaState::kRwr: return rpc::ReplicaState::RWR;
   }
-  return rpc::ReplicaState::RBW;
+  return rpc::ReplicaState::RWR;
 }
 
 rpc::ReceivedDeletedStatus::type EventToThrift(BlockEvent event) {
