@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/benches.h"
 #include "talus/file_system.h"
 
 namespace {
@@ -94,7 +95,7 @@ bool ParseArgs(int argc, char** argv, Args* args) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int MetaBenchMain(int argc, char** argv) {
   Args args;
   if (!ParseArgs(argc, argv, &args)) {
     Usage();

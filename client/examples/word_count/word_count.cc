@@ -39,7 +39,7 @@ talus::Status ListFiles(talus::FileSystem* fs, const std::string& dir,
       talus::Status s = ListFiles(fs, path, files);
       if (!s.ok()) return s;
     } else if (entry.IsFile()) {
-      files.push_back(path);
+      files->push_back(path);
     }
   }
   return talus::Status::OK();
