@@ -17,6 +17,9 @@
 #include <cstdlib>
 #include <string>
 
+#include "client/namenode_proxy.h"
+#include "client/stream/datanode_client.h"
+#include "client/stream/proxy_data_namenode.h"
 #include "common/crc32c.h"
 #include "talus/file_system.h"
 #include "test/support/client_data_util.h"
@@ -145,11 +148,27 @@ TEST(ClientWriterCrashTest, KilledWritersFileIsRecoveredToAFlushedPrefix) {
   EXPECT_EQ(back->size(), static_cast<size_t>(info->length));
   EXPECT_TRUE(back->compare(0, back->size(), data, 0, back->size()) == 0)
       << "the recovered file is not a prefix of what was written";
-  // Every replica of the last block holds that prefix: each one, read alone, agrees.
-  auto locations = (*fs)->GetFileBlockLocations("/crash/file", 0, info->length);
-  ASSERT_TRUE(locations.ok()) << locations.status();
-  ASSERT_FALSE(locations->empty());
-  EXPECT_GE(locations->back().hosts.size(), 1u);
+  // Every replica of every block holds its part of that prefix: asked one by one, each
+  // replica's CRC (BLOCK_CHECKSUM) matches the bytes written there.
+  auto uri = ParseTalusUri(cluster->uri());
+  ASSERT_TRUE(uri.ok());
+  NamenodeProxy proxy(*uri, ClientOptions{}, (*fs)->user());
+  client::ProxyDataNamenode namenode(&proxy);
+  auto located = namenode.GetBlockLocations("/crash/file", 0, info->length);
+  ASSERT_TRUE(located.ok()) << located.status();
+  ASSERT_FALSE(located->blocks.empty());
+  size_t replicas_checked = 0;
+  for (const client::LocatedBlock& lb : located->blocks) {
+    EXPECT_FALSE(lb.locations.empty()) << lb.block.Name();
+    for (const client::DatanodeInfo& node : lb.locations) {
+      auto crc = client::GetBlockCrc(node, lb.block, 10000);
+      ASSERT_TRUE(crc.ok()) << crc.status();
+      EXPECT_EQ(crc->crc, crc32c::Value(data.data() + lb.offset, lb.block.num_bytes))
+          << lb.block.Name() << " on " << node.DataAddress();
+      ++replicas_checked;
+    }
+  }
+  EXPECT_GE(replicas_checked, located->blocks.size());
   auto sum = (*fs)->GetFileChecksum("/crash/file");
   ASSERT_TRUE(sum.ok()) << sum.status();
   EXPECT_EQ(sum->crc, crc32c::Value(data.data(), static_cast<size_t>(info->length)));
