@@ -15,6 +15,16 @@
 namespace talus {
 namespace {
 
+// Resident memory of this process, in bytes (0 if unknown).
+size_t ResidentBytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  long pages = 0, resident = 0;
+  const int got = std::fscanf(f, "%ld %ld", &pages, &resident);
+  std::fclose(f);
+  return got == 2 ? static_cast<size_t>(resident) * 4096 : 0;
+}
+
 double MibPerSecond(size_t bytes, std::chrono::steady_clock::duration d) {
   return static_cast<double>(bytes) / (1 << 20) / std::chrono::duration<double>(d).count();
 }
@@ -36,12 +46,24 @@ TEST(ClientThroughputTest, WriteThenReadWithThreeReplicas) {
     crc = crc32c::Extend(crc, piece.data(), piece.size());
   }
   CreateOptions create;
-  create.block_size = 64LL << 20;
+  create.block_size = 16LL << 20;
   auto t0 = std::chrono::steady_clock::now();
   auto out = (*fs)->Create("/throughput", create);
   ASSERT_TRUE(out.ok()) << out.status();
+  size_t rss_after_first_block = 0;
   for (size_t off = 0; off < total; off += piece.size()) {
     ASSERT_TRUE((*out)->Write(piece.data(), piece.size()).ok());
+    if (off + piece.size() == static_cast<size_t>(create.block_size)) {
+      rss_after_first_block = ResidentBytes();
+    }
+  }
+  // The writer's memory is its packets in flight, whatever the file's size: past the first
+  // block (buffers and threads all set up by then) it must not grow with the data.
+  const size_t rss_at_end = ResidentBytes();
+  if (rss_after_first_block > 0 && total > 2 * static_cast<size_t>(create.block_size)) {
+    EXPECT_LT(rss_at_end, rss_after_first_block + (16u << 20))
+        << "client memory grew from " << (rss_after_first_block >> 20) << " MiB to "
+        << (rss_at_end >> 20) << " MiB while writing";
   }
   Status closed = (*out)->Close();
   ASSERT_TRUE(closed.ok()) << closed;
