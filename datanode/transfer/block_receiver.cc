@@ -200,6 +200,8 @@ SetupError BlockReceiver::ConnectDownstream() {
   if (!fd.ok()) return bad(fd.status().ToString());
   down_fd_ = std::move(fd).value();
   down_fd_for_abort_.store(down_fd_.get());
+  // An Abort whose hook ran before the store above could not cut this socket.
+  if (writer_->aborted()) return bad("writer stopped for recovery");
   Status s = transfer::WriteOp(down_fd_.get(), transfer::DownstreamOp(op_), ctx_.IoDeadline());
   if (!s.ok()) return bad(s.ToString());
   auto response = transfer::ReadResponse(down_fd_.get(), ctx_.IoDeadline());

@@ -6,7 +6,7 @@
 namespace talus::datanode {
 
 void WriteTracker::Writer::Abort() {
-  aborted_.store(true, std::memory_order_release);
+  aborted_.store(true);
   std::lock_guard<std::mutex> l(mu_);
   if (hook_) hook_();
 }

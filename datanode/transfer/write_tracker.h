@@ -28,7 +28,9 @@ class WriteTracker {
     uint64_t genstamp() const { return genstamp_; }
     uint64_t acked_length() const { return acked_.load(std::memory_order_acquire); }
     void SetAckedLength(uint64_t length) { acked_.store(length, std::memory_order_release); }
-    bool aborted() const { return aborted_.load(std::memory_order_acquire); }
+    // Sequentially consistent with the hook's reads: a thread that publishes a descriptor and
+    // then sees aborted() false can rely on a later Abort's hook seeing the descriptor.
+    bool aborted() const { return aborted_.load(); }
 
     // Makes the writer give up: sets aborted() and runs the hook (which shuts its sockets so
     // blocked I/O returns). Safe from any thread, any number of times.

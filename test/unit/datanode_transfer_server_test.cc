@@ -2,6 +2,8 @@
 // temporary directories, driven by a small test-side writer and reader built on common/transfer.
 #include "datanode/transfer/transfer_server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -660,6 +662,33 @@ TEST_F(TransferServerTest, StopWriterAbortsAWriteInProgress) {
   EXPECT_TRUE(WaitFor([&] { return dn2->server->active_transfers() == 0; }));
   dn1->server->StopWriter(13);  // nothing to stop: returns at once
   ExpectStillServing(dn1);
+}
+
+TEST_F(TransferServerTest, StopWriterCutsAPipelineSetupWaitingOnASilentNode) {
+  Node* dn1 = AddNode();
+  ASSERT_NE(dn1, nullptr);
+  // A "datanode" that accepts connections (the kernel does) and never answers.
+  UniqueFd silent(::socket(AF_INET, SOCK_STREAM, 0));
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(silent.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(silent.get(), 4), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::getsockname(silent.get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  HostPort target{"127.0.0.1", ntohs(addr.sin_port)};
+
+  auto fd = Connect(dn1->server->port());
+  ASSERT_TRUE(fd.ok());
+  ASSERT_TRUE(transfer::WriteOp(fd->get(), CreateOp(60, 1, {target}), Soon()).ok());
+  // Once the node has connected onwards, it is past its setup and waiting for the answer.
+  UniqueFd accepted(::accept(silent.get(), nullptr, nullptr));
+  ASSERT_TRUE(accepted.valid());
+  auto start = std::chrono::steady_clock::now();
+  dn1->server->StopWriter(60);
+  // Not the 10 s socket timeout: the wait on the silent node was cut.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  EXPECT_TRUE(WaitFor([&] { return dn1->server->active_transfers() == 0; }));
 }
 
 TEST_F(TransferServerTest, BlockChecksumIsTheCrcOfTheData) {
