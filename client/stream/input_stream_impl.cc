@@ -55,6 +55,7 @@ Status InputStreamImpl::LoadFromStart() {
     uint64_t readable = 0;
     Status last_error;
     bool known = last->locations.empty();
+    bool none_has_it = true;  // every location answered NOT_FOUND
     for (const DatanodeInfo& node : last->locations) {
       Result<uint64_t> visible =
           GetReplicaVisibleLength(node, last->block, ctx_.options.datanode_timeout_ms);
@@ -64,7 +65,10 @@ Status InputStreamImpl::LoadFromStart() {
         break;
       }
       last_error = visible.status();
+      if (!last_error.IsNotFound()) none_has_it = false;
     }
+    // Just allocated, its pipeline not yet set up: nothing of it is readable yet.
+    if (!known && none_has_it) known = true;
     if (!known) {
       return last_error.Prepend("cannot learn the readable length of " + last->block.Name() +
                                 ", the last block of " + path_ + " being written");
@@ -134,20 +138,33 @@ Status InputStreamImpl::AllReplicasFailed(const LocatedBlock& block,
                 what + "; last error: " + last_error.message());
 }
 
-Result<std::unique_ptr<BlockReader>> InputStreamImpl::OpenReader(const LocatedBlock& block,
+Result<std::unique_ptr<BlockReader>> InputStreamImpl::OpenReader(LocatedBlock* block,
                                                                  uint64_t offset, uint64_t end,
                                                                  std::set<std::string>* failed,
                                                                  Status* last_error) {
-  for (const DatanodeInfo& node : block.locations) {
-    if (failed->count(NodeKey(node)) > 0) continue;
-    Result<std::unique_ptr<BlockReader>> reader =
-        BlockReader::Open(node, block.block, offset, end, ctx_.client_name,
-                          ctx_.options.datanode_timeout_ms);
-    if (reader.ok()) return reader;
-    *last_error = reader.status();
-    ReplicaFailed(block, node, *last_error, failed);
+  for (int round = 0; round < 2; ++round) {
+    for (const DatanodeInfo& node : block->locations) {
+      if (failed->count(NodeKey(node)) > 0) continue;
+      Result<std::unique_ptr<BlockReader>> reader =
+          BlockReader::Open(node, block->block, offset, end, ctx_.client_name,
+                            ctx_.options.datanode_timeout_ms);
+      if (reader.ok()) return reader;
+      *last_error = reader.status();
+      ReplicaFailed(*block, node, *last_error, failed);
+    }
+    if (round > 0) break;
+    // Every known replica failed. The block may have moved on since its locations were cached
+    // (an append gave it a new generation stamp, replicas were added): ask again, once.
+    if (!FetchWindow(block->offset).ok()) break;
+    Result<LocatedBlock> fresh = BlockAt(block->offset);
+    if (!fresh.ok() || (fresh->block.genstamp == block->block.genstamp &&
+                        fresh->locations == block->locations)) {
+      break;
+    }
+    *block = std::move(*fresh);
+    failed->clear();
   }
-  return AllReplicasFailed(block, *last_error);
+  return AllReplicasFailed(*block, *last_error);
 }
 
 Result<size_t> InputStreamImpl::Read(void* buf, size_t n) {
@@ -168,7 +185,8 @@ Result<size_t> InputStreamImpl::Read(void* buf, size_t n) {
       const uint64_t offset = static_cast<uint64_t>(pos_ - block.offset);
       const uint64_t end =
           std::min<uint64_t>(block.block.num_bytes, static_cast<uint64_t>(length - block.offset));
-      ASSIGN_OR_RETURN(reader_, OpenReader(block, offset, end, &reader_failed_, &reader_error_));
+      ASSIGN_OR_RETURN(reader_,
+                       OpenReader(&reader_block_, offset, end, &reader_failed_, &reader_error_));
       fresh = true;
     }
     Result<size_t> got = reader_->Read(out + total, n - total);
@@ -213,7 +231,7 @@ Result<size_t> InputStreamImpl::Pread(int64_t offset, void* buf, size_t n) {
     uint64_t at = begin;
     while (at < end) {
       ASSIGN_OR_RETURN(std::unique_ptr<BlockReader> reader,
-                       OpenReader(block, at, end, &failed, &last_error));
+                       OpenReader(&block, at, end, &failed, &last_error));
       while (at < end) {
         Result<size_t> got = reader->Read(out + done + (at - begin), end - at);
         if (!got.ok()) {

@@ -44,7 +44,9 @@ class InputStreamImpl : public InputStream {
   void CacheBlocks(const LocatedBlocks& located);  // requires mu_
   // A reader of block bytes [offset, end) from the first location not in *failed. *last_error
   // holds the latest replica failure (kept for the error when every replica has failed).
-  Result<std::unique_ptr<BlockReader>> OpenReader(const LocatedBlock& block, uint64_t offset,
+  // When every cached location fails, the block's locations are fetched again once and, if they
+  // changed, *block is updated and tried.
+  Result<std::unique_ptr<BlockReader>> OpenReader(LocatedBlock* block, uint64_t offset,
                                                   uint64_t end, std::set<std::string>* failed,
                                                   Status* last_error);
   // Records a failed replica; a checksum mismatch is reported to the namenode.

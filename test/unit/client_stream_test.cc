@@ -679,5 +679,25 @@ TEST_F(ClientStreamTest, ReadsFailOverFromADeadNodeAndAConnectionCutMidway) {
   EXPECT_TRUE(namenode_->bad().empty());
 }
 
+TEST_F(ClientStreamTest, AReaderFollowsABlockToItsNewStampAfterAnAppend) {
+  const std::string data = RandomBytes(5000, 29);
+  WriteFile("/stamp", data);
+  auto in = InputStreamImpl::Open(ctx_, "/stamp");
+  ASSERT_TRUE(in.ok());
+  // The append moves the last block to a new generation stamp: the cached one is refused.
+  auto out = OutputStreamImpl::Append(ctx_, "/stamp");
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_TRUE((*out)->Write("more", 4).ok());
+  ASSERT_TRUE((*out)->Close().ok());
+  std::string buf(data.size(), '\0');
+  auto got = (*in)->Read(buf.data(), buf.size());
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, data.size());
+  EXPECT_TRUE(buf == data);
+  auto length = (*in)->RefreshLength();
+  ASSERT_TRUE(length.ok());
+  EXPECT_EQ(*length, static_cast<int64_t>(data.size() + 4));
+}
+
 }  // namespace
 }  // namespace talus::client
