@@ -285,8 +285,9 @@ bool BlockReceiver::Run() {
     SendSetupResponse(result);
     return finish(false);
   }
-  SendSetupResponse(result);
+  // Reported before the client hears of it, so the namenode learns of the replica first.
   ctx_.events->OnReceiving(replica_);
+  SendSetupResponse(result);
 
   std::thread responder;
   try {
@@ -458,6 +459,13 @@ void BlockReceiver::RunResponder() {
     PipelineAck ack = transfer::MakeUpstreamAck(e.seqno, e.status, downstream);
     const bool all_ok = ack.AllSucceeded();
     if (all_ok && e.seqno != transfer::kHeartbeatSeqno) writer_->SetAckedLength(e.end_offset);
+    if (all_ok && e.last) {
+      // The replica is finalized everywhere: a next writer (an append right after the close)
+      // must find the block free by the time the client hears of it.
+      writer_->ClearAbortHook();
+      ctx_.tracker->End(writer_);
+      ctx_.tracker->Forget(op_.block_id, genstamp_);
+    }
     Status s = transfer::EncodePipelineAck(ack, &ack_bytes_);
     if (s.ok()) s = transfer::WriteFully(ctx_.fd, ack_bytes_.data(), ack_bytes_.size(),
                                          ctx_.IoDeadline());
