@@ -174,7 +174,9 @@ Status NamenodeLink::Heartbeat(Session* session) {
   }));
   for (const rpc::DatanodeCommand& command : response.commands) {
     if (command.type == rpc::DatanodeCommandType::REREGISTER) {
-      // Whoever sends it does not know us: register with it again, leader or not.
+      // Whoever sends it does not know us (it restarted, or declared us dead): register with
+      // it again, leader or not.
+      reregister_ = true;
       return Status::NotFound("namenode " + address() + " asks this datanode to register again");
     }
   }
@@ -295,6 +297,15 @@ void NamenodeLink::Run() {
     if (s.ok() && Clock::now() >= next_report) {
       s = SendFullReport(&session);
       next_report = Clock::now() + report_interval;
+    }
+    const bool reregister = reregister_;
+    reregister_ = false;
+    if (!s.ok() && reregister && failures == 0) {
+      // Not a failure: register again at once (with backoff only if it keeps asking).
+      LOG(INFO) << s;
+      ++failures;
+      registered_ = false;
+      continue;
     }
     if (!s.ok()) {
       if (registered_ || failures % 20 == 0) {

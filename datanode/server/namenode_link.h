@@ -133,6 +133,7 @@ class NamenodeLink {
   LinkOwner* const owner_;
   std::thread thread_;
   std::atomic<bool> registered_{false};
+  bool reregister_ = false;  // the last heartbeat's reply said REREGISTER; link thread only
 
   std::mutex mu_;
   std::condition_variable cv_;
