@@ -81,7 +81,8 @@ Result<std::string> LoadOrCreateDatanodeId(const std::vector<std::string>& volum
     return Status::Corruption("the data directories belong to different datanodes (ids " + ids +
                               "); give each datanode only its own directories");
   }
-  std::string id = found.empty() ? NewStorageId() : *found.begin();
+  // "DN-" and a random UUID: apart from the volumes' own "DS-" storage ids.
+  std::string id = found.empty() ? "DN-" + NewStorageId().substr(3) : *found.begin();
   if (found.empty()) LOG(INFO) << "New datanode id " << id;
   for (const std::string& root : missing) RETURN_NOT_OK(WriteId(root, id));
   return id;

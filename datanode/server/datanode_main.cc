@@ -9,6 +9,7 @@
 
 #include <gflags/gflags.h>
 #include <glog/logging.h>
+#include <thrift/Thrift.h>
 
 #include "datanode/server/datanode.h"
 
@@ -60,6 +61,15 @@ bool ValidatePositive(const char* flag, int64_t value) {
 DEFINE_validator(heartbeat_interval_ms, &ValidatePositive);
 DEFINE_validator(block_report_interval_ms, &ValidatePositive);
 
+bool ValidatePositive32(const char* flag, int32_t value) {
+  if (value > 0) return true;
+  std::fprintf(stderr, "--%s must be positive\n", flag);
+  return false;
+}
+DEFINE_validator(rpc_timeout_ms, &ValidatePositive32);
+DEFINE_validator(transfer_socket_timeout_ms, &ValidatePositive32);
+DEFINE_validator(max_transfer_connections, &ValidatePositive32);
+
 Status WriteAddressFile(const std::string& path, const std::string& text) {
   std::string tmp = path + ".tmp";
   {
@@ -71,6 +81,9 @@ Status WriteAddressFile(const std::string& path, const std::string& text) {
   if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::FromErrno(errno, "rename " + tmp);
   return Status::OK();
 }
+
+// Thrift prints every failed connect to stderr; the link logs what matters, rate-limited.
+void QuietThriftOutput(const char* message) { VLOG(1) << "thrift: " << message; }
 
 std::vector<std::string> SplitList(const std::string& list) {
   std::vector<std::string> out;
@@ -164,5 +177,6 @@ int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   google::InitGoogleLogging(argv[0]);
   google::InstallFailureSignalHandler();
+  apache::thrift::GlobalOutput.setOutputFunction(talus::datanode::QuietThriftOutput);
   return talus::datanode::Run();
 }

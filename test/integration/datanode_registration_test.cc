@@ -83,7 +83,7 @@ TEST(DatanodeRegistrationTest, ThreeDatanodesRegisterAndTheirCapacityIsCounted) 
     addresses.insert(mc.datanode_rpc_address(i));
     addresses.insert(mc.datanode_data_address(i));
     std::string id = DatanodeIdOf(mc, i);
-    EXPECT_EQ(id.rfind("DS-", 0), 0u) << id;
+    EXPECT_EQ(id.rfind("DN-", 0), 0u) << id;
     ids.insert(id);
     EXPECT_TRUE(std::filesystem::exists(mc.datanode_data_dirs(i)[0] + "/current/VERSION"));
   }

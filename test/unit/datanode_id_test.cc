@@ -26,7 +26,7 @@ TEST(DatanodeIdTest, MadeOnceKeptAndCopiedToNewVolumes) {
 
   auto first = LoadOrCreateDatanodeId({a, b});
   ASSERT_TRUE(first.ok()) << first.status();
-  EXPECT_EQ(first->rfind("DS-", 0), 0u);
+  EXPECT_EQ(first->rfind("DN-", 0), 0u);
   EXPECT_EQ(Read(a + "/datanode_id"), *first + "\n");
   EXPECT_EQ(Read(b + "/datanode_id"), *first + "\n");
 
