@@ -35,6 +35,9 @@ Status CheckClusterDestination(const PathItem& dst, size_t num_sources) {
     return Status::OK();
   }
   if (dst.exists()) return Status::OK();
+  // The working directory (also what an omitted destination means) must exist: a file is
+  // never created in its place.
+  if (dst.display == ".") return PathError(dst.display, ErrorCode::kNotFound);
   Result<FileInfo> parent = dst.fs->GetFileInfo(std::string(ParentPath(dst.path)));
   if (!parent.ok()) {
     if (parent.status().code() == ErrorCode::kNotFound ||

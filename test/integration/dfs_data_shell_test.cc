@@ -5,6 +5,7 @@
 // temporary directory.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -263,6 +264,14 @@ TEST_F(DfsDataShellTest, PutDestinationRulesAndErrors) {
   // Into a new name whose parent exists: the file gets that name.
   Ok({"-put", L("b"), P("renamed")});
   EXPECT_EQ(Cat(P("renamed")), "b");
+  // Without a destination, into the working directory (the home directory), which must exist.
+  const std::string home = "/user/" + std::string(getpwuid(geteuid())->pw_name);
+  ASSERT_FALSE(Exists(home));
+  Fails({"-put", L("a")}, "put: `.': No such file or directory\n");
+  Ok({"-mkdir", "-p", home});
+  Ok({"-put", L("a")});
+  EXPECT_EQ(Cat(home + "/a"), "a");
+  Ok({"-rm", "-r", "-skipTrash", home});
 }
 
 TEST_F(DfsDataShellTest, PutReadsStandardInput) {
