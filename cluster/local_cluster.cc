@@ -159,17 +159,21 @@ Result<std::unique_ptr<LocalCluster>> LocalCluster::Open(LocalClusterOptions opt
     cluster->state_ = std::move(loaded).value();
     int namenodes = cluster->state_.CountRole(kNamenodeRole);
     int datanodes = cluster->state_.CountRole(kDatanodeRole);
+    // More datanodes may join a cluster (each starts empty); none is ever dropped, since its
+    // replicas would go with it.
     if ((opts.namenodes >= 0 && opts.namenodes != namenodes) ||
-        (opts.datanodes >= 0 && opts.datanodes != datanodes)) {
+        (opts.datanodes >= 0 && opts.datanodes < datanodes)) {
       return Status::InvalidArgument(
           opts.dir + " holds a cluster of " + Plural(namenodes, "namenode") + " and " +
-          Plural(datanodes, "datanode") + "; it cannot be restarted with a different count");
+          Plural(datanodes, "datanode") +
+          "; it cannot be restarted with a different count (datanodes may only be added)");
     }
     for (const auto& d : cluster->state_.daemons) {
       if (FindRole(d.role) == nullptr) {
         return Status::Corruption(cluster->StatePath() + " names an unknown role '" + d.role + "'");
       }
     }
+    for (int i = datanodes; i < opts.datanodes; ++i) cluster->AddRecord(kDatanodeRole);
   } else if (loaded.status().IsNotFound()) {
     bool absent = false;
     if (!IsDirectoryEmptyOrAbsent(opts.dir, &absent)) {

@@ -27,7 +27,7 @@ struct LocalClusterOptions {
   std::string conf_dir;
   // Daemon counts. -1: as recorded in an existing directory (1 namenode and kDefaultDatanodes
   // datanodes for a new one). An existing directory rejects counts that differ from what it
-  // records.
+  // records, except a larger datanode count, which adds (empty) datanodes.
   int namenodes = -1;
   int datanodes = -1;
   // Given to every daemon after the launcher's own flags, e.g. "--heartbeat_interval_ms=200".

@@ -306,6 +306,36 @@ TEST_F(ClusterLauncherTest, DaemonThatCannotStartFailsWithItsLog) {
   EXPECT_EQ(Cluster({"down", "--dir", dir_}).exit_code, 0);
 }
 
+TEST_F(ClusterLauncherTest, DatanodesCanBeAddedButNotRemoved) {
+  CommandResult up = Cluster({"up", "--dir", dir_, "--datanodes", "0"});
+  ASSERT_EQ(up.exit_code, 0) << Describe(up);
+  EXPECT_TRUE(DatanodeStatuses(Cluster({"status", "--dir", dir_}).out).empty());
+
+  // Two datanodes join the running cluster.
+  CommandResult grow = Cluster({"up", "--dir", dir_, "--datanodes", "2"});
+  ASSERT_EQ(grow.exit_code, 0) << Describe(grow);
+  std::map<int, DatanodeLine> datanodes = DatanodeStatuses(Cluster({"status", "--dir", dir_}).out);
+  ASSERT_EQ(datanodes.size(), 2u);
+  for (const auto& [index, dn] : datanodes) {
+    EXPECT_EQ(dn.state, "running") << index;
+    EXPECT_TRUE(Answers(dn.data)) << index;
+  }
+  CommandResult df;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        df = Dfs(FileSystemUriIn(grow.out), {"-df"});
+        return df.exit_code == 0 && DfSize(df.out) > 0;
+      },
+      30s))
+      << Describe(df);
+
+  CommandResult shrink = Cluster({"up", "--dir", dir_, "--datanodes", "1"});
+  EXPECT_EQ(shrink.exit_code, 1) << Describe(shrink);
+  EXPECT_NE(shrink.err.find("datanodes may only be added"), std::string::npos) << shrink.err;
+  EXPECT_EQ(DatanodeStatuses(Cluster({"status", "--dir", dir_}).out).size(), 2u);
+  EXPECT_EQ(Cluster({"down", "--dir", dir_}).exit_code, 0);
+}
+
 TEST_F(ClusterLauncherTest, RejectsWhatItCannotDoWithoutStartingAnything) {
   CommandResult mount = Cluster({"up", "--dir", dir_, "--mount", temp_.path() + "/mnt"});
   EXPECT_EQ(mount.exit_code, 1);
