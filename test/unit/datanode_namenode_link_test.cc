@@ -134,11 +134,12 @@ class NamenodeLinkTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
   }
-  std::unique_ptr<NamenodeLink> Link(int64_t heartbeat_ms) {
+  std::unique_ptr<NamenodeLink> Link(int64_t heartbeat_ms, int64_t report_ms = 3600000) {
     NamenodeLinkOptions options;
     options.host = "127.0.0.1";
     options.port = server_->port();
     options.heartbeat_interval_ms = heartbeat_ms;
+    options.block_report_interval_ms = report_ms;
     options.rpc_timeout_ms = 5000;
     return std::make_unique<NamenodeLink>(options, &owner_);
   }
@@ -187,6 +188,15 @@ TEST_F(NamenodeLinkTest, RegistersReportsHeartbeatsAndSendsIncrementalReportsAtO
                   .ok());
   EXPECT_EQ(namenode_->Count("commit 50 2"), 1);
   link->Stop();
+}
+
+TEST_F(NamenodeLinkTest, FullReportsRepeatAtTheirInterval) {
+  StartNamenode();
+  auto link = Link(/*heartbeat_ms=*/60000, /*report_ms=*/30);
+  link->Start();
+  EXPECT_TRUE(test::WaitFor([&] { return namenode_->Count("report vol-a 2") >= 3; }, 10s));
+  EXPECT_EQ(namenode_->Count("register"), 1);
+  EXPECT_EQ(namenode_->Count("heartbeat"), 1);
 }
 
 TEST_F(NamenodeLinkTest, ObeysOnlyTheLeadersCommands) {
