@@ -75,9 +75,11 @@ class CpCommand : public Command {
     if (existing == 0) return;
     Status s = CheckClusterDestination(dst_, existing);
     if (!s.ok()) return DisplayError(s);
+    InterruptGuard interrupt_guard;
     for (PathItem& item : *items) {
       if (!item.exists()) continue;
       s = CopyInto(item, dst_, /*top=*/true);
+      if (CopyInterrupted()) return;  // the guard's destructor ends the shell by the signal
       if (!s.ok()) DisplayError(s);
     }
   }
@@ -123,6 +125,7 @@ class CpCommand : public Command {
               [](const FileInfo& a, const FileInfo& b) { return a.name < b.name; });
     for (const FileInfo& entry : *entries) {
       Status s = CopyInto(src.Child(entry), *target, /*top=*/false);
+      if (CopyInterrupted()) return s;
       if (!s.ok()) DisplayError(s);
     }
     if (!preserve_.any()) return Status::OK();

@@ -5,6 +5,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <memory>
 
 #include "client/shell/errors.h"
@@ -14,6 +15,13 @@ namespace talus::shell {
 
 namespace {
 
+volatile std::sig_atomic_t g_interrupt_signal = 0;
+struct sigaction g_old_int, g_old_term;
+
+void OnInterrupt(int sig) { g_interrupt_signal = sig; }
+
+Status InterruptedStatus() { return Status::IoError("Interrupted"); }
+
 std::unique_ptr<char[]> NewBuffer() { return std::make_unique<char[]>(kCopyBufferBytes); }
 
 bool IsRefusal(const Status& s) {
@@ -21,6 +29,27 @@ bool IsRefusal(const Status& s) {
 }
 
 }  // namespace
+
+InterruptGuard::InterruptGuard() {
+  g_interrupt_signal = 0;
+  struct sigaction sa {};
+  sa.sa_handler = OnInterrupt;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: a read of a quiet stdin returns EINTR and sees the flag
+  ::sigaction(SIGINT, &sa, &g_old_int);
+  ::sigaction(SIGTERM, &sa, &g_old_term);
+}
+
+InterruptGuard::~InterruptGuard() {
+  ::sigaction(SIGINT, &g_old_int, nullptr);
+  ::sigaction(SIGTERM, &g_old_term, nullptr);
+  if (g_interrupt_signal != 0) {
+    std::fflush(nullptr);
+    ::raise(g_interrupt_signal);
+  }
+}
+
+bool CopyInterrupted() { return g_interrupt_signal != 0; }
 
 Status CopyFdToStream(int fd, const std::string& src, OutputStream* out, const std::string& dst,
                       ProgressBar* progress) {
@@ -30,7 +59,9 @@ Status CopyFdToStream(int fd, const std::string& src, OutputStream* out, const s
     size_t filled = 0;
     bool eof = false;
     while (filled < kCopyBufferBytes) {
+      if (CopyInterrupted()) return InterruptedStatus();
       Result<size_t> n = ReadSome(fd, buf.get() + filled, kCopyBufferBytes - filled);
+      if (CopyInterrupted()) return InterruptedStatus();
       if (!n.ok()) return PathError(src, n.status());
       if (*n == 0) {
         eof = true;
@@ -52,6 +83,7 @@ Status CopyStreamToFd(InputStream* in, const std::string& src, int fd, const std
   std::unique_ptr<char[]> buf = NewBuffer();
   int64_t left = limit;
   while (limit < 0 || left > 0) {
+    if (CopyInterrupted()) return InterruptedStatus();
     size_t want = kCopyBufferBytes;
     if (limit >= 0 && static_cast<int64_t>(want) > left) want = static_cast<size_t>(left);
     Result<size_t> n = in->Read(buf.get(), want);
@@ -69,6 +101,7 @@ Status CopyStreamToStream(InputStream* in, const std::string& src, OutputStream*
                           const std::string& dst, ProgressBar* progress) {
   std::unique_ptr<char[]> buf = NewBuffer();
   while (true) {
+    if (CopyInterrupted()) return InterruptedStatus();
     Result<size_t> n = in->Read(buf.get(), kCopyBufferBytes);
     if (!n.ok()) return PathError(src, n.status());
     if (*n == 0) return Status::OK();

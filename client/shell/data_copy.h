@@ -28,6 +28,20 @@ Status CopyStreamToStream(InputStream* in, const std::string& src, OutputStream*
 // The cluster to stdout (or any FILE), -cat and friends.
 Status CopyStreamToFile(InputStream* in, const std::string& src, FILE* out, int64_t limit = -1);
 
+// While alive, SIGINT and SIGTERM only set a flag that the copy loops check between buffers, so
+// that an interrupted copy still removes its TARGET._COPYING_ file (HDFS deletes it on exit
+// too). The destructor restores the previous handlers and, when a signal came, raises it again:
+// the shell then dies of it, as the user asked. One guard at a time.
+class InterruptGuard {
+ public:
+  InterruptGuard();
+  ~InterruptGuard();
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+};
+// True once SIGINT or SIGTERM arrived under an InterruptGuard.
+bool CopyInterrupted();
+
 // Whether -put and -get draw their progress line: only when the shell's stdout is a terminal.
 bool ShowProgress(ShellContext* ctx);
 

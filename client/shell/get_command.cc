@@ -60,6 +60,7 @@ class GetCommand : public Command {
 
   void ProcessArguments(std::vector<PathItem>* items) override {
     if (items->empty()) return;
+    InterruptGuard interrupt_guard;
     Result<std::optional<struct stat>> st = StatLocal(dst_);
     if (!st.ok()) return DisplayError(PathError(dst_, st.status()));
     bool dst_is_dir = st->has_value() && S_ISDIR((*st)->st_mode);
@@ -81,6 +82,7 @@ class GetCommand : public Command {
       }
       std::string target = dst_is_dir ? JoinLocal(dst_, item.name()) : dst_;
       Status s = CopyItem(item, target);
+      if (CopyInterrupted()) return;  // the guard's destructor ends the shell by the signal
       if (!s.ok()) DisplayError(s);
     }
   }
@@ -109,6 +111,7 @@ class GetCommand : public Command {
               [](const FileInfo& a, const FileInfo& b) { return a.name < b.name; });
     for (const FileInfo& entry : *entries) {
       Status s = CopyItem(item.Child(entry), JoinLocal(target, entry.name));
+      if (CopyInterrupted()) return s;
       if (!s.ok()) DisplayError(s);
     }
     if (!preserve_.any()) return Status::OK();

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "client/shell/data_copy.h"
 #include "client/shell/glob.h"
 
 namespace talus::shell {
@@ -132,11 +133,12 @@ Status WriteFully(int fd, const void* data, size_t n) {
 }
 
 Result<size_t> ReadSome(int fd, void* data, size_t n) {
-  while (true) {
-    ssize_t r = ::read(fd, data, n);
-    if (r >= 0) return static_cast<size_t>(r);
-    if (errno != EINTR) return ErrnoStatus(errno, "read");
-  }
+  ssize_t r;
+  do {
+    r = ::read(fd, data, n);
+  } while (r < 0 && errno == EINTR && !CopyInterrupted());
+  if (r >= 0) return static_cast<size_t>(r);
+  return ErrnoStatus(errno, "read");
 }
 
 Timestamp ToTimestamp(const struct timespec& ts) {

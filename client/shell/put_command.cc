@@ -59,12 +59,13 @@ class PutCommand : public Command {
   }
 
   void ProcessRawArguments(const std::vector<std::string>& args) override {
+    InterruptGuard interrupt_guard;
     Result<PathItem> dst = ResolveClusterDestination(ctx(), dst_arg_);
     if (!dst.ok()) return DisplayError(dst.status());
     dst_ = std::move(dst).value();
     if (args.size() == 1 && args[0] == "-") {
       Status s = PutStdin();
-      if (!s.ok()) DisplayError(s);
+      if (!s.ok() && !CopyInterrupted()) DisplayError(s);
       return;
     }
     std::vector<std::pair<std::string, struct stat>> sources;
@@ -91,6 +92,7 @@ class PutCommand : public Command {
     if (!s.ok()) return DisplayError(s);
     for (const auto& [path, st] : sources) {
       s = CopyInto(path, st, dst_);
+      if (CopyInterrupted()) return;  // the guard's destructor ends the shell by the signal
       if (!s.ok()) DisplayError(s);
     }
   }
@@ -138,6 +140,7 @@ class PutCommand : public Command {
       } else {
         s = CopyInto(child, **child_st, *target);
       }
+      if (CopyInterrupted()) return s;
       if (!s.ok()) DisplayError(s);
     }
     if (!preserve_.any()) return Status::OK();

@@ -59,9 +59,13 @@ bool LocalExists(const std::string& path) { return access(path.c_str(), F_OK) ==
 // whose stdout is a terminal (for the progress line).
 class LiveTalus {
  public:
-  // With `pty_stdout`, stdout is the slave side of a new pseudo-terminal.
-  LiveTalus(const Args& args, bool pty_stdout) {
-    int out_pipe[2], err_pipe[2];
+  // With `pty_stdout`, stdout is the slave side of a new pseudo-terminal; with `stdin_pipe`,
+  // stdin is a pipe the test writes with WriteStdin (else /dev/null).
+  LiveTalus(const Args& args, bool pty_stdout, bool stdin_pipe = false) {
+    int out_pipe[2], err_pipe[2], in_pipe[2] = {-1, -1};
+    if (stdin_pipe) {
+      EXPECT_EQ(pipe2(in_pipe, O_CLOEXEC), 0);
+    }
     EXPECT_EQ(pipe2(out_pipe, O_CLOEXEC), 0);
     EXPECT_EQ(pipe2(err_pipe, O_CLOEXEC), 0);
     int child_out = out_pipe[1];
@@ -76,7 +80,11 @@ class LiveTalus {
     }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (stdin_pipe) {
+      posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
+    } else {
+      posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    }
     posix_spawn_file_actions_adddup2(&actions, child_out, 1);
     posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
     std::string binary = test::BinDir() + "/talus";
@@ -88,6 +96,10 @@ class LiveTalus {
     posix_spawn_file_actions_destroy(&actions);
     close(out_pipe[1]);
     close(err_pipe[1]);
+    if (stdin_pipe) {
+      close(in_pipe[0]);
+      in_fd_ = in_pipe[1];
+    }
     out_fd_ = out_pipe[0];
     err_fd_ = err_pipe[0];
     fcntl(out_fd_, F_SETFL, O_NONBLOCK);
@@ -98,7 +110,7 @@ class LiveTalus {
       kill(pid_, SIGKILL);
       Wait();
     }
-    for (int fd : {out_fd_, err_fd_, pty_master_, pty_slave_}) {
+    for (int fd : {in_fd_, out_fd_, err_fd_, pty_master_, pty_slave_}) {
       if (fd >= 0) close(fd);
     }
   }
@@ -127,6 +139,9 @@ class LiveTalus {
     return pid_ < 0;
   }
   int exit_code() const { return exit_code_; }
+  bool WriteStdin(const std::string& data) {
+    return write(in_fd_, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+  }
   void Signal(int sig) { kill(pid_, sig); }
 
  private:
@@ -137,7 +152,7 @@ class LiveTalus {
   }
 
   pid_t pid_ = -1;
-  int out_fd_ = -1, err_fd_ = -1, pty_master_ = -1, pty_slave_ = -1;
+  int in_fd_ = -1, out_fd_ = -1, err_fd_ = -1, pty_master_ = -1, pty_slave_ = -1;
   int exit_code_ = -1;
   std::string out_, err_;
 };
@@ -312,6 +327,19 @@ TEST_F(DfsDataShellTest, PutAndGetWholeDirectories) {
   EXPECT_NE(again.err.find("get: `" + L("back/tree/sub/mid") + "': File exists\n"),
             std::string::npos)
       << again.err;
+}
+
+TEST_F(DfsDataShellTest, InterruptedPutLeavesNoTemporaryFile) {
+  Args put{"dfs", "-fs", cluster_->uri(), "-put", "-", P("s")};
+  LiveTalus p(put, /*pty_stdout=*/false, /*stdin_pipe=*/true);
+  ASSERT_TRUE(p.WriteStdin(RandomBytes(64 * 1024, 5)));
+  // Standard input stays open: the copy is under way under its temporary name.
+  ASSERT_TRUE(test::WaitFor([&] { return Exists(P("s._COPYING_")); }, std::chrono::seconds(30)));
+  p.Signal(SIGINT);
+  ASSERT_TRUE(test::WaitFor([&] { return p.Exited(); }, std::chrono::seconds(60)));
+  EXPECT_EQ(p.exit_code(), 128 + SIGINT) << p.err();
+  EXPECT_FALSE(Exists(P("s._COPYING_")));
+  EXPECT_FALSE(Exists(P("s")));
 }
 
 TEST_F(DfsDataShellTest, GetRefusesAnExistingLocalFileUnlessForced) {
