@@ -168,6 +168,10 @@ Status NamenodeLink::Heartbeat(Session* session) {
     failed += v.failed ? 1 : 0;
     reports.push_back(std::move(r));
   }
+  // A volume that failed since the last heartbeat takes its replicas with it: tell the
+  // namenode now with a full report (the failed volume's is empty), not hours later.
+  if (failed > failed_volumes_seen_) report_now_ = true;
+  failed_volumes_seen_ = failed;
   rpc::HeartbeatResponse response;
   RETURN_NOT_OK(session->client->Call("heartbeat", [&](rpc::DatanodeNamenodeClient& c) {
     c.heartbeat(response, session->id, reports, owner_->ActiveTransfers(), failed);
@@ -294,7 +298,8 @@ void NamenodeLink::Run() {
       s = Heartbeat(&session);
       next_heartbeat = Clock::now() + heartbeat_interval;
     }
-    if (s.ok() && Clock::now() >= next_report) {
+    if (s.ok() && (Clock::now() >= next_report || report_now_)) {
+      report_now_ = false;
       s = SendFullReport(&session);
       next_report = Clock::now() + report_interval;
     }

@@ -134,6 +134,8 @@ class NamenodeLink {
   std::thread thread_;
   std::atomic<bool> registered_{false};
   bool reregister_ = false;  // the last heartbeat's reply said REREGISTER; link thread only
+  bool report_now_ = false;  // a full report is due at once; link thread only
+  int failed_volumes_seen_ = 0;  // link thread only
 
   std::mutex mu_;
   std::condition_variable cv_;

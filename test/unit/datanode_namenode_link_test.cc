@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -99,10 +100,13 @@ class FakeNamenode : public rpc::DatanodeNamenodeCobSvIf {
 class FakeOwner : public LinkOwner {
  public:
   DatanodeIdentity Identity() const override { return {"DS-fake", "127.0.0.1", 1, 2}; }
-  std::vector<VolumeState> Volumes() const override { return {{"vol-a", 1000, 10, 900, false}}; }
+  std::vector<VolumeState> Volumes() const override {
+    return {{"vol-a", 1000, 10, 900, false}, {"vol-b", 1000, 0, 1000, volume_b_failed.load()}};
+  }
   std::vector<VolumeBlockReport> FullBlockReport() const override {
     return {{"vol-a", {{{5, 1001, 10}, ReplicaState::kFinalized},
-                       {{6, 1001, 0}, ReplicaState::kRwr}}}};
+                       {{6, 1001, 0}, ReplicaState::kRwr}}},
+            {"vol-b", {}}};
   }
   int ActiveTransfers() const override { return 0; }
   void DeleteBlocks(std::vector<BlockRef> blocks) override {
@@ -117,6 +121,7 @@ class FakeOwner : public LinkOwner {
     std::lock_guard<std::mutex> lock(mu);
     return deleted.size();
   }
+  std::atomic<bool> volume_b_failed{false};
   std::mutex mu;
   std::vector<uint64_t> deleted;
   std::vector<RecoveryCommand> recoveries;
@@ -166,10 +171,11 @@ TEST_F(NamenodeLinkTest, RegistersReportsHeartbeatsAndSendsIncrementalReportsAtO
   link->Start();
   ASSERT_TRUE(test::WaitFor([&] { return namenode_->Count("heartbeat") == 1; }, 10s));
   auto calls = namenode_->Calls();
-  ASSERT_GE(calls.size(), 3u);
+  ASSERT_GE(calls.size(), 4u);
   EXPECT_EQ(calls[0], "register");
   EXPECT_EQ(calls[1], "report vol-a 2");
-  EXPECT_EQ(calls[2], "heartbeat");
+  EXPECT_EQ(calls[2], "report vol-b 0");  // every volume is reported, an empty one too
+  EXPECT_EQ(calls[3], "heartbeat");
   EXPECT_EQ(namenode_->last_capacity(), 1000);
   EXPECT_TRUE(link->registered());
 
@@ -197,6 +203,18 @@ TEST_F(NamenodeLinkTest, FullReportsRepeatAtTheirInterval) {
   EXPECT_TRUE(test::WaitFor([&] { return namenode_->Count("report vol-a 2") >= 3; }, 10s));
   EXPECT_EQ(namenode_->Count("register"), 1);
   EXPECT_EQ(namenode_->Count("heartbeat"), 1);
+}
+
+TEST_F(NamenodeLinkTest, AFailedVolumeBringsAFullReportAtOnce) {
+  StartNamenode();
+  auto link = Link(/*heartbeat_ms=*/20);
+  link->Start();
+  ASSERT_TRUE(test::WaitFor([&] { return namenode_->Count("heartbeat") >= 3; }, 10s));
+  EXPECT_EQ(namenode_->Count("report vol-b"), 1);
+  owner_.volume_b_failed = true;
+  EXPECT_TRUE(test::WaitFor([&] { return namenode_->Count("report vol-b") == 2; }, 10s));
+  ASSERT_TRUE(test::WaitFor([&] { return namenode_->Count("heartbeat") >= 10; }, 10s));
+  EXPECT_EQ(namenode_->Count("report vol-b"), 2) << "one report per failure, not per heartbeat";
 }
 
 TEST_F(NamenodeLinkTest, ObeysOnlyTheLeadersCommands) {
