@@ -370,7 +370,7 @@ TEST_F(DfsDataShellTest, PreserveKeepsTimesAndMode) {
   EXPECT_EQ(st.st_mode & 07777, 0640u);
 }
 
-// --- -cat / -head / -tail -------------------------------------------------------------------------
+// --- -cat / -head / -tail ------------------------------------------------------------------------
 
 TEST_F(DfsDataShellTest, CatHeadAndTail) {
   std::string big = RandomBytes(kBlock + 5000, 11);
@@ -417,7 +417,7 @@ TEST_F(DfsDataShellTest, TailFollowsAGrowingFile) {
   EXPECT_TRUE(test::WaitFor([&] { return tail.Exited(); }, std::chrono::seconds(10)));
 }
 
-// --- -appendToFile / -cp / -checksum / -getmerge / -df --------------------------------------------
+// --- -appendToFile / -cp / -checksum / -getmerge / -df -------------------------------------------
 
 TEST_F(DfsDataShellTest, AppendToFileFromFilesAndStdinMatchesOneWrite) {
   std::string a = RandomBytes(kBlock - 10, 21), b = RandomBytes(3000, 22), c = "tail\n";
@@ -505,7 +505,7 @@ TEST_F(DfsDataShellTest, DfShowsTheClusterCapacity) {
   EXPECT_TRUE(std::regex_search(h.out, std::regex(R"(\d+(\.\d)? [KMGTP]\s)"))) << h.out;
 }
 
-// --- progress line --------------------------------------------------------------------------------
+// --- progress line -------------------------------------------------------------------------------
 
 TEST_F(DfsDataShellTest, ProgressLineOnlyWhenStdoutIsATerminal) {
   WriteLocal(L("f"), RandomBytes(3 * kBlock, 51));
@@ -520,9 +520,9 @@ TEST_F(DfsDataShellTest, ProgressLineOnlyWhenStdoutIsATerminal) {
   const std::string err = p.err();
   EXPECT_EQ(err.front(), '\r') << err;
   EXPECT_EQ(err.back(), '\n') << err;
-  EXPECT_TRUE(std::regex_search(
-      err, std::regex(R"(\r.*loud  \[=+\] 100%  3\.0 MiB / 3\.0 MiB  \d+\.\d MiB/s  ETA 0:00 *\n$)")))
-      << err;
+  const std::regex last_line(
+      R"(\r.*loud  \[=+\] 100%  3\.0 MiB / 3\.0 MiB  \d+\.\d MiB/s  ETA 0:00 *\n$)");
+  EXPECT_TRUE(std::regex_search(err, last_line)) << err;
   Args get = base;
   get.insert(get.end(), {"-get", P("loud"), L("back")});
   LiveTalus g(get, /*pty_stdout=*/true);
