@@ -17,6 +17,7 @@ namespace talus {
 namespace {
 
 struct Peer {
+  std::shared_ptr<apache::thrift::transport::TSocket> socket;
   std::shared_ptr<apache::thrift::transport::TTransport> transport;
   std::unique_ptr<rpc::DatanodeProtocolClient> client;
 };
@@ -27,6 +28,7 @@ Peer Connect(const std::string& address) {
       address.substr(0, colon), std::stoi(address.substr(colon + 1)));
   socket->setRecvTimeout(10000);
   Peer p;
+  p.socket = socket;
   p.transport = std::make_shared<apache::thrift::transport::TFramedTransport>(socket);
   p.client = std::make_unique<rpc::DatanodeProtocolClient>(
       std::make_shared<apache::thrift::protocol::TBinaryProtocol>(p.transport));
@@ -111,6 +113,35 @@ TEST(DatanodeProtocolTest, VisibleLengthAndRecoveryRefusalsOverRpc) {
             static_cast<int>(rpc::ErrorCode::INVALID_ARGUMENT));
   EXPECT_EQ(StampOnDisk(mc, 0, static_cast<uint64_t>(block.block_id)), block.generation_stamp);
   EXPECT_EQ(peer.client->getReplicaVisibleLength(block), static_cast<int64_t>(data.size()));
+  // Garbage on the RPC port costs only its own connection.
+  for (int round = 0; round < 20; ++round) {
+    std::string junk(1 + (round * 7919) % 3000, '\0');
+    uint32_t x = static_cast<uint32_t>(round) * 2654435761u + 1;
+    for (char& c : junk) {
+      x = x * 1103515245 + 12345;
+      c = static_cast<char>(x >> 16);
+    }
+    Peer raw = Connect(mc.datanode_rpc_address(0));
+    try {
+      if (round % 2 == 0) {
+        // Unframed: a frame length far over the limit, then noise.
+        junk.replace(0, 4, std::string("\x7f\xff\xff\xff", 4));
+        raw.socket->write(reinterpret_cast<const uint8_t*>(junk.data()),
+                          static_cast<uint32_t>(junk.size()));
+      } else {
+        // A well-formed frame holding no valid call.
+        raw.transport->write(reinterpret_cast<const uint8_t*>(junk.data()),
+                             static_cast<uint32_t>(junk.size()));
+        raw.transport->flush();
+      }
+    } catch (const apache::thrift::TException&) {
+      // The datanode may close first; that is its right.
+    }
+  }
+  Peer again = Connect(mc.datanode_rpc_address(0));
+  EXPECT_EQ(again.client->getReplicaVisibleLength(block), static_cast<int64_t>(data.size()));
+  EXPECT_GT(mc.datanode_pid(0), 0);
+
   // The datanode still serves the file.
   auto in = (*fs)->Open("/v");
   ASSERT_TRUE(in.ok()) << in.status();
