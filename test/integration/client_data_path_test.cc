@@ -68,7 +68,10 @@ TEST_F(ClientDataPathTest, RoundTripsOfEverySize) {
     ASSERT_TRUE(sum.ok()) << sum.status();
     EXPECT_EQ(sum->crc, crc32c::Value(data.data(), data.size()));
     EXPECT_EQ(sum->length, size);
-    // Every block on 3 datanodes once their reports are in (close waits for one of them).
+    // Every block on the datanodes of its pipeline once their reports are in (close waits for
+    // one of them). The namenode may leave out a node its last heartbeat showed busy (its load
+    // rule), so a pipeline can be 2 nodes long here; the unit test checks every pipeline node
+    // gets the bytes.
     size_t blocks = 0;
     EXPECT_TRUE(test::WaitFor(
         [&] {
@@ -76,7 +79,7 @@ TEST_F(ClientDataPathTest, RoundTripsOfEverySize) {
           if (!locations.ok()) return false;
           blocks = locations->size();
           for (const BlockLocation& loc : *locations) {
-            if (loc.hosts.size() != 3) return false;
+            if (loc.hosts.size() < 2) return false;
           }
           return true;
         },
