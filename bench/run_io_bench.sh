@@ -72,7 +72,7 @@ FS=$(sed -n 's/^TALUS_FS=//p' "$DIR/cluster/cluster.env")
 echo "## datanode memory at start: $(datanode_rss)"
 
 echo "## talus-bench io against $FS (median of $RUNS; replication 3)"
-printf "%-6s %8s %10s %12s\n" mode clients MiB/s runs
+printf "%-6s %8s %12s  %s\n" mode clients median_MiB/s runs
 for k in $CLIENTS_LIST; do
   for mode in write read; do
     rates=()
@@ -83,7 +83,7 @@ for k in $CLIENTS_LIST; do
                --size-mb "$SIZE_MB" -fs "$FS" 2>/dev/null | tail -1)
       rates+=("$(echo "$line" | json_field mb_per_s)")
     done
-    printf "%-6s %8s %10s %12s\n" "$mode" "$k" "$(median "${rates[@]}")" "${rates[*]}"
+    printf "%-6s %8s %12s  %s\n" "$mode" "$k" "$(median "${rates[@]}")" "$(IFS=,; echo "${rates[*]}")"
   done
 done
 echo "## datanode memory after: $(datanode_rss)"
