@@ -201,8 +201,7 @@ int IoBenchMain(int argc, char** argv) {
   if (args.mode == "write") {
     talus::Status s = clients[0]->Mkdirs(data_dir, 0755, true);
     if (!s.ok()) {
-      std::fprintf(stderr, "talus-bench: mkdirs %s: %s\n", data_dir.c_str(),
-                   s.ToString().c_str());
+      std::fprintf(stderr, "talus-bench: mkdirs %s: %s\n", data_dir.c_str(), s.ToString().c_str());
       return 1;
     }
   } else {
@@ -228,10 +227,9 @@ int IoBenchMain(int argc, char** argv) {
   for (int t = 0; t < args.clients; ++t) {
     workers.emplace_back([&, t] {
       std::unique_ptr<char[]> buf(new char[kIoBytes]);
-      RandomBytes random(0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(t + 1) +
-                         static_cast<uint64_t>(std::chrono::steady_clock::now()
-                                                   .time_since_epoch()
-                                                   .count()));
+      RandomBytes random(
+          0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(t + 1) +
+          static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
       ready.fetch_add(1);
       while (!go.load()) std::this_thread::yield();
       for (int i = t; i < args.files; i += args.clients) {
@@ -266,9 +264,10 @@ int IoBenchMain(int argc, char** argv) {
     std::fprintf(stderr, "talus-bench: %d files failed\n", failures.load());
   }
   double mb_per_s = seconds > 0 ? static_cast<double>(bytes.load()) / kMiB / seconds : 0;
-  std::printf("{\"mode\":\"%s\",\"clients\":%d,\"files\":%d,\"bytes\":%lld,\"seconds\":%.3f,"
-              "\"mb_per_s\":%.1f}\n",
-              args.mode.c_str(), args.clients, args.files, static_cast<long long>(bytes.load()),
-              seconds, mb_per_s);
+  std::printf(
+      "{\"mode\":\"%s\",\"clients\":%d,\"files\":%d,\"bytes\":%lld,\"seconds\":%.3f,"
+      "\"mb_per_s\":%.1f}\n",
+      args.mode.c_str(), args.clients, args.files, static_cast<long long>(bytes.load()), seconds,
+      mb_per_s);
   return failures.load() > 0 ? 1 : 0;
 }

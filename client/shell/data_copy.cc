@@ -152,8 +152,7 @@ Status PreserveLocalToCluster(FileSystem* fs, const std::string& path, const std
   return Status::OK();
 }
 
-Status PreserveClusterToLocal(const FileInfo& info, const std::string& path,
-                              const Preserve& what) {
+Status PreserveClusterToLocal(const FileInfo& info, const std::string& path, const Preserve& what) {
   if (what.mode && ::chmod(path.c_str(), info.mode & 07777) != 0) {
     return PathError(path, ErrnoStatus(errno, "chmod"));
   }

@@ -59,8 +59,7 @@ struct Preserve {
 Status PreserveLocalToCluster(FileSystem* fs, const std::string& path, const std::string& display,
                               const struct stat& st, const Preserve& what);
 // The local file `path` gets the cluster file's times and mode (and owner when permitted).
-Status PreserveClusterToLocal(const FileInfo& info, const std::string& path,
-                              const Preserve& what);
+Status PreserveClusterToLocal(const FileInfo& info, const std::string& path, const Preserve& what);
 // Between two cluster files.
 Status PreserveClusterToCluster(const FileInfo& info, FileSystem* fs, const std::string& path,
                                 const std::string& display, const Preserve& what);

@@ -50,8 +50,7 @@ Status ErrnoStatus(int err, const std::string& what) {
       code = ErrorCode::kCrossDevice;
       break;
     default:
-      return Status(ErrorCode::kIoError,
-                    (what.empty() ? "" : what + ": ") + std::strerror(err));
+      return Status(ErrorCode::kIoError, (what.empty() ? "" : what + ": ") + std::strerror(err));
   }
   // The code alone says it all for the common cases, as in HDFS's local file system messages.
   return Status(code, "");

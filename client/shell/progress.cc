@@ -43,13 +43,13 @@ std::string FormatEta(double seconds) {
   return buf;
 }
 
-std::string FormatProgress(const std::string& label, int64_t done, int64_t total,
-                           double seconds) {
+std::string FormatProgress(const std::string& label, int64_t done, int64_t total, double seconds) {
   double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;  // bytes per second
   std::string line = label.empty() ? "" : label + "  ";
   if (total >= 0) {
-    double fraction = total == 0 ? 1.0 : std::clamp(static_cast<double>(done) /
-                                                        static_cast<double>(total), 0.0, 1.0);
+    double fraction =
+        total == 0 ? 1.0
+                   : std::clamp(static_cast<double>(done) / static_cast<double>(total), 0.0, 1.0);
     int filled = static_cast<int>(fraction * kBarWidth);
     std::string bar(static_cast<size_t>(filled), '=');
     if (filled < kBarWidth) bar += '>';
@@ -69,7 +69,10 @@ std::string FormatProgress(const std::string& label, int64_t done, int64_t total
 }
 
 ProgressBar::ProgressBar(FILE* out, bool enabled, std::string label, int64_t total, Clock clock)
-    : out_(out), enabled_(enabled), label_(std::move(label)), total_(total),
+    : out_(out),
+      enabled_(enabled),
+      label_(std::move(label)),
+      total_(total),
       clock_(clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); })) {
   start_ = clock_();
   last_draw_ = start_;

@@ -15,8 +15,7 @@ std::string ProgressSize(int64_t bytes);
 //   "name  [=====>    ]  45%  12.0 MiB / 26.7 MiB  45.3 MiB/s  ETA 0:02"
 // `total` < 0 means unknown (standard input): no bar, percentage or ETA, only bytes and rate.
 // `seconds` is the time since the copy started; the rate is done / seconds.
-std::string FormatProgress(const std::string& label, int64_t done, int64_t total,
-                           double seconds);
+std::string FormatProgress(const std::string& label, int64_t done, int64_t total, double seconds);
 
 // "0:05", "12:34", "1:02:03"; "--:--" when unknown (negative or absurdly large).
 std::string FormatEta(double seconds);

@@ -219,9 +219,8 @@ test::MiniCluster* DfsDataShellTest::cluster_ = nullptr;
 // --- -put / -get ---------------------------------------------------------------------------------
 
 TEST_F(DfsDataShellTest, PutAndGetRoundTripEveryByteAcrossBlockBoundaries) {
-  const std::vector<size_t> sizes = {0,     1,         511,       512,       513,
-                                     65535, 65536,     65537,     kBlock - 1, kBlock,
-                                     kBlock + 1, 3 * kBlock + 123};
+  const std::vector<size_t> sizes = {
+      0, 1, 511, 512, 513, 65535, 65536, 65537, kBlock - 1, kBlock, kBlock + 1, 3 * kBlock + 123};
   Args put{"-put"};
   for (size_t i = 0; i < sizes.size(); ++i) {
     WriteLocal(L("f" + std::to_string(i)), RandomBytes(sizes[i], static_cast<uint32_t>(i)));
@@ -265,11 +264,11 @@ TEST_F(DfsDataShellTest, PutDestinationRulesAndErrors) {
   WriteLocal(L("a"), "a");
   WriteLocal(L("b"), "b");
   Ok({"-touchz", P("file")});
-  Fails({"-put", L("a"), L("b"), P("missing")}, "put: `" + P("missing") +
-                                                      "': No such file or directory\n");
+  Fails({"-put", L("a"), L("b"), P("missing")},
+        "put: `" + P("missing") + "': No such file or directory\n");
   Fails({"-put", L("a"), L("b"), P("file")}, "put: `" + P("file") + "': Is not a directory\n");
-  Fails({"-put", L("a"), P("no/such/f")}, "put: `" + P("no/such/f") +
-                                              "': No such file or directory\n");
+  Fails({"-put", L("a"), P("no/such/f")},
+        "put: `" + P("no/such/f") + "': No such file or directory\n");
   Fails({"-put", L("nope"), P("x")}, "put: `" + L("nope") + "': No such file or directory\n");
   // A missing source does not stop the others.
   CommandResult r = Dfs({"-put", L("nope"), L("a"), P("")});
@@ -350,8 +349,7 @@ TEST_F(DfsDataShellTest, GetRefusesAnExistingLocalFileUnlessForced) {
   Ok({"-get", "-f", P("f"), L("f")});
   EXPECT_EQ(ReadLocal(L("f")), "cluster\n");
   Fails({"-get", P("nope"), L("g")}, "get: `" + P("nope") + "': No such file or directory\n");
-  Fails({"-get", P("f"), L("no/such")}, "get: `" + L("no/such") +
-                                            "': No such file or directory\n");
+  Fails({"-get", P("f"), L("no/such")}, "get: `" + L("no/such") + "': No such file or directory\n");
 }
 
 TEST_F(DfsDataShellTest, PreserveKeepsTimesAndMode) {
@@ -424,7 +422,7 @@ TEST_F(DfsDataShellTest, AppendToFileFromFilesAndStdinMatchesOneWrite) {
   WriteLocal(L("a"), a);
   WriteLocal(L("b"), b);
   Ok({"-appendToFile", L("a"), L("b"), P("app")});  // created
-  Ok({"-appendToFile", "-", P("app")}, c);           // appended from stdin
+  Ok({"-appendToFile", "-", P("app")}, c);          // appended from stdin
   EXPECT_TRUE(Cat(P("app")) == a + b + c);
   WriteLocal(L("all"), a + b + c);
   Ok({"-put", L("all"), P("all")});

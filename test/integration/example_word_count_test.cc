@@ -42,8 +42,9 @@ std::string Quote(const std::string& s) { return "'" + s + "'"; }
 // of spaces, tabs and newlines, ending in a newline (so that `cat` never glues two files' words).
 std::string MakeText(std::mt19937* rng, int words) {
   static const std::vector<std::string> kVocabulary = {
-      "the", "a", "of", "talus", "block", "replica", "datanode", "namenode", "lease",
-      "checksum", "pipeline", "Zebra", "zebra", "x", "naïve", "file-system", "42", "end."};
+      "the",      "a",        "of",    "talus",       "block",    "replica",
+      "datanode", "namenode", "lease", "checksum",    "pipeline", "Zebra",
+      "zebra",    "x",        "naïve", "file-system", "42",       "end."};
   static const char* kSeparators[] = {" ", " ", " ", "\n", "\t", "  ", " \t ", "\n\n"};
   std::geometric_distribution<size_t> pick(0.15);
   std::uniform_int_distribution<size_t> sep(0, 7);
@@ -62,8 +63,7 @@ TEST(ExampleWordCountTest, InstalledApiWordCountMatchesCoreutils) {
   const std::string example_build = tmp.path() + "/example-build";
 
   // 1. Install the client into a fresh prefix and build the example against it.
-  CommandResult install = Sh("cmake --install " + Quote(BuildDir()) + " --prefix " +
-                                 Quote(prefix),
+  CommandResult install = Sh("cmake --install " + Quote(BuildDir()) + " --prefix " + Quote(prefix),
                              std::chrono::seconds(120));
   ASSERT_EQ(install.exit_code, 0) << install.out << install.err;
   ASSERT_EQ(access((prefix + "/lib/cmake/Talus/TalusConfig.cmake").c_str(), R_OK), 0);
@@ -71,8 +71,7 @@ TEST(ExampleWordCountTest, InstalledApiWordCountMatchesCoreutils) {
   CommandResult configure =
       Sh("cmake -S " + Quote(SourceDir() + "/client/examples") + " -B " + Quote(example_build) +
              " -DCMAKE_PREFIX_PATH=" + Quote(prefix) +
-             " -DCMAKE_BUILD_TYPE=Release 2>&1 && cmake --build " + Quote(example_build) +
-             " 2>&1",
+             " -DCMAKE_BUILD_TYPE=Release 2>&1 && cmake --build " + Quote(example_build) + " 2>&1",
          std::chrono::seconds(280));
   ASSERT_EQ(configure.exit_code, 0) << configure.out << configure.err;
   const std::string word_count = example_build + "/talus_word_count";
@@ -91,9 +90,13 @@ TEST(ExampleWordCountTest, InstalledApiWordCountMatchesCoreutils) {
   ASSERT_TRUE((*fs)->Mkdirs("/wc/sub/deeper").ok());  // -put does not create parents
   std::mt19937 rng(20261122);
   // Sizes chosen so that reads cross the example's 1 MiB buffers and the 1 MiB blocks.
-  const std::vector<std::pair<std::string, int>> files = {
-      {"a.txt", 10}, {"b.txt", 1000}, {"empty.txt", 0}, {"sub/c.txt", 5000},
-      {"sub/big.txt", 400000}, {"sub/deeper/d.txt", 3}, {"sub/deeper/e.txt", 20000}};
+  const std::vector<std::pair<std::string, int>> files = {{"a.txt", 10},
+                                                          {"b.txt", 1000},
+                                                          {"empty.txt", 0},
+                                                          {"sub/c.txt", 5000},
+                                                          {"sub/big.txt", 400000},
+                                                          {"sub/deeper/d.txt", 3},
+                                                          {"sub/deeper/e.txt", 20000}};
   for (size_t i = 0; i < files.size(); ++i) {
     const auto& [name, words] = files[i];
     std::string text = words == 0 ? "" : MakeText(&rng, words);
@@ -107,9 +110,9 @@ TEST(ExampleWordCountTest, InstalledApiWordCountMatchesCoreutils) {
       ASSERT_TRUE((*out)->Write(text.data(), text.size()).ok());
       ASSERT_TRUE((*out)->Close().ok());
     } else {
-      CommandResult put = test::RunTalus({"dfs", "-fs", (*cluster)->uri(), "-D",
-                                          "dfs.blocksize=1048576", "-put", local + "/" + name,
-                                          path});
+      CommandResult put =
+          test::RunTalus({"dfs", "-fs", (*cluster)->uri(), "-D", "dfs.blocksize=1048576", "-put",
+                          local + "/" + name, path});
       ASSERT_EQ(put.exit_code, 0) << put.err;
     }
   }
