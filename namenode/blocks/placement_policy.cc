@@ -73,8 +73,10 @@ Result<PlacementResult> PlacementPolicy::ChooseTargets(std::span<const DatanodeS
   for (const DatanodeSnapshot* node : usable) average_load += node->active_transfers;
   if (!usable.empty()) average_load /= static_cast<double>(usable.size());
 
-  // Live nodes first, then stale ones; `stale_from` marks the boundary.
+  // Live nodes first, then stale ones; `stale_from` marks the boundary. Busy nodes are kept
+  // aside: a last resort, never a reason to place fewer replicas.
   std::vector<const DatanodeSnapshot*> eligible;
+  std::vector<const DatanodeSnapshot*> busy;
   for (int pass = 0; pass < 2; ++pass) {
     for (const DatanodeSnapshot* node : usable) {
       const bool stale = node->liveness == DatanodeLiveness::kStale;
@@ -83,7 +85,9 @@ Result<PlacementResult> PlacementPolicy::ChooseTargets(std::span<const DatanodeS
         lacked_space_only = true;
         continue;
       }
-      if (average_load > 0 && node->active_transfers > options_.max_load_factor * average_load) {
+      if (node->active_transfers >= options_.min_load_to_refuse &&
+          node->active_transfers > options_.max_load_factor * average_load) {
+        busy.push_back(node);
         continue;
       }
       eligible.push_back(node);
@@ -112,34 +116,41 @@ Result<PlacementResult> PlacementPolicy::ChooseTargets(std::span<const DatanodeS
     auto rack_of = [&](int pos) -> const std::string& {
       return eligible[pos]->registration.rack;
     };
-    while (static_cast<int32_t>(chosen.size()) < request.replicas) {
-      int pick = -1;
-      const size_t slot = chosen.size();
-      if (slot == 0 && !request.writer_host.empty()) {
-        for (size_t i = 0; i < eligible.size() && pick < 0; ++i) {
-          if (eligible[i]->registration.host == request.writer_host &&
-              eligible[i]->liveness == DatanodeLiveness::kLive) {
-            pick = static_cast<int>(i);
+    for (int round = 0; round < 2; ++round) {
+      if (round == 1) {
+        if (busy.empty() || static_cast<int32_t>(chosen.size()) >= request.replicas) break;
+        eligible.insert(eligible.end(), busy.begin(), busy.end());
+        taken.resize(eligible.size());
+      }
+      while (static_cast<int32_t>(chosen.size()) < request.replicas) {
+        int pick = -1;
+        const size_t slot = chosen.size();
+        if (slot == 0 && !request.writer_host.empty()) {
+          for (size_t i = 0; i < eligible.size() && pick < 0; ++i) {
+            if (eligible[i]->registration.host == request.writer_host &&
+                eligible[i]->liveness == DatanodeLiveness::kLive) {
+              pick = static_cast<int>(i);
+            }
           }
         }
-      }
-      if (pick < 0 && slot == 1) {
-        const std::string first = rack_of(chosen[0]);
-        pick = choose([&](const DatanodeSnapshot& n) { return n.registration.rack != first; });
-      }
-      if (pick < 0 && slot == 2) {
-        const std::string first = rack_of(chosen[0]);
-        const std::string second = rack_of(chosen[1]);
-        if (first == second) {
+        if (pick < 0 && slot == 1) {
+          const std::string first = rack_of(chosen[0]);
           pick = choose([&](const DatanodeSnapshot& n) { return n.registration.rack != first; });
-        } else {
-          pick = choose([&](const DatanodeSnapshot& n) { return n.registration.rack == second; });
         }
+        if (pick < 0 && slot == 2) {
+          const std::string first = rack_of(chosen[0]);
+          const std::string second = rack_of(chosen[1]);
+          if (first == second) {
+            pick = choose([&](const DatanodeSnapshot& n) { return n.registration.rack != first; });
+          } else {
+            pick = choose([&](const DatanodeSnapshot& n) { return n.registration.rack == second; });
+          }
+        }
+        if (pick < 0) pick = choose(any);
+        if (pick < 0) break;
+        taken[pick] = true;
+        chosen.push_back(pick);
       }
-      if (pick < 0) pick = choose(any);
-      if (pick < 0) break;
-      taken[pick] = true;
-      chosen.push_back(pick);
     }
   }
   for (int pos : chosen) result.targets.push_back(eligible[pos]->index);

@@ -20,6 +20,9 @@ struct PlacementOptions {
   // A node whose active transfers exceed this multiple of the cluster average (over eligible
   // nodes) is too busy for a new replica, as in HDFS's considerLoad.
   double max_load_factor = 2.0;
+  // ... and has at least this many: a handful of transfers is no load worth avoiding (with few
+  // nodes, one write in flight would otherwise double a node's share).
+  int32_t min_load_to_refuse = 8;
   // Each choice is a weighted draw among the best ceil(n * best_fraction) eligible nodes (at
   // least min_pool), weight = remaining bytes / (1 + active transfers).
   double best_fraction = 0.5;

@@ -228,6 +228,32 @@ TEST(PlacementPolicyTest, SpreadsChoicesAndFavoursFreeSpace) {
   EXPECT_LT(counts[0], counts[2]);
 }
 
+TEST(PlacementPolicyTest, BusyNodesAreALastResortNotAMissingReplica) {
+  PlacementPolicy policy(Seeded());
+  // One write in flight on a three-node cluster is no reason to avoid that node.
+  std::vector<DatanodeSnapshot> nodes = {Node(0, "h0", "/default-rack", 100 * kGiB, 1),
+                                         Node(1, "h1"), Node(2, "h2")};
+  for (int round = 0; round < 20; ++round) {
+    auto result = policy.ChooseTargets(nodes, Request(3));
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->targets.size(), 3u);
+  }
+  // A really busy node (far above the average) is avoided while others are free...
+  std::vector<DatanodeSnapshot> five = Cluster(5);
+  five[4].active_transfers = 40;
+  for (int round = 0; round < 20; ++round) {
+    auto result = policy.ChooseTargets(five, Request(3));
+    ASSERT_TRUE(result.ok());
+    EXPECT_EQ(std::count(result->targets.begin(), result->targets.end(), 4u), 0);
+  }
+  // ... but still used when the block needs it to get all its replicas.
+  nodes[0].active_transfers = 40;
+  auto result = policy.ChooseTargets(nodes, Request(3));
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->targets.size(), 3u);
+  EXPECT_EQ(result->targets.back(), 0u);
+}
+
 TEST(PlacementPolicyTest, ReaderSortNearestFirst) {
   std::vector<DatanodeSnapshot> locations = {
       Node(0, "far", "/r2"), Node(1, "dead", "/r1"), Node(2, "rackmate", "/r1"),
