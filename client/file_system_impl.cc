@@ -100,6 +100,14 @@ Result<std::string> FileSystem::DefaultUri() {
       file);
 }
 
+FileSystemImpl::Core::Core(std::vector<NamenodeAddress> namenodes, const ClientOptions& options,
+                           std::string user, std::string name)
+    : client_name(std::move(name)),
+      proxy(std::move(namenodes), options, std::move(user)),
+      data_namenode(&proxy),
+      leases([this] { return data_namenode.RenewLease(client_name); },
+             options.lease_renew_interval_ms) {}
+
 FileSystemImpl::FileSystemImpl(std::string uri, std::vector<NamenodeAddress> namenodes,
                                ClientOptions options, std::string user)
     : uri_(std::move(uri)),
@@ -107,15 +115,13 @@ FileSystemImpl::FileSystemImpl(std::string uri, std::vector<NamenodeAddress> nam
       user_(user),
       working_dir_("/user/" + user),
       client_name_(NewClientName()),
-      proxy_(std::move(namenodes), options, std::move(user)),
-      data_namenode_(std::make_unique<client::ProxyDataNamenode>(&proxy_)),
-      leases_(std::make_unique<client::LeaseRenewer>(
-          [this] { return data_namenode_->RenewLease(client_name_); },
-          options.lease_renew_interval_ms)) {
-  stream_context_.namenode = data_namenode_.get();
+      core_(std::make_shared<Core>(std::move(namenodes), options, std::move(user), client_name_)),
+      proxy_(core_->proxy) {
+  stream_context_.namenode = &core_->data_namenode;
   stream_context_.client_name = client_name_;
   stream_context_.options = options_;
-  stream_context_.leases = leases_.get();
+  stream_context_.leases = &core_->leases;
+  stream_context_.keep_alive = core_;
 }
 
 Result<std::string> FileSystemImpl::MakeAbsolute(const std::string& path) const {
@@ -307,12 +313,12 @@ Result<std::vector<BlockLocation>> FileSystemImpl::GetFileBlockLocations(const s
                                                                          int64_t offset,
                                                                          int64_t length) {
   ASSIGN_OR_RETURN(std::string abs, MakeAbsolute(path));
-  return client::ListBlockLocations(data_namenode_.get(), abs, offset, length);
+  return client::ListBlockLocations(&core_->data_namenode, abs, offset, length);
 }
 
 Result<FileChecksum> FileSystemImpl::GetFileChecksum(const std::string& path) {
   ASSIGN_OR_RETURN(std::string abs, MakeAbsolute(path));
-  return client::ComputeFileChecksum(data_namenode_.get(), abs,
+  return client::ComputeFileChecksum(&core_->data_namenode, abs,
                                      options_.datanode_timeout_ms);
 }
 

@@ -37,7 +37,7 @@ class FileSystemImpl : public FileSystem {
   Status SetTimes(const std::string& path, Timestamp mtime, Timestamp atime) override;
   Result<bool> SetReplication(const std::string& path, int16_t replication) override;
   Status CreateEmptyFile(const std::string& path, bool overwrite, uint32_t mode) override;
-  // Data path. Streams borrow this FileSystem: close or destroy them before it.
+  // Data path. A stream may outlive this FileSystem (it shares the connections and leases).
   Result<std::unique_ptr<OutputStream>> Create(const std::string& path,
                                                const CreateOptions& options) override;
   Result<std::unique_ptr<OutputStream>> Append(const std::string& path) override;
@@ -51,15 +51,24 @@ class FileSystemImpl : public FileSystem {
   const std::string& client_name() const { return client_name_; }
 
  private:
+  // What streams share with the FileSystem. Each stream holds a reference, so a stream that
+  // outlives its FileSystem still works (and its lease is still renewed).
+  struct Core {
+    Core(std::vector<NamenodeAddress> namenodes, const ClientOptions& options, std::string user,
+         std::string client_name);
+    const std::string client_name;
+    NamenodeProxy proxy;
+    client::ProxyDataNamenode data_namenode;
+    client::LeaseRenewer leases;  // declared last: its thread stops before the rest goes
+  };
+
   const std::string uri_;
   const ClientOptions options_;
   const std::string user_;
   const std::string working_dir_;
   const std::string client_name_;
-  NamenodeProxy proxy_;
-  // Declared after proxy_, which they use: destroyed before it.
-  std::unique_ptr<client::ProxyDataNamenode> data_namenode_;
-  std::unique_ptr<client::LeaseRenewer> leases_;  // renews client_name_'s leases
+  const std::shared_ptr<Core> core_;
+  NamenodeProxy& proxy_;  // core_->proxy
   client::StreamContext stream_context_;
 };
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "client/stream/data_namenode.h"
@@ -8,12 +9,14 @@
 
 namespace talus::client {
 
-// What a stream borrows from the FileSystem that opened it (which must outlive the stream).
+// What a stream borrows from the FileSystem that opened it.
 struct StreamContext {
   DataNamenode* namenode = nullptr;
   std::string client_name;
   ClientOptions options;
   LeaseRenewer* leases = nullptr;  // null: no renewal (tests)
+  // Keeps what the pointers above point to alive while a stream uses them.
+  std::shared_ptr<const void> keep_alive;
 };
 
 }  // namespace talus::client

@@ -301,5 +301,30 @@ TEST_F(ClientDataPathTest, ExistingFileWithoutOverwriteIsRefused) {
   EXPECT_EQ(missing.status().code(), ErrorCode::kNotFound) << missing.status();
 }
 
+TEST_F(ClientDataPathTest, StreamsOutliveTheirFileSystem) {
+  std::unique_ptr<OutputStream> out;
+  std::unique_ptr<InputStream> in;
+  ASSERT_TRUE(test::WriteWholeFile(*fs_, "/data/outlived-read", "read me").ok());
+  {
+    auto fs = FileSystem::Connect(cluster_->uri());
+    ASSERT_TRUE(fs.ok());
+    auto created = (*fs)->Create("/data/outlived-write");
+    ASSERT_TRUE(created.ok()) << created.status();
+    out = std::move(*created);
+    auto opened = (*fs)->Open("/data/outlived-read");
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    in = std::move(*opened);
+  }
+  ASSERT_TRUE(out->Write("still here", 10).ok());
+  ASSERT_TRUE(out->Close().ok());
+  std::string buf(16, '\0');
+  auto n = in->Read(buf.data(), buf.size());
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(buf.substr(0, *n), "read me");
+  auto back = test::ReadWholeFile(*fs_, "/data/outlived-write");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, "still here");
+}
+
 }  // namespace
 }  // namespace talus
