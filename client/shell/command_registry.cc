@@ -24,6 +24,7 @@ const std::vector<CommandFactory>& AllCommands() {
       {"help", NewHelpCommand},
       {"ls", NewLsCommand},
       {"mkdir", NewMkdirCommand},
+      {"moveFromLocal", NewMoveFromLocalCommand},
       {"mv", NewMvCommand},
       {"put", NewPutCommand},
       {"rm", NewRmCommand},

@@ -26,6 +26,7 @@ std::unique_ptr<Command> NewHeadCommand();
 std::unique_ptr<Command> NewHelpCommand();
 std::unique_ptr<Command> NewLsCommand();
 std::unique_ptr<Command> NewMkdirCommand();
+std::unique_ptr<Command> NewMoveFromLocalCommand();
 std::unique_ptr<Command> NewMvCommand();
 std::unique_ptr<Command> NewPutCommand();
 std::unique_ptr<Command> NewRmCommand();

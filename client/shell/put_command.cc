@@ -1,4 +1,5 @@
-// -put and -copyFromLocal: local files, directories or standard input into the cluster.
+// -put, -copyFromLocal and -moveFromLocal: local files, directories or standard input into the
+// cluster.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -36,9 +37,15 @@ constexpr CommandInfo kCopyFromLocalInfo = {
     "Copy files from the local file system into fs. Identical to the -put command.",
 };
 
+constexpr CommandInfo kMoveFromLocalInfo = {
+    "moveFromLocal",
+    "[-f] [-p] [-l] [-d] <localsrc> ... <dst>",
+    "Same as -put, except that the source is deleted after it's copied.",
+};
+
 class PutCommand : public Command {
  public:
-  explicit PutCommand(const CommandInfo& info) : Command(info) {}
+  PutCommand(const CommandInfo& info, bool move) : Command(info), move_(move) {}
 
  protected:
   Status ParseOptions(std::vector<std::string>* args) override {
@@ -110,11 +117,20 @@ class PutCommand : public Command {
   // Copies the local `src` to `dst`, or below it when `dst` is an existing directory.
   Status CopyInto(const std::string& src, const struct stat& st, const PathItem& dst) {
     ASSIGN_OR_RETURN(PathItem target, ClusterTarget(dst, BaseName(src)));
-    if (S_ISDIR(st.st_mode)) return CopyDirectory(src, st, &target);
+    if (S_ISDIR(st.st_mode)) {
+      RETURN_NOT_OK(CopyDirectory(src, st, &target));
+      // A child that could not be moved keeps its directory, and was reported already.
+      if (move_ && ::rmdir(src.c_str()) != 0 && errno != ENOTEMPTY && errno != EEXIST) {
+        return PathError(src, ErrnoStatus(errno, "rmdir"));
+      }
+      return Status::OK();
+    }
     if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode)) {
       return PathError(src, "Not a regular file");
     }
-    return CopyFile(src, st, target);
+    RETURN_NOT_OK(CopyFile(src, st, target));
+    if (move_ && ::unlink(src.c_str()) != 0) return PathError(src, ErrnoStatus(errno, "unlink"));
+    return Status::OK();
   }
 
   Status CopyDirectory(const std::string& src, const struct stat& st, PathItem* target) {
@@ -168,14 +184,18 @@ class PutCommand : public Command {
   PathItem dst_;
   bool overwrite_ = false;
   bool direct_ = false;
+  const bool move_;  // -moveFromLocal: each source is removed once copied
   Preserve preserve_;
 };
 
 }  // namespace
 
-std::unique_ptr<Command> NewPutCommand() { return std::make_unique<PutCommand>(kPutInfo); }
+std::unique_ptr<Command> NewPutCommand() { return std::make_unique<PutCommand>(kPutInfo, false); }
 std::unique_ptr<Command> NewCopyFromLocalCommand() {
-  return std::make_unique<PutCommand>(kCopyFromLocalInfo);
+  return std::make_unique<PutCommand>(kCopyFromLocalInfo, false);
+}
+std::unique_ptr<Command> NewMoveFromLocalCommand() {
+  return std::make_unique<PutCommand>(kMoveFromLocalInfo, true);
 }
 
 }  // namespace talus::shell

@@ -249,6 +249,21 @@ TEST_F(DfsDataShellTest, CopyFromLocalAndCopyToLocalAreAliases) {
   EXPECT_EQ(ReadLocal(L("b")), "alias\n");
 }
 
+TEST_F(DfsDataShellTest, MoveFromLocalRemovesWhatWasCopied) {
+  ASSERT_EQ(mkdir(L("dir").c_str(), 0755), 0);
+  WriteLocal(L("dir/x"), "x\n");
+  WriteLocal(L("f"), "f\n");
+  Ok({"-moveFromLocal", L("f"), L("dir"), base_});
+  EXPECT_EQ(Cat(P("f")), "f\n");
+  EXPECT_EQ(Cat(P("dir/x")), "x\n");
+  EXPECT_FALSE(LocalExists(L("f")));
+  EXPECT_FALSE(LocalExists(L("dir")));
+  // A copy that fails keeps its source.
+  WriteLocal(L("f"), "again\n");
+  Fails({"-moveFromLocal", L("f"), base_}, "moveFromLocal: `" + P("f") + "': File exists\n");
+  EXPECT_EQ(ReadLocal(L("f")), "again\n");
+}
+
 TEST_F(DfsDataShellTest, PutRefusesAnExistingFileUnlessForced) {
   WriteLocal(L("one"), "one\n");
   WriteLocal(L("two"), "two\n");
