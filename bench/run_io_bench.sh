@@ -65,6 +65,11 @@ for r in $(seq "$RUNS"); do
   raw_w+=("$w"); raw_r+=("$rd")
 done
 echo "raw write + fsync: $(median "${raw_w[@]}") MiB/s (runs: ${raw_w[*]})"
+# The same with dd, as the issue's reference was taken (zeros, 1 MiB blocks, fdatasync at end).
+dd_rate=$(dd if=/dev/zero of="$DIR/dd.raw" bs=1M count="$TOTAL_MB" conv=fdatasync 2>&1 |
+  python3 -c 'import re,sys; m=re.search(r"^(\d+) bytes.*copied, ([\d.]+) s", sys.stdin.read(), re.M); print(round(int(m.group(1))/2**20/float(m.group(2)), 1))')
+rm -f "$DIR/dd.raw"
+echo "raw write + fdatasync (dd, one run): $dd_rate MiB/s"
 echo "raw read, cold cache: $(median "${raw_r[@]}") MiB/s (runs: ${raw_r[*]})"
 
 "$BIN/talus" cluster up --dir "$DIR/cluster" >/dev/null
