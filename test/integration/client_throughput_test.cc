@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 
 #include "common/crc32c.h"
@@ -37,7 +38,14 @@ TEST(ClientThroughputTest, WriteThenReadWithThreeReplicas) {
   auto started = test::MiniCluster::Start(options);
   ASSERT_TRUE(started.ok()) << started.status();
   std::unique_ptr<test::MiniCluster> cluster = std::move(*started);
-  auto fs = FileSystem::Connect(cluster->uri());
+  ClientOptions client;
+  // TALUS_THROUGHPUT_PACKET_KIB tries another write packet size (tuning).
+  if (const char* packet = std::getenv("TALUS_THROUGHPUT_PACKET_KIB")) {
+    client.write_packet_bytes = std::atoi(packet) * 1024;
+    client.max_packets_in_flight =
+        std::max(4, client.max_packets_in_flight * (64 * 1024) / client.write_packet_bytes);
+  }
+  auto fs = FileSystem::Connect(cluster->uri(), client);
   ASSERT_TRUE(fs.ok()) << fs.status();
 
   const std::string piece = test::RandomBytes(1 << 20, 1);
