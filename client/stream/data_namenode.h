@@ -27,7 +27,9 @@ struct BlockRef {
   uint64_t block_id = 0;
   uint64_t genstamp = 0;
   uint64_t num_bytes = 0;
-  std::string Name() const { return "blk_" + std::to_string(block_id) + "_" + std::to_string(genstamp); }
+  std::string Name() const {
+    return "blk_" + std::to_string(block_id) + "_" + std::to_string(genstamp);
+  }
 };
 
 struct LocatedBlock {

@@ -266,7 +266,8 @@ class FakeNamenode : public DataNamenode {
     f.under_construction = true;
     AppendedFile out;
     out.file = OpenedFile{f.id, Length(f), f.block_size, 3};
-    if (!f.blocks.empty() && f.blocks.back().block.num_bytes < static_cast<uint64_t>(f.block_size)) {
+    if (!f.blocks.empty() &&
+        f.blocks.back().block.num_bytes < static_cast<uint64_t>(f.block_size)) {
       out.previous_genstamp = f.blocks.back().block.genstamp;
       f.blocks.back().block.genstamp = next_genstamp_++;
       out.last_block = f.blocks.back();
@@ -445,7 +446,8 @@ class ClientStreamTest : public ::testing::Test {
 TEST_F(ClientStreamTest, RoundTripsOfEverySize) {
   for (size_t size : {0ul, 1ul, 511ul, 512ul, 513ul, 65535ul, 65536ul, 65537ul,
                       static_cast<size_t>(kBlockSize - 1), static_cast<size_t>(kBlockSize),
-                      static_cast<size_t>(kBlockSize + 1), static_cast<size_t>(3 * kBlockSize + 777)}) {
+                      static_cast<size_t>(kBlockSize + 1),
+                      static_cast<size_t>(3 * kBlockSize + 777)}) {
     const std::string path = "/f" + std::to_string(size);
     const std::string data = RandomBytes(size, size);
     WriteFile(path, data, 7777);
