@@ -31,7 +31,9 @@
 //    a 32-byte header, then checksum_len bytes of checksums, then data_len bytes of data.
 //      i64 seqno           consecutive from 0; -1 (kHeartbeatSeqno) for an empty keep-alive
 //      u64 offset_in_block where data[0] belongs in the block
-//      u32 data_len        <= the stream's limit (default 64 KiB, never above 16 MiB)
+//      u32 data_len        <= the stream's limit (writes: what the receiver allows, 64 KiB by
+//                          default; reads: the datanode sends up to 256 KiB and readers accept
+//                          up to 16 MiB), never above 16 MiB
 //      u32 checksum_len    4 x ChecksumCount(offset_in_block, data_len), or 0 when checksums
 //                          were not requested (reads only)
 //      u8  flags           bit 0 last packet of the block, bit 1 sync (hsync) requested

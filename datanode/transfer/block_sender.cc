@@ -19,8 +19,9 @@ using transfer::TransferStatus;
 
 namespace {
 
-// Read packets carry whole chunks and at most what a reader's PacketValidator accepts by default.
-constexpr uint64_t kReadPacketBytes = transfer::kDefaultPacketDataBytes;
+// Read packets carry whole chunks. Larger packets mean fewer system calls per byte on both
+// sides; readers accept up to transfer::kMaxPacketDataBytes.
+constexpr uint64_t kReadPacketBytes = uint64_t{256} << 10;
 // Checksums are read from the meta file for this much data at a time (8 KiB of checksums).
 constexpr uint64_t kChecksumBatchBytes = uint64_t{1} << 20;
 // BLOCK_CHECKSUM reads and verifies the replica this much at a time.

@@ -68,10 +68,8 @@ TEST_F(ClientDataPathTest, RoundTripsOfEverySize) {
     ASSERT_TRUE(sum.ok()) << sum.status();
     EXPECT_EQ(sum->crc, crc32c::Value(data.data(), data.size()));
     EXPECT_EQ(sum->length, size);
-    // Every block on the datanodes of its pipeline once their reports are in (close waits for
-    // one of them). The namenode may leave out a node its last heartbeat showed busy (its load
-    // rule), so a pipeline can be 2 nodes long here; the unit test checks every pipeline node
-    // gets the bytes.
+    // Every block on all three datanodes once their reports are in (close waits for one of
+    // them): a busy node is never a reason for fewer replicas.
     size_t blocks = 0;
     EXPECT_TRUE(test::WaitFor(
         [&] {
@@ -79,7 +77,7 @@ TEST_F(ClientDataPathTest, RoundTripsOfEverySize) {
           if (!locations.ok()) return false;
           blocks = locations->size();
           for (const BlockLocation& loc : *locations) {
-            if (loc.hosts.size() < 2) return false;
+            if (loc.hosts.size() < 3) return false;
           }
           return true;
         },

@@ -237,6 +237,7 @@ Result<ReadOutcome> ReadOn(int fd, const ReadBlockOp& op) {
   transfer::PacketValidator::Options vo;
   vo.start_offset = out.response.first_chunk_offset;
   vo.checksums = op.send_checksums;
+  vo.max_data_len = transfer::kMaxPacketDataBytes;  // as real readers: the sender picks the size
   transfer::PacketValidator validator(vo);
   transfer::PacketBuffer packet;
   std::string all;
@@ -273,7 +274,9 @@ Result<uint64_t> ReadAndCompare(uint16_t port, uint64_t block_id, uint64_t genst
   RETURN_NOT_OK(transfer::WriteOp(fd.get(), op, Soon()));
   ASSIGN_OR_RETURN(OpResponse response, transfer::ReadResponse(fd.get(), Soon()));
   RETURN_NOT_OK(TransferStatusToStatus(response.status, response.message));
-  transfer::PacketValidator validator({});
+  transfer::PacketValidator::Options vo;
+  vo.max_data_len = transfer::kMaxPacketDataBytes;
+  transfer::PacketValidator validator(vo);
   transfer::PacketBuffer packet;
   uint64_t total = 0;
   while (!validator.saw_last()) {
