@@ -137,9 +137,11 @@ struct ClientOptions {
   // Data transfer with datanodes: a read or write waiting longer than this on one datanode
   // fails over (reads) or fails (writes).
   int datanode_timeout_ms = 60000;
-  // Bytes of data per packet, and how many unacknowledged packets a writer keeps in flight.
-  int write_packet_bytes = 64 * 1024;
-  int max_packets_in_flight = 80;
+  // Bytes of data per packet, and how many unacknowledged packets a writer keeps in flight
+  // (together the bound on a stream's buffers: 8 MiB). Larger packets than HDFS's 64 KiB cost
+  // fewer system calls per byte on every node of the pipeline.
+  int write_packet_bytes = 256 * 1024;
+  int max_packets_in_flight = 32;
   // How often the background thread renews this client's leases while files are open.
   int lease_renew_interval_ms = 10000;
 };
