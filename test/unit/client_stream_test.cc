@@ -131,6 +131,7 @@ class FakeDatanode {
     if (!transfer::WriteResponse(fd, transfer::OpResponse{}, Soon()).ok()) return;
     transfer::PacketValidator::Options v;
     v.start_offset = op.stage == transfer::WriteStage::kCreate ? 0 : op.min_bytes_rcvd;
+    v.max_data_len = transfer::kMaxPacketDataBytes;  // as the real datanode allows
     transfer::PacketValidator validator(v);
     transfer::PacketBuffer packet;
     while (true) {
