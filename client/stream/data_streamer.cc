@@ -145,6 +145,9 @@ void DataStreamer::SendLoop() {
   const auto heartbeat_every = std::chrono::milliseconds(std::max(options_.timeout_ms / 2, 1));
   while (true) {
     Packet* packet = nullptr;
+    // Read under the lock: once sent, the packet may be acked and recycled by the responder
+    // (even reused for the writer's next packet) before this thread looks at it again.
+    bool is_last = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
       bool ready = cv_.wait_for(lock, heartbeat_every, [&] {
@@ -156,7 +159,8 @@ void DataStreamer::SendLoop() {
         unacked_.push_back(std::move(to_send_.front()));
         to_send_.pop_front();
         packet = unacked_.back().get();
-        if (packet->last) last_sent_ = true;
+        is_last = packet->last;
+        if (is_last) last_sent_ = true;
       }
     }
     if (packet != nullptr) cv_.notify_all();  // the responder waits for something unacked
@@ -184,7 +188,7 @@ void DataStreamer::SendLoop() {
                   block_.locations[0].storage_id));
       return;
     }
-    if (packet != nullptr && packet->last) return;
+    if (is_last) return;
   }
 }
 
