@@ -22,6 +22,10 @@ std::string MetaFileName(uint64_t block_id, uint64_t genstamp) {
 
 namespace {
 
+// How much newly written data is handed to writeback at a time.
+constexpr uint64_t kWritebackChunkBytes = uint64_t{8} << 20;
+
+
 std::string Describe(uint64_t block_id) { return "block " + std::to_string(block_id); }
 
 Status ValidateIds(uint64_t block_id, uint64_t genstamp) {
@@ -229,6 +233,15 @@ Status DataSet::AppendLocked(Replica* r, uint64_t offset, std::string_view data,
   v->AddUsedBytes(static_cast<int64_t>(new_length - length) +
                   static_cast<int64_t>(MetaFileLength(new_length) - MetaFileLength(length)));
   r->info.bytes_on_disk = new_length;
+  // Start writeback of every few MiB as it arrives (without waiting for it), as HDFS's
+  // sync.behind.writes: the disk works while the block streams in, instead of the whole block
+  // being flushed by the fsync at finalize while the pipeline waits for the last ack.
+  if (new_length >= r->writeback_started + kWritebackChunkBytes) {
+    ::sync_file_range(r->data_fd.get(), static_cast<off64_t>(r->writeback_started),
+                      static_cast<off64_t>(new_length - r->writeback_started),
+                      SYNC_FILE_RANGE_WRITE);
+    r->writeback_started = new_length;
+  }
   return Status::OK();
 }
 

@@ -38,6 +38,9 @@ struct Replica {
   ScopedFd data_fd;
   ScopedFd meta_fd;
   bool deleted = false;  // set when removed from the map; later operations get NotFound
+  // Data bytes [0, writeback_started) have been handed to the kernel's writeback (see
+  // DataSet::AppendLocked), so the fsync at finalize has little left to do.
+  uint64_t writeback_started = 0;
 
   explicit Replica(uint64_t id) : block_id(id) { info.block_id = id; }
 };
