@@ -268,6 +268,7 @@ int Run() {
       lock.unlock();
       Result<int> recovered = namesystem.RecoverExpiredLeases();
       if (!recovered.ok()) LOG(WARNING) << "lease recovery: " << recovered.status();
+      block_recovery.RetryStalled();
       lock.lock();
     }
   });

@@ -80,6 +80,35 @@ Status BlockRecovery::Start(const Inode& file, const std::string& path) {
   return Status::OK();
 }
 
+int BlockRecovery::RetryStalled() {
+  std::vector<std::pair<int64_t, uint64_t>> stalled;  // block id, inode id
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [block_id, p] : by_block_) {
+      if (now - p.started >= options_.retry_after) stalled.emplace_back(block_id, p.inode_id);
+    }
+  }
+  int restarted = 0;
+  for (const auto& [block_id, inode_id] : stalled) {
+    Result<Inode> file = namesystem_->GetInode(inode_id);
+    Result<std::string> path = namesystem_->PathOf(inode_id);
+    if (!file.ok() || !path.ok() || file->lease_holder != kRecoveryLeaseHolder ||
+        file->blocks.empty() || file->blocks.back().block_id != block_id) {
+      std::lock_guard lock(mu_);
+      by_block_.erase(block_id);  // closed, deleted or replaced meanwhile
+      continue;
+    }
+    Status s = Start(*file, *path);
+    if (s.ok()) {
+      ++restarted;
+    } else {
+      LOG(WARNING) << "lease recovery of " << *path << " again: " << s;
+    }
+  }
+  return restarted;
+}
+
 Status BlockRecovery::Commit(const blocks::Block& old_block, const blocks::Block& new_block,
                              const std::vector<std::string>& storage_ids, bool close_file,
                              bool delete_block) {

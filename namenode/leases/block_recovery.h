@@ -43,6 +43,11 @@ class BlockRecovery {
                 const std::vector<std::string>& storage_ids, bool close_file,
                 bool delete_block);
 
+  // Starts again, with a new stamp, every recovery that got no answer within retry_after (its
+  // primary died, say), without waiting for the recovery lease's own hard limit. Returns how
+  // many it restarted. Call periodically (the lease monitor does).
+  int RetryStalled();
+
   size_t pending() const;
 
  private:

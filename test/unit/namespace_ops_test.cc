@@ -11,6 +11,7 @@
 #include "namenode/blocks/block_map.h"
 #include "namenode/blocks/clock.h"
 #include "namenode/blocks/datanode_manager.h"
+#include "namenode/leases/block_recovery.h"
 #include "namenode/leases/lease_manager.h"
 #include "namenode/namesystem.h"
 #include "namenode/ops/edit_codec.h"
@@ -597,6 +598,67 @@ TEST_F(NamespaceOpsTest, BlockRecoveryTakesTheLeaseAndClosesAtTheAgreedLength) {
   EXPECT_FALSE(file->UnderConstruction());
   EXPECT_EQ(file->length, 777);
   EXPECT_EQ(file->blocks[0].generation_stamp, *stamp);
+}
+
+TEST_F(NamespaceOpsTest, BlockRecoveryIsLedByAHolderRetriedWhenStalledAndClosesTheFile) {
+  blocks::FakeClock clock;
+  blocks::DatanodeManager datanodes(blocks::DatanodeManagerOptions{}, &clock);
+  blocks::BlockMap map(&datanodes);
+  ASSERT_TRUE(ns_->AttachBlockMap(&map).ok());
+  std::vector<blocks::DatanodeIndex> nodes;
+  for (int i = 0; i < 3; ++i) {
+    auto r = datanodes.Register(blocks::DatanodeRegistration{
+        "dn-" + std::to_string(i), "127.0.0." + std::to_string(i + 1), 9866, 9867, ""});
+    ASSERT_TRUE(r.ok()) << r.status();
+    nodes.push_back(r->index);
+  }
+  auto id = Run(root_, CreateOp{"/rec", 0644, "gone", false, false, 3, 1 << 20});
+  ASSERT_TRUE(id.ok());
+  const uint64_t file_id = static_cast<uint64_t>(*id);
+  auto b1 = Run(root_, AddBlockOp{"/rec", file_id, "gone", std::nullopt});
+  ASSERT_TRUE(b1.ok());
+  ASSERT_TRUE(map.SetExpectedLocations(*b1, nodes).ok());
+
+  BlockRecovery recovery(ns_.get(), &map, &datanodes, {std::chrono::milliseconds(0)});
+  auto file = ns_->GetFileInfo(root_, "/rec");
+  ASSERT_TRUE(recovery.Start(*file, "/rec").ok());
+  EXPECT_EQ(ns_->GetFileInfo(root_, "/rec")->lease_holder, kRecoveryLeaseHolder);
+  // One node of the pipeline is told to lead, with every location and the new stamp.
+  int64_t first_stamp = 0;
+  for (const std::string& sid : {"dn-0", "dn-1", "dn-2"}) {
+    auto reply = datanodes.Heartbeat(sid, blocks::HeartbeatStats{});
+    ASSERT_TRUE(reply.ok());
+    for (const blocks::RecoveryWork& w : reply->commands.recover) {
+      EXPECT_EQ(w.block.id, *b1);
+      EXPECT_EQ(w.locations.size(), 3u);
+      first_stamp = w.new_generation_stamp;
+    }
+  }
+  ASSERT_GT(first_stamp, 0);
+  // No answer in time: the recovery starts again under a newer stamp, and a late answer to the
+  // old one is refused.
+  EXPECT_EQ(recovery.RetryStalled(), 1);
+  int64_t second_stamp = 0;
+  for (const std::string& sid : {"dn-0", "dn-1", "dn-2"}) {
+    for (const blocks::RecoveryWork& w : datanodes.Heartbeat(sid, {})->commands.recover) {
+      second_stamp = w.new_generation_stamp;
+    }
+  }
+  EXPECT_GT(second_stamp, first_stamp);
+  const blocks::Block old_block{*b1, file->blocks[0].generation_stamp, 0};
+  EXPECT_FALSE(recovery.Commit(old_block, blocks::Block{*b1, first_stamp, 5000}, {"dn-0"}, true,
+                               false)
+                   .ok());
+  EXPECT_TRUE(ns_->GetFileInfo(root_, "/rec")->UnderConstruction());
+  ASSERT_TRUE(recovery.Commit(old_block, blocks::Block{*b1, second_stamp, 5000},
+                              {"dn-0", "dn-1"}, true, false)
+                  .ok());
+  auto closed = ns_->GetFileInfo(root_, "/rec");
+  EXPECT_FALSE(closed->UnderConstruction());
+  EXPECT_EQ(closed->length, 5000);
+  EXPECT_EQ(closed->blocks[0].generation_stamp, second_stamp);
+  EXPECT_EQ(recovery.pending(), 0u);
+  EXPECT_EQ(recovery.RetryStalled(), 0);
 }
 
 }  // namespace
