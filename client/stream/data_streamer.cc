@@ -2,6 +2,9 @@
 
 #include <sys/socket.h>
 
+#include <string>
+#include <string_view>
+
 #include <glog/logging.h>
 
 #include "common/transfer/stream_io.h"
@@ -10,10 +13,19 @@ namespace talus::client {
 
 namespace {
 
-// Returns the index of the location the pipeline setup's error message names, or -1.
+// Returns the index of the location a failed pipeline setup names, or -1. The datanode starts
+// such a message with "bad datanode HOST:PORT: " (kBadNodePrefix in
+// datanode/transfer/transfer_server.h); the address is compared whole, so 127.0.0.1:3456 is
+// never taken for 127.0.0.1:34567.
 int NodeNamedIn(const std::string& message, const std::vector<DatanodeInfo>& nodes) {
+  static constexpr std::string_view kPrefix = "bad datanode ";
+  if (message.compare(0, kPrefix.size(), kPrefix) != 0) return -1;
+  const size_t end = message.find(": ", kPrefix.size());
+  const std::string named = message.substr(kPrefix.size(), end == std::string::npos
+                                                               ? std::string::npos
+                                                               : end - kPrefix.size());
   for (size_t i = 0; i < nodes.size(); ++i) {
-    if (message.find(nodes[i].DataAddress()) != std::string::npos) return static_cast<int>(i);
+    if (named == nodes[i].DataAddress()) return static_cast<int>(i);
   }
   return -1;
 }
