@@ -453,6 +453,39 @@ bool Namesystem::RenewLease(const std::string& client_name) {
   return leases_ != nullptr && leases_->Renew(client_name);
 }
 
+Status Namesystem::RecoverLeaseForNewWriter(const Inode& file, const std::string& path,
+                                            const std::string& new_writer) {
+  const std::string& holder = file.lease_holder;
+  if (holder == new_writer) {
+    return Status::LeaseConflict("Failed to open " + path + " for writing: " + new_writer +
+                                 " is already writing it");
+  }
+  if (holder == kRecoveryLeaseHolder) {
+    return Status::LeaseConflict("Failed to open " + path +
+                                 " for writing: lease recovery is in progress; try again shortly");
+  }
+  if (leases_ == nullptr || !leases_->SoftLimitPassed(holder)) {
+    return Status::LeaseConflict("Failed to open " + path + " for writing: it is being written by " +
+                                 holder);
+  }
+  LOG(INFO) << "lease of " << holder << " on " << path << " passed its soft limit and "
+            << new_writer << " wants the file: recovering it";
+  if (file.blocks.empty()) {
+    Edit edit;
+    edit.caller = Caller{"talus-namenode", {}, true};
+    edit.op = CompleteOp{path, holder, std::nullopt, file.id};
+    return Mutate(std::move(edit)).status();
+  }
+  if (!recovery_starter_) {
+    return Status::LeaseConflict("Failed to open " + path + " for writing: the lease of " + holder +
+                                 " expired but block recovery is not running");
+  }
+  RETURN_NOT_OK(recovery_starter_(file, path));
+  return Status::LeaseConflict("Failed to open " + path + " for writing: the lease of " + holder +
+                               " expired; recovery of its last block has started, try again "
+                               "shortly");
+}
+
 Result<int> Namesystem::RecoverExpiredLeases() {
   if (leases_ == nullptr) return 0;
   int closed = 0;

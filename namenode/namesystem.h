@@ -73,6 +73,13 @@ class Namesystem : public StateMachine {
   // last block still has to be recovered from the datanodes' replicas is left for block
   // recovery (reported in the log). Returns how many files it closed.
   Result<int> RecoverExpiredLeases();
+  // Another writer (`new_writer`) wants a file that is under construction (append). As HDFS:
+  // when the holder has not renewed within the soft limit its lease is recovered now — a file
+  // without blocks is closed at once (OK: the caller may go on), one with blocks gets block
+  // recovery started (LeaseConflict saying so: retry shortly). Otherwise LeaseConflict naming
+  // the holder. Blocks on the journal: not for an event loop.
+  Status RecoverLeaseForNewWriter(const Inode& file, const std::string& path,
+                                  const std::string& new_writer);
   // Renews the leases of a client; false when it holds none.
   bool RenewLease(const std::string& client_name);
 

@@ -15,9 +15,6 @@
 
 namespace talus {
 
-// The lease holder of files under recovery: the silent writer's lease passes to the namenode.
-inline constexpr char kRecoveryLeaseHolder[] = "talus-namenode-recovery";
-
 // Lease recovery of files whose last block holds data only the datanodes know (HDFS's block
 // recovery). Start journals a new generation stamp and takes the lease from the writer, then
 // asks one datanode holding the block (the primary, in its next heartbeat reply) to agree with

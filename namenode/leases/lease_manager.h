@@ -24,6 +24,9 @@ struct LeaseOptions {
 // files are under construction and by whom is in the namespace (the inode's lease holder and
 // the 'U' index); the renewal times start afresh after a namenode restart, as in HDFS.
 // Thread-safe (one mutex).
+// The lease holder of files under recovery: the silent writer's lease passes to the namenode.
+inline constexpr char kRecoveryLeaseHolder[] = "talus-namenode-recovery";
+
 class LeaseManager {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;

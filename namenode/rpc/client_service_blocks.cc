@@ -197,6 +197,18 @@ void ClientService::append(Cob<rpc::AppendResponse> cob, ExnCob exn_cob,
   Result<Inode> file = namesystem_->GetFileInfo(*caller, path);
   if (!file.ok()) return Fail(exn_cob, file.status());
   if (!file->IsFile()) return Fail(exn_cob, Status::IsADirectory(path + " is not a file"));
+  if (file->UnderConstruction() && file->lease_holder != client_name) {
+    // Someone else holds the file. If that writer went silent (soft limit), its lease is
+    // recovered now, as HDFS does for append; that may journal, so it runs off the event loop.
+    Status queued = slow_calls_->Submit([this, cob, exn_cob, h, path, client_name,
+                                         held = std::move(*file)]() mutable {
+      Status recovered = namesystem_->RecoverLeaseForNewWriter(held, path, client_name);
+      if (!recovered.ok()) return Fail(exn_cob, recovered);
+      append(std::move(cob), std::move(exn_cob), h, path, client_name);  // closed now
+    });
+    if (!queued.ok()) Fail(exn_cob, queued);
+    return;
+  }
 
   // A partial last block is appended to in place: its pipeline is the nodes holding a good
   // (finalized, current) replica now, before the op gives it a new stamp.

@@ -661,5 +661,42 @@ TEST_F(NamespaceOpsTest, BlockRecoveryIsLedByAHolderRetriedWhenStalledAndClosesT
   EXPECT_EQ(recovery.RetryStalled(), 0);
 }
 
+TEST_F(NamespaceOpsTest, ANewWriterRecoversALeasePastItsSoftLimit) {
+  std::chrono::steady_clock::time_point now{};
+  LeaseManager leases(LeaseOptions{std::chrono::seconds(60), std::chrono::seconds(1200)},
+                      [&] { return now; });
+  ns_->SetLeaseManager(&leases);
+  std::vector<std::string> recovering;
+  ns_->SetBlockRecoveryStarter([&](const Inode&, const std::string& path) {
+    recovering.push_back(path);
+    return Status::OK();
+  });
+  auto empty = Run(root_, CreateOp{"/empty", 0644, "crashed", false, false, 3, 1 << 20});
+  auto with_block = Run(root_, CreateOp{"/blocks", 0644, "crashed", false, false, 3, 1 << 20});
+  ASSERT_TRUE(empty.ok() && with_block.ok());
+  ASSERT_TRUE(Run(root_, AddBlockOp{"/blocks", static_cast<uint64_t>(*with_block), "crashed",
+                                    std::nullopt})
+                  .ok());
+  // Within the soft limit the holder keeps the file.
+  now += std::chrono::seconds(30);
+  auto file = ns_->GetFileInfo(root_, "/empty");
+  EXPECT_EQ(ns_->RecoverLeaseForNewWriter(*file, "/empty", "other").code(),
+            ErrorCode::kLeaseConflict);
+  EXPECT_TRUE(ns_->GetFileInfo(root_, "/empty")->UnderConstruction());
+  EXPECT_EQ(ns_->RecoverLeaseForNewWriter(*file, "/empty", "crashed").code(),
+            ErrorCode::kLeaseConflict);  // the holder itself
+  // Past it: a file without blocks is closed at once, one with blocks goes to block recovery.
+  now += std::chrono::seconds(60);
+  EXPECT_TRUE(ns_->RecoverLeaseForNewWriter(*file, "/empty", "other").ok());
+  EXPECT_FALSE(ns_->GetFileInfo(root_, "/empty")->UnderConstruction());
+  auto blocks_file = ns_->GetFileInfo(root_, "/blocks");
+  EXPECT_EQ(ns_->RecoverLeaseForNewWriter(*blocks_file, "/blocks", "other").code(),
+            ErrorCode::kLeaseConflict);
+  EXPECT_EQ(recovering, std::vector<std::string>{"/blocks"});
+  ASSERT_TRUE(Run(root_, AppendOp{"/empty", "other"}).ok());
+  ns_->SetBlockRecoveryStarter(nullptr);
+  ns_->SetLeaseManager(nullptr);
+}
+
 }  // namespace
 }  // namespace talus
