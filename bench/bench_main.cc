@@ -3,6 +3,21 @@
 #include <cstring>
 
 #include "bench/benches.h"
+#include "talus/file_system.h"
+
+bool ResolveBenchUri(const std::string& fs, std::string* uri) {
+  if (!fs.empty()) {
+    *uri = fs;
+    return true;
+  }
+  talus::Result<std::string> def = talus::FileSystem::DefaultUri();
+  if (!def.ok()) {
+    std::fprintf(stderr, "talus-bench: %s\n", def.status().message().c_str());
+    return false;
+  }
+  *uri = *def;
+  return true;
+}
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "meta") == 0) return MetaBenchMain(argc, argv);

@@ -178,15 +178,8 @@ int IoBenchMain(int argc, char** argv) {
     IoUsage();
     return 2;
   }
-  std::string uri = args.fs;
-  if (uri.empty()) {
-    talus::Result<std::string> def = talus::FileSystem::DefaultUri();
-    if (!def.ok()) {
-      std::fprintf(stderr, "talus-bench: %s\n", def.status().message().c_str());
-      return 2;
-    }
-    uri = *def;
-  }
+  std::string uri;
+  if (!ResolveBenchUri(args.fs, &uri)) return 2;
   std::vector<std::unique_ptr<talus::FileSystem>> clients;
   for (int t = 0; t < args.clients; ++t) {
     auto fs = talus::FileSystem::Connect(uri);

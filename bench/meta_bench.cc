@@ -101,15 +101,8 @@ int MetaBenchMain(int argc, char** argv) {
     Usage();
     return 2;
   }
-  std::string uri = args.fs;
-  if (uri.empty()) {
-    talus::Result<std::string> def = talus::FileSystem::DefaultUri();
-    if (!def.ok()) {
-      std::fprintf(stderr, "talus-bench: %s\n", def.status().message().c_str());
-      return 2;
-    }
-    uri = *def;
-  }
+  std::string uri;
+  if (!ResolveBenchUri(args.fs, &uri)) return 2;
   talus::ClientOptions options;
   options.user = args.user;
   std::vector<std::unique_ptr<talus::FileSystem>> clients;

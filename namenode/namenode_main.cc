@@ -18,6 +18,7 @@
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 
+#include "common/flag_checks.h"
 #include "common/rpc/async_thrift_server.h"
 #include "common/thread_pool.h"
 #include "namenode/blocks/block_map.h"
@@ -85,13 +86,8 @@ DEFINE_uint64(journal_checkpoint_entries, 100000, "Applied entries between check
 namespace talus {
 namespace {
 
-bool ValidatePort(const char* flag, int32_t value) {
-  if (value >= 0 && value <= 65535) return true;
-  std::fprintf(stderr, "--%s must be within 0..65535\n", flag);
-  return false;
-}
-DEFINE_validator(rpc_port, &ValidatePort);
-DEFINE_validator(service_rpc_port, &ValidatePort);
+DEFINE_validator(rpc_port, &IsPortFlag);
+DEFINE_validator(service_rpc_port, &IsPortFlag);
 
 bool ValidateIoThreads(const char* flag, int32_t value) {
   if (value >= 1 && value <= 64) return true;

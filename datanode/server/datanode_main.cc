@@ -11,6 +11,7 @@
 #include <glog/logging.h>
 #include <thrift/Thrift.h>
 
+#include "common/flag_checks.h"
 #include "datanode/server/datanode.h"
 
 DEFINE_string(dir, "", "This datanode's own directory. When --data_dirs is empty its one volume "
@@ -45,30 +46,13 @@ DEFINE_int32(max_transfer_connections, 256, "Most data transfer connections serv
 namespace talus::datanode {
 namespace {
 
-bool ValidatePort(const char* flag, int32_t value) {
-  if (value >= 0 && value <= 65535) return true;
-  std::fprintf(stderr, "--%s must be within 0..65535\n", flag);
-  return false;
-}
-DEFINE_validator(rpc_port, &ValidatePort);
-DEFINE_validator(data_port, &ValidatePort);
-
-bool ValidatePositive(const char* flag, int64_t value) {
-  if (value > 0) return true;
-  std::fprintf(stderr, "--%s must be positive\n", flag);
-  return false;
-}
-DEFINE_validator(heartbeat_interval_ms, &ValidatePositive);
-DEFINE_validator(block_report_interval_ms, &ValidatePositive);
-
-bool ValidatePositive32(const char* flag, int32_t value) {
-  if (value > 0) return true;
-  std::fprintf(stderr, "--%s must be positive\n", flag);
-  return false;
-}
-DEFINE_validator(rpc_timeout_ms, &ValidatePositive32);
-DEFINE_validator(transfer_socket_timeout_ms, &ValidatePositive32);
-DEFINE_validator(max_transfer_connections, &ValidatePositive32);
+DEFINE_validator(rpc_port, &IsPortFlag);
+DEFINE_validator(data_port, &IsPortFlag);
+DEFINE_validator(heartbeat_interval_ms, &IsPositiveFlag);
+DEFINE_validator(block_report_interval_ms, &IsPositiveFlag);
+DEFINE_validator(rpc_timeout_ms, &IsPositiveFlag32);
+DEFINE_validator(transfer_socket_timeout_ms, &IsPositiveFlag32);
+DEFINE_validator(max_transfer_connections, &IsPositiveFlag32);
 
 Status WriteAddressFile(const std::string& path, const std::string& text) {
   std::string tmp = path + ".tmp";

@@ -296,9 +296,10 @@ void ClientService::getBlockLocations(Cob<rpc::LocatedBlocks> cob, ExnCob exn_co
       out.offset = block_offset;
       return out;
     }
-    blocks::LocatedBlock copy = it->second;
-    copy.block = blocks::Block{b.block_id, b.generation_stamp, b.num_bytes};
-    return Locate(copy, block_offset, reader);
+    // The namespace's record of the block (its length) with the map's replicas; each block is
+    // located once, so the map's copy is used in place.
+    it->second.block = blocks::Block{b.block_id, b.generation_stamp, b.num_bytes};
+    return Locate(it->second, block_offset, reader);
   };
 
   rpc::LocatedBlocks out;
