@@ -199,6 +199,10 @@ Result<FsStats> FileSystemImpl::GetStats() {
   out.missing_blocks = st.missing_blocks;
   out.files = st.files;
   out.directories = st.directories;
+  out.total_blocks = st.total_blocks;
+  out.pending_replication_blocks = st.pending_replication_blocks;
+  out.pending_deletion_blocks = st.pending_deletion_blocks;
+  out.in_safe_mode = st.in_safe_mode;
   return out;
 }
 

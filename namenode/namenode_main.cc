@@ -21,7 +21,9 @@
 #include "common/flag_checks.h"
 #include "common/rpc/async_thrift_server.h"
 #include "common/thread_pool.h"
+#include "namenode/blocks/block_manager.h"
 #include "namenode/blocks/block_map.h"
+#include "namenode/blocks/safe_mode.h"
 #include "namenode/blocks/clock.h"
 #include "namenode/blocks/datanode_manager.h"
 #include "namenode/blocks/datanode_service.h"
@@ -80,6 +82,21 @@ DEFINE_int64(lease_hard_limit_ms, 20 * 60 * 1000, "After this long without a lea
 DEFINE_int64(lease_check_interval_ms, 1000, "How often expired leases are looked for.");
 DEFINE_int64(block_recovery_retry_ms, 30000, "A lease recovery whose primary datanode has not "
              "reported back within this long is started again with a new generation stamp.");
+DEFINE_int64(replication_interval_ms, 3000, "How often the block monitor runs: dead datanodes "
+             "collected, safe mode checked, re-replication and excess deletion scheduled, "
+             "decommissioning progressed (HDFS: 3 s).");
+DEFINE_int64(replication_timeout_ms, 300000, "A replica copy handed to a datanode and not "
+             "reported within this long is scheduled again elsewhere (HDFS: 5 min).");
+DEFINE_int32(max_replication_streams, 2, "Replica copies one datanode may be sending at once; "
+             "the highest-priority blocks may use up to twice this (HDFS: 2 and 4).");
+DEFINE_double(safemode_threshold_pct, 0.999, "Fraction of blocks that must have reported a "
+              "replica before the namenode leaves safe mode at start (HDFS: 0.999).");
+DEFINE_int64(safemode_extension_ms, 30000, "How long the safe mode threshold must hold before "
+             "the namenode leaves safe mode (HDFS: 30 s).");
+DEFINE_int32(safemode_min_datanodes, 0, "Live datanodes required as well to leave safe mode.");
+DEFINE_string(hosts_exclude_file, "", "File of datanodes to decommission, one \"host\" or "
+              "\"host:data_port\" per line (# comments); re-read by `talus dfsadmin "
+              "-refreshNodes` (HDFS dfs.hosts.exclude).");
 DEFINE_uint64(journal_checkpoint_entries, 100000, "Applied entries between checkpoints, after "
               "which fully applied journal segments are deleted.");
 
@@ -213,6 +230,15 @@ int Run() {
   dn_options.dead_after_ms = FLAGS_datanode_dead_after_ms;
   blocks::DatanodeManager datanodes(dn_options, &clock, topology ? &*topology : nullptr);
   blocks::BlockMap block_map(&datanodes);
+  blocks::SafeModeOptions safe_mode_options;
+  safe_mode_options.threshold = FLAGS_safemode_threshold_pct;
+  safe_mode_options.extension_ms = FLAGS_safemode_extension_ms;
+  safe_mode_options.min_datanodes = FLAGS_safemode_min_datanodes;
+  if (Status valid = safe_mode_options.Validate(); !valid.ok()) {
+    LOG(ERROR) << "safe mode flags: " << valid;
+    return 2;
+  }
+  blocks::SafeMode safe_mode(safe_mode_options, &clock);
   // Before either server starts: the first block reports must find every block we have.
   Status blocks_loaded = namesystem.AttachBlockMap(&block_map);
   if (!blocks_loaded.ok()) {
@@ -223,6 +249,17 @@ int Run() {
   // Calls too slow for an event loop; bounded so a flood of them is refused, not queued forever.
   ThreadPool slow_calls("slow-call pool", 2, 1024);
   blocks::PlacementPolicy placement;
+  blocks::BlockManagerOptions manager_options;
+  manager_options.monitor_interval_ms = FLAGS_replication_interval_ms;
+  manager_options.pending_replication_timeout_ms = FLAGS_replication_timeout_ms;
+  manager_options.max_replication_streams = FLAGS_max_replication_streams;
+  manager_options.max_replication_streams_hard_limit = 2 * FLAGS_max_replication_streams;
+  if (Status valid = manager_options.Validate(); !valid.ok()) {
+    LOG(ERROR) << "replication flags: " << valid;
+    return 2;
+  }
+  blocks::BlockManager block_manager(manager_options, &block_map, &datanodes, &placement,
+                                     &safe_mode, &clock);
   BlockRecovery::Options recovery_options;
   recovery_options.retry_after = std::chrono::milliseconds(FLAGS_block_recovery_retry_ms);
   BlockRecovery block_recovery(&namesystem, &block_map, &datanodes, recovery_options);
@@ -238,6 +275,8 @@ int Run() {
       &slow_calls);
   auto service = std::make_shared<ClientService>(&namesystem, &user_groups, &slow_calls);
   service->SetBlockManagement(&datanodes, &block_map, &placement);
+  service->SetOperations(&safe_mode, &block_manager);
+  service->SetHostsExcludeFile(FLAGS_hosts_exclude_file);
   auto processor = std::make_shared<rpc::ClientNamenodeAsyncProcessor>(service);
   AsyncThriftServerOptions server_options;
   server_options.host = FLAGS_rpc_host;
@@ -245,6 +284,8 @@ int Run() {
   server_options.max_frame_bytes = FLAGS_rpc_max_frame_bytes;
   server_options.max_connections = FLAGS_rpc_max_connections;
   server_options.io_threads = FLAGS_rpc_io_threads;
+  // An empty namespace leaves safe mode at once, before the first client can see it.
+  block_manager.RunOnce();
   Result<std::unique_ptr<AsyncThriftServer>> server =
       AsyncThriftServer::Start(processor, server_options);
   if (!server.ok()) {
@@ -280,6 +321,7 @@ int Run() {
   const std::string service_address =
       FLAGS_rpc_host + ":" + std::to_string((*service_server)->port());
   LOG(INFO) << "datanode service on " << service_address;
+  block_manager.Start();
   if (!FLAGS_address_file.empty()) {
     Status written = WriteAddressFile(FLAGS_address_file, address + "\n" + service_address);
     if (!written.ok()) {
@@ -295,6 +337,7 @@ int Run() {
   // (answers to connections already closed are dropped safely).
   (*server)->Stop();
   (*service_server)->Stop();
+  block_manager.Stop();
   {
     std::lock_guard<std::mutex> lock(monitor_mu);
     stopping = true;

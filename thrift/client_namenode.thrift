@@ -61,6 +61,70 @@ struct FsStats {
   6: required i64 missing_blocks,
   7: required i64 files,
   8: required i64 directories,
+  9: optional i64 pending_deletion_blocks,
+  10: optional i64 pending_replication_blocks,
+  11: optional i64 total_blocks,
+  12: optional bool in_safe_mode,
+}
+
+// --- operators' calls (dfsadmin, fsck); all but the reads are for the superuser only ---
+enum SafeModeAction {
+  GET = 1,
+  ENTER = 2,
+  LEAVE = 3,
+}
+
+struct SafeModeStatus {
+  1: required bool on,
+  // HDFS-style explanation: why it is on and what it waits for ("The reported blocks 10 needs
+  // additional 2 blocks to reach the threshold 0.9990 of total blocks 12. ...").
+  2: required string tip,
+  3: required bool manual,          // entered by an operator: only an operator leaves it
+}
+
+enum DatanodeReportType {
+  ALL = 1,
+  LIVE = 2,
+  DEAD = 3,
+  DECOMMISSIONING = 4,
+}
+
+struct DatanodeInfo {
+  1: required common.DatanodeId id,
+  2: required string liveness,      // "live", "stale" or "dead"
+  3: required string admin_state,   // "In Service", "Decommission In Progress", "Decommissioned"
+  4: required i64 capacity,
+  5: required i64 used,
+  6: required i64 remaining,
+  7: required i64 num_blocks,
+  8: required i64 last_contact_ms_ago,
+  9: required i32 active_transfers,
+  10: required i32 failed_volumes,
+  11: required i32 volumes,
+}
+
+// One block of a file as fsck sees it. Locations are host:data_port strings.
+struct BlockHealth {
+  1: required common.ExtendedBlock block,
+  2: required i32 expected_replication,
+  3: required bool complete,
+  4: required list<string> live,            // live or stale nodes in service, finalized replica
+  5: required list<string> decommissioning, // replicas on nodes being (or already) decommissioned
+  6: required list<string> corrupt,         // replicas known corrupt
+  7: required list<string> stale,           // subset of live: nodes that missed heartbeats
+}
+
+struct FileHealth {
+  1: required i64 inode_id,
+  2: required i64 length,
+  3: required i16 replication,
+  4: required bool under_construction,
+  5: required list<BlockHealth> blocks,
+}
+
+struct CorruptFileBlock {
+  1: required string path,
+  2: required common.ExtendedBlock block,
 }
 
 // What append hands the writer: the file, and its last block when that block is partial. The
@@ -145,4 +209,29 @@ service ClientNamenode {
                       5: list<common.DatanodeId> new_nodes) throws (1: common.TalusError e),
   void reportBadBlocks(1: common.RequestHeader h, 2: list<LocatedBlock> blocks)
       throws (1: common.TalusError e),
+  // Pipeline recovery: nodes to add to the pipeline of `block` (under construction, leased to
+  // client_name), chosen by the placement policy among nodes not in `existing` nor `excluded`
+  // (storage ids). The answer's locations are the new nodes only.
+  LocatedBlock getAdditionalDatanode(1: common.RequestHeader h, 2: string path, 3: i64 file_id,
+                                     4: common.ExtendedBlock block,
+                                     5: list<common.DatanodeId> existing,
+                                     6: list<string> excluded, 7: i32 num_additional,
+                                     8: string client_name) throws (1: common.TalusError e),
+  // --- operators ---
+  SafeModeStatus setSafeMode(1: common.RequestHeader h, 2: SafeModeAction action)
+      throws (1: common.TalusError e),
+  list<DatanodeInfo> getDatanodeReport(1: common.RequestHeader h, 2: DatanodeReportType type)
+      throws (1: common.TalusError e),
+  // Re-reads the hosts exclude file; listed nodes start decommissioning, nodes no longer listed
+  // (and not named by setDatanodeAdminState) return to service.
+  void refreshNodes(1: common.RequestHeader h) throws (1: common.TalusError e),
+  // `host_port` is "host:data_port" of a registered datanode. decommission=false recommissions.
+  void setDatanodeAdminState(1: common.RequestHeader h, 2: string host_port,
+                             3: bool decommission) throws (1: common.TalusError e),
+  // The blocks of one file with their replicas' health (fsck walks the tree with getListing).
+  FileHealth getFileHealth(1: common.RequestHeader h, 2: string path)
+      throws (1: common.TalusError e),
+  // Blocks with no good replica left (all corrupt or missing) under `path`, at most `limit`.
+  list<CorruptFileBlock> listCorruptFileBlocks(1: common.RequestHeader h, 2: string path,
+                                               3: i32 limit) throws (1: common.TalusError e),
 }

@@ -464,10 +464,64 @@ BlockMapStats BlockMap::Stats() const {
         ++live_count;
       }
     }
+    ++stats.complete_blocks;
     if (live_count < info.expected_replication) ++stats.under_replicated;
     if (live_count == 0) ++stats.missing;
+    if (live_count > 0) ++stats.safe_blocks;
   }
   return stats;
+}
+
+// First versions: corrupt replicas and admin states are folded in by the replication work.
+std::vector<BlockHealth> BlockMap::FileBlockHealth(int64_t inode_id) const {
+  const std::vector<bool> live = datanodes_->LiveMask();
+  std::lock_guard lock(mutex_);
+  std::vector<BlockHealth> out;
+  auto file = file_blocks_.find(inode_id);
+  if (file == file_blocks_.end()) return out;
+  for (int64_t id : file->second) {
+    auto it = blocks_.find(id);
+    if (it == blocks_.end()) continue;
+    const BlockInfo& info = it->second;
+    BlockHealth health;
+    health.block = Block{id, info.generation_stamp, info.num_bytes};
+    health.expected_replication = info.expected_replication;
+    health.complete = info.complete;
+    for (const Replica& r : info.replicas) {
+      if (r.state == ReplicaState::kFinalized && r.generation_stamp == info.generation_stamp &&
+          r.node < live.size() && live[r.node]) {
+        health.live.push_back(r.node);
+      }
+    }
+    out.push_back(std::move(health));
+  }
+  return out;
+}
+
+std::vector<LostBlock> BlockMap::LostBlocks(size_t limit) const {
+  const std::vector<bool> live = datanodes_->LiveMask();
+  std::lock_guard lock(mutex_);
+  std::vector<LostBlock> out;
+  for (const auto& [id, info] : blocks_) {
+    if (!info.complete) continue;
+    bool good = false;
+    for (const Replica& r : info.replicas) {
+      good = good || (r.state == ReplicaState::kFinalized &&
+                      r.generation_stamp == info.generation_stamp && r.node < live.size() &&
+                      live[r.node]);
+    }
+    if (!good) out.push_back(LostBlock{info.inode_id, Block{id, info.generation_stamp, info.num_bytes}, false});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const LostBlock& a, const LostBlock& b) { return a.block.id < b.block.id; });
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+int64_t BlockMap::NodeBlockCount(DatanodeIndex node) const {
+  std::lock_guard lock(mutex_);
+  if (node >= node_blocks_.size()) return 0;
+  return static_cast<int64_t>(node_blocks_[node].blocks.size());
 }
 
 }  // namespace talus::blocks

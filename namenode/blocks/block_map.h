@@ -34,9 +34,34 @@ struct BlockMapStats {
   int64_t total_replicas = 0;
   // Complete blocks with fewer live finalized replicas than expected (missing ones included).
   int64_t under_replicated = 0;
-  // Complete blocks with no live finalized replica.
+  // Complete blocks with no good (live, finalized, not corrupt) replica left.
   int64_t missing = 0;
   int64_t under_construction = 0;
+  int64_t complete_blocks = 0;
+  // Complete blocks with at least one good replica: safe mode's numerator.
+  int64_t safe_blocks = 0;
+  // Blocks with at least one replica known corrupt (HDFS "Blocks with corrupt replicas").
+  int64_t corrupt_replica_blocks = 0;
+  // Replicas beyond a block's expected replication (waiting to be deleted).
+  int64_t excess_replicas = 0;
+};
+
+// One block's replicas sorted by how they count (fsck, getFileHealth).
+struct BlockHealth {
+  Block block;
+  int32_t expected_replication = 0;
+  bool complete = false;
+  std::vector<DatanodeIndex> live;             // good replicas on live/stale nodes in service
+  std::vector<DatanodeIndex> decommissioning;  // good replicas on nodes not in service
+  std::vector<DatanodeIndex> corrupt;          // replicas known corrupt
+  std::vector<DatanodeIndex> stale;            // the subset of `live` on stale nodes
+};
+
+// A block with no good replica left, and its file.
+struct LostBlock {
+  int64_t inode_id = 0;
+  Block block;
+  bool has_corrupt_replicas = false;  // false: simply missing (every holder gone)
 };
 
 // What a full block report changed.
@@ -136,6 +161,13 @@ class BlockMap {
   std::vector<LocatedBlock> FileBlocks(int64_t inode_id) const;
 
   BlockMapStats Stats() const;
+
+  // --- operators' view ---
+  std::vector<BlockHealth> FileBlockHealth(int64_t inode_id) const;
+  // Complete blocks with no good replica, at most `limit`, in block id order.
+  std::vector<LostBlock> LostBlocks(size_t limit) const;
+  // Replicas the map holds for a node (every state).
+  int64_t NodeBlockCount(DatanodeIndex node) const;
 
  private:
   struct Replica {

@@ -55,6 +55,15 @@ const char* LivenessName(DatanodeLiveness liveness) {
   return "unknown";
 }
 
+const char* AdminStateName(AdminState state) {
+  switch (state) {
+    case AdminState::kNormal: return "In Service";
+    case AdminState::kDecommissionInProgress: return "Decommission In Progress";
+    case AdminState::kDecommissioned: return "Decommissioned";
+  }
+  return "unknown";
+}
+
 Status DatanodeManagerOptions::Validate() const {
   if (heartbeat_interval_ms <= 0) {
     return Status::InvalidArgument("heartbeat interval must be positive");
@@ -125,6 +134,7 @@ Result<DatanodeManager::RegisterResult> DatanodeManager::Register(
   node.registration = std::move(registration);
   node.last_contact_ms = now;
   node.declared_dead = false;
+  ApplyDecommissionListUnlocked(node, now);
   node.pending_deletes.clear();
   node.pending_replications.clear();
   node.pending_recoveries.clear();
@@ -244,7 +254,8 @@ DatanodeSnapshot DatanodeManager::SnapshotUnlocked(DatanodeIndex index, int64_t 
   s.failed_volumes = node.failed_volumes;
   s.last_contact_ms = node.last_contact_ms;
   s.liveness = LivenessUnlocked(node, now_ms);
-  s.decommissioned = node.decommissioned;
+  s.admin_state = node.admin_state;
+  s.admin_state_since_ms = node.admin_state_since_ms;
   return s;
 }
 
@@ -301,14 +312,55 @@ std::string DatanodeManager::RackOfHost(std::string_view host) const {
   return {};
 }
 
-Status DatanodeManager::SetDecommissioned(std::string_view storage_id, bool decommissioned) {
-  std::lock_guard lock(mutex_);
-  auto it = by_storage_id_.find(std::string(storage_id));
-  if (it == by_storage_id_.end()) {
-    return Status::NotFound("no datanode with storage id " + std::string(storage_id));
+bool DatanodeManager::OnDecommissionListUnlocked(const DatanodeRegistration& reg) const {
+  const std::string host_port = reg.host + ":" + std::to_string(reg.data_port);
+  for (const std::string& entry : decommission_list_) {
+    if (entry == reg.host || entry == host_port) return true;
   }
-  nodes_[it->second].decommissioned = decommissioned;
-  return Status::OK();
+  return false;
+}
+
+bool DatanodeManager::ApplyDecommissionListUnlocked(Node& node, int64_t now_ms) {
+  const bool listed = OnDecommissionListUnlocked(node.registration);
+  if (listed && node.admin_state == AdminState::kNormal) {
+    node.admin_state = AdminState::kDecommissionInProgress;
+    node.admin_state_since_ms = now_ms;
+    LOG(INFO) << "datanode " << node.registration.host << ":" << node.registration.data_port
+              << " starts decommissioning";
+    return true;
+  }
+  if (!listed && node.admin_state != AdminState::kNormal) {
+    node.admin_state = AdminState::kNormal;
+    node.admin_state_since_ms = 0;
+    LOG(INFO) << "datanode " << node.registration.host << ":" << node.registration.data_port
+              << " is back in service";
+    return true;
+  }
+  return false;
+}
+
+size_t DatanodeManager::SetDecommissionList(std::vector<std::string> entries) {
+  const int64_t now = clock_->NowMs();
+  std::lock_guard lock(mutex_);
+  decommission_list_ = std::move(entries);
+  size_t changed = 0;
+  for (Node& node : nodes_) {
+    if (ApplyDecommissionListUnlocked(node, now)) ++changed;
+  }
+  return changed;
+}
+
+bool DatanodeManager::MarkDecommissioned(DatanodeIndex index) {
+  const int64_t now = clock_->NowMs();
+  std::lock_guard lock(mutex_);
+  if (index >= nodes_.size()) return false;
+  Node& node = nodes_[index];
+  if (node.admin_state != AdminState::kDecommissionInProgress) return false;
+  node.admin_state = AdminState::kDecommissioned;
+  node.admin_state_since_ms = now;
+  LOG(INFO) << "datanode " << node.registration.host << ":" << node.registration.data_port
+            << " is decommissioned";
+  return true;
 }
 
 void DatanodeManager::QueueDeletes(DatanodeIndex index, std::span<const Block> blocks) {

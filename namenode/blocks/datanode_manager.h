@@ -47,6 +47,19 @@ enum class DatanodeLiveness : uint8_t {
 
 const char* LivenessName(DatanodeLiveness liveness);
 
+// Decommissioning, as HDFS: a node in progress keeps serving reads and stays a source of
+// replication, but gets no new replicas and its replicas do not count towards a block's target;
+// the replication monitor moves it to kDecommissioned once every block it holds has enough
+// replicas elsewhere.
+enum class AdminState : uint8_t {
+  kNormal,
+  kDecommissionInProgress,
+  kDecommissioned,
+};
+
+// HDFS's words: "In Service", "Decommission In Progress", "Decommissioned".
+const char* AdminStateName(AdminState state);
+
 // A consistent copy of one datanode's state, safe to use without any lock.
 struct DatanodeSnapshot {
   DatanodeIndex index = 0;
@@ -59,7 +72,12 @@ struct DatanodeSnapshot {
   int32_t failed_volumes = 0;
   int64_t last_contact_ms = 0;
   DatanodeLiveness liveness = DatanodeLiveness::kLive;
-  bool decommissioned = false;
+  AdminState admin_state = AdminState::kNormal;
+  // When the node entered its admin state (clock ms); 0 for kNormal.
+  int64_t admin_state_since_ms = 0;
+
+  // In service: may take new replicas, and its replicas count towards targets.
+  bool in_service() const { return admin_state == AdminState::kNormal; }
 };
 
 struct DatanodeManagerOptions {
@@ -138,8 +156,14 @@ class DatanodeManager {
   // rack of a registered datanode on that host, else empty (unknown).
   std::string RackOfHost(std::string_view host) const;
 
-  // Admin state: a decommissioned node keeps serving reads but gets no new replicas.
-  Status SetDecommissioned(std::string_view storage_id, bool decommissioned);
+  // The operators' decommission list (exclude file plus dfsadmin -decommission), as
+  // "host" (every node on it) or "host:data_port" entries. Nodes matching an entry and in
+  // service start decommissioning; nodes matching none return to service. Also applied to nodes
+  // registering later. Returns how many nodes changed state.
+  size_t SetDecommissionList(std::vector<std::string> entries);
+  // The replication monitor's verdict: every block on the node has enough replicas elsewhere.
+  // Only moves kDecommissionInProgress to kDecommissioned; false otherwise.
+  bool MarkDecommissioned(DatanodeIndex index);
 
   // Queues work for a node's next heartbeats. Unknown indexes are ignored (and logged).
   void QueueDeletes(DatanodeIndex index, std::span<const Block> blocks);
@@ -157,7 +181,8 @@ class DatanodeManager {
     int32_t failed_volumes = 0;
     int64_t last_contact_ms = 0;
     bool declared_dead = false;
-    bool decommissioned = false;
+    AdminState admin_state = AdminState::kNormal;
+    int64_t admin_state_since_ms = 0;
     std::vector<Block> pending_deletes;
     std::vector<ReplicationWork> pending_replications;
     std::vector<RecoveryWork> pending_recoveries;
@@ -166,6 +191,9 @@ class DatanodeManager {
   DatanodeLiveness LivenessUnlocked(const Node& node, int64_t now_ms) const;
   DatanodeSnapshot SnapshotUnlocked(DatanodeIndex index, int64_t now_ms) const;
   std::string ResolveRack(const DatanodeRegistration& registration) const;
+  bool OnDecommissionListUnlocked(const DatanodeRegistration& registration) const;
+  // Moves a node to the state the decommission list asks; true when it changed.
+  bool ApplyDecommissionListUnlocked(Node& node, int64_t now_ms);
 
   const DatanodeManagerOptions options_;
   const Clock* const clock_;
@@ -174,6 +202,7 @@ class DatanodeManager {
   mutable std::mutex mutex_;
   std::vector<Node> nodes_;  // indexed by DatanodeIndex; never shrinks
   std::unordered_map<std::string, DatanodeIndex> by_storage_id_;
+  std::vector<std::string> decommission_list_;
 };
 
 }  // namespace talus::blocks

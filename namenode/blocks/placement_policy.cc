@@ -67,7 +67,7 @@ Result<PlacementResult> PlacementPolicy::ChooseTargets(std::span<const DatanodeS
       ++excluded_count;
       continue;
     }
-    if (!node.decommissioned) usable.push_back(&node);
+    if (node.in_service()) usable.push_back(&node);
   }
   double average_load = 0;
   for (const DatanodeSnapshot* node : usable) average_load += node->active_transfers;

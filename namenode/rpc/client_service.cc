@@ -46,6 +46,10 @@ void ClientService::Mutate(const rpc::RequestHeader& h, EditOp op, ExnCob exn_co
   if (h.client_id.size() != 16) {
     return Fail(exn_cob, Status::InvalidArgument("mutating calls need a 16-byte client_id"));
   }
+  if (safe_mode_ != nullptr) {
+    Status writable = safe_mode_->CheckWritable(OpName(op));
+    if (!writable.ok()) return Fail(exn_cob, writable);
+  }
   Edit edit;
   edit.caller = std::move(*caller);
   edit.client_id = h.client_id;
@@ -137,7 +141,7 @@ void ClientService::getStats(Cob<rpc::FsStats> cob, ExnCob exn_cob, const rpc::R
   // Capacity is what live datanodes said in their last heartbeats.
   if (datanodes_ != nullptr) {
     for (const blocks::DatanodeSnapshot& node : datanodes_->ListLiveNodes()) {
-      if (node.decommissioned) continue;
+      if (!node.in_service()) continue;
       out.capacity += node.capacity;
       out.used += node.used;
       out.remaining += node.remaining;
@@ -147,6 +151,16 @@ void ClientService::getStats(Cob<rpc::FsStats> cob, ExnCob exn_cob, const rpc::R
     blocks::BlockMapStats stats = block_map_->Stats();
     out.under_replicated_blocks = stats.under_replicated;
     out.missing_blocks = stats.missing;
+    out.corrupt_blocks = stats.corrupt_replica_blocks;
+    out.__set_total_blocks(stats.total_blocks);
+  }
+  if (block_manager_ != nullptr) {
+    const blocks::ReplicationStats replication = block_manager_->Stats();
+    out.__set_pending_replication_blocks(replication.pending_replication);
+    out.__set_pending_deletion_blocks(replication.pending_deletion);
+  }
+  if (safe_mode_ != nullptr) {
+    out.__set_in_safe_mode(safe_mode_->IsOn());
   }
   out.files = counts->files;
   out.directories = counts->directories;
@@ -242,26 +256,6 @@ void ClientService::renewLease(std::function<void()> cob, ExnCob exn_cob,
   // A client holding no lease (all its files closed) may renew harmlessly, as in HDFS.
   namesystem_->RenewLease(client_name);
   cob();
-}
-
-void ClientService::updateBlockForPipeline(Cob<rpc::LocatedBlock>, ExnCob exn_cob,
-                                           const rpc::RequestHeader& h,
-                                           const rpc::ExtendedBlock& block, const std::string&) {
-  Result<Caller> caller = CallerOf(h);
-  Fail(exn_cob, caller.ok() ? Status::InvalidArgument("updateBlockForPipeline: unknown block " +
-                                                      std::to_string(block.block_id))
-                            : caller.status());
-}
-
-void ClientService::updatePipeline(std::function<void()>, ExnCob exn_cob,
-                                   const rpc::RequestHeader& h, const std::string&,
-                                   const rpc::ExtendedBlock& old_block,
-                                   const rpc::ExtendedBlock&,
-                                   const std::vector<rpc::DatanodeId>&) {
-  Result<Caller> caller = CallerOf(h);
-  Fail(exn_cob, caller.ok() ? Status::InvalidArgument("updatePipeline: unknown block " +
-                                                      std::to_string(old_block.block_id))
-                            : caller.status());
 }
 
 }  // namespace talus

@@ -5,9 +5,11 @@
 #include <string>
 
 #include "common/thread_pool.h"
+#include "namenode/blocks/block_manager.h"
 #include "namenode/blocks/block_map.h"
 #include "namenode/blocks/datanode_manager.h"
 #include "namenode/blocks/placement_policy.h"
+#include "namenode/blocks/safe_mode.h"
 #include "namenode/namesystem.h"
 #include "namenode/security/user_groups.h"
 #include "talus_rpc/ClientNamenode.h"
@@ -37,6 +39,14 @@ class ClientService : public rpc::ClientNamenodeCobSvIf {
     block_map_ = block_map;
     placement_ = placement;
   }
+  // Safe mode (every mutation is refused while it is on) and the replication monitor (its
+  // figures in getStats and dfsadmin). Optional; set before the server starts.
+  void SetOperations(blocks::SafeMode* safe_mode, blocks::BlockManager* block_manager) {
+    safe_mode_ = safe_mode;
+    block_manager_ = block_manager;
+  }
+  // The hosts exclude file re-read by refreshNodes (HDFS dfs.hosts.exclude); empty for none.
+  void SetHostsExcludeFile(std::string path) { hosts_exclude_file_ = std::move(path); }
 
   void ping(Cob<rpc::Timespec> cob, ExnCob exn_cob, const rpc::RequestHeader& h) override;
   void getFileInfo(Cob<rpc::FileStatus> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
@@ -94,6 +104,29 @@ class ClientService : public rpc::ClientNamenodeCobSvIf {
                       const std::vector<rpc::DatanodeId>& new_nodes) override;
   void reportBadBlocks(std::function<void()> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
                        const std::vector<rpc::LocatedBlock>& blocks) override;
+  void getAdditionalDatanode(Cob<rpc::LocatedBlock> cob, ExnCob exn_cob,
+                             const rpc::RequestHeader& h, const std::string& path,
+                             int64_t file_id, const rpc::ExtendedBlock& block,
+                             const std::vector<rpc::DatanodeId>& existing,
+                             const std::vector<std::string>& excluded, int32_t num_additional,
+                             const std::string& client_name) override;
+
+  // Operators' calls (client_service_admin.cc).
+  void setSafeMode(Cob<rpc::SafeModeStatus> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                   rpc::SafeModeAction::type action) override;
+  void getDatanodeReport(Cob<std::vector<rpc::DatanodeInfo>> cob, ExnCob exn_cob,
+                         const rpc::RequestHeader& h,
+                         rpc::DatanodeReportType::type type) override;
+  void refreshNodes(std::function<void()> cob, ExnCob exn_cob,
+                    const rpc::RequestHeader& h) override;
+  void setDatanodeAdminState(std::function<void()> cob, ExnCob exn_cob,
+                             const rpc::RequestHeader& h, const std::string& host_port,
+                             bool decommission) override;
+  void getFileHealth(Cob<rpc::FileHealth> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                     const std::string& path) override;
+  void listCorruptFileBlocks(Cob<std::vector<rpc::CorruptFileBlock>> cob, ExnCob exn_cob,
+                             const rpc::RequestHeader& h, const std::string& path,
+                             int32_t limit) override;
 
  private:
   static void Fail(const ExnCob& exn_cob, const Status& status);
@@ -119,6 +152,9 @@ class ClientService : public rpc::ClientNamenodeCobSvIf {
   blocks::DatanodeManager* datanodes_ = nullptr;
   blocks::BlockMap* block_map_ = nullptr;
   blocks::PlacementPolicy* placement_ = nullptr;
+  blocks::SafeMode* safe_mode_ = nullptr;
+  blocks::BlockManager* block_manager_ = nullptr;
+  std::string hosts_exclude_file_;
 };
 
 }  // namespace talus

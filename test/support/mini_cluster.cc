@@ -90,7 +90,11 @@ Result<std::unique_ptr<MiniCluster>> MiniCluster::Start(const MiniClusterOptions
   local.conf_dir = local.bin_dir + "/../conf/local";
   local.namenodes = options.namenodes;
   local.datanodes = options.datanodes;
-  local.extra_flags = options.extra_flags;
+  // Tests run the block monitor often and leave safe mode soon after the threshold is met; a
+  // test's own flags come after these and override them.
+  local.extra_flags = {"--replication_interval_ms=200", "--safemode_extension_ms=200"};
+  local.extra_flags.insert(local.extra_flags.end(), options.extra_flags.begin(),
+                           options.extra_flags.end());
   // Daemons stay in the test's session and die with it, even if the test is killed.
   local.detach = false;
   local.parent_death_signal = SIGKILL;

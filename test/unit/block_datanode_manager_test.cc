@@ -168,12 +168,27 @@ TEST_F(DatanodeManagerTest, PendingCommandsDrainInBoundedHeartbeats) {
   EXPECT_EQ(manager_.PendingDeleteCount(a->index), 0u);
 }
 
-TEST_F(DatanodeManagerTest, DecommissionedFlagIsVisible) {
+TEST_F(DatanodeManagerTest, DecommissionListMovesNodesInAndOutOfService) {
   auto a = manager_.Register(Reg("ds-a", "host-a"));
-  ASSERT_TRUE(a.ok());
-  ASSERT_TRUE(manager_.SetDecommissioned("ds-a", true).ok());
-  EXPECT_TRUE(manager_.Describe(a->index)->decommissioned);
-  EXPECT_EQ(manager_.SetDecommissioned("nope", true).code(), ErrorCode::kNotFound);
+  auto b = manager_.Register(Reg("ds-b", "host-b"));
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(manager_.SetDecommissionList({"host-a"}), 1u);
+  EXPECT_EQ(manager_.Describe(a->index)->admin_state, AdminState::kDecommissionInProgress);
+  EXPECT_EQ(manager_.Describe(b->index)->admin_state, AdminState::kNormal);
+  EXPECT_FALSE(manager_.MarkDecommissioned(b->index));
+  EXPECT_TRUE(manager_.MarkDecommissioned(a->index));
+  EXPECT_EQ(manager_.Describe(a->index)->admin_state, AdminState::kDecommissioned);
+  // Listed again: stays decommissioned. Re-registering keeps what the list says.
+  EXPECT_EQ(manager_.SetDecommissionList({"host-a"}), 0u);
+  ASSERT_TRUE(manager_.Register(Reg("ds-a", "host-a")).ok());
+  EXPECT_EQ(manager_.Describe(a->index)->admin_state, AdminState::kDecommissioned);
+  EXPECT_EQ(manager_.SetDecommissionList({}), 1u);
+  EXPECT_TRUE(manager_.Describe(a->index)->in_service());
+  // A node that registers while listed starts decommissioning at once.
+  manager_.SetDecommissionList({"host-c"});
+  auto c = manager_.Register(Reg("ds-c", "host-c"));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(manager_.Describe(c->index)->admin_state, AdminState::kDecommissionInProgress);
 }
 
 TEST(TopologyTest, ParsesFileTextAndResolvesRacks) {

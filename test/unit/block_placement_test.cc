@@ -84,7 +84,7 @@ TEST(PlacementPolicyTest, NeverChoosesExcludedDeadFullOrDecommissionedNodes) {
   PlacementPolicy policy(Seeded());
   auto nodes = Cluster(7);
   nodes[1].liveness = DatanodeLiveness::kDead;
-  nodes[2].decommissioned = true;
+  nodes[2].admin_state = AdminState::kDecommissionInProgress;
   nodes[3].remaining = kBlock - 1;
   nodes[4].active_transfers = 100;  // far above twice the average
   PlacementRequest request = Request(2);

@@ -58,6 +58,10 @@ struct FsStats {
   int64_t missing_blocks = 0;
   int64_t files = 0;
   int64_t directories = 0;
+  int64_t total_blocks = 0;
+  int64_t pending_replication_blocks = 0;
+  int64_t pending_deletion_blocks = 0;
+  bool in_safe_mode = false;
 };
 
 // Where one block of a file lives.
