@@ -424,6 +424,13 @@ void Namesystem::UpdateBlockMap(const EditOp& op, const ApplyResult& result,
     if (result.value != 0 && file != nullptr && !file->blocks.empty()) {
       check(block_map_->ReopenBlock(ToMapBlock(file->blocks.back())), "reopen for append");
     }
+  } else if (const auto* update = std::get_if<UpdatePipelineOp>(&op)) {
+    // The rebuilt pipeline's stamp: replicas that report it count, older ones are deleted as
+    // they report. (The RPC records the new pipeline as the expected locations.)
+    std::shared_ptr<const Inode> file = file_at(update->path);
+    if (file != nullptr && !file->blocks.empty()) {
+      check(block_map_->ReopenBlock(ToMapBlock(file->blocks.back())), "pipeline update");
+    }
   } else if (const auto* rep = std::get_if<SetReplicationOp>(&op)) {
     std::shared_ptr<const Inode> file = file_at(rep->path);
     if (file != nullptr && file->IsFile()) {

@@ -104,6 +104,25 @@ struct RecoverBlockEdit {
   4: required string recovery_holder,
 }
 
+// Pipeline recovery: a new generation stamp for the last block of a file being written (the
+// block itself keeps its stamp until UpdatePipelineEdit).
+struct UpdateBlockForPipelineEdit {
+  1: required string path,
+  2: required i64 file_id,
+  3: required string client_name,
+  4: required i64 block_id,
+  5: required i64 generation_stamp,   // the block's current stamp, as the writer named it
+}
+
+// Pipeline recovery: the rebuilt pipeline's stamp and acknowledged length for the last block.
+struct UpdatePipelineEdit {
+  1: required string path,
+  2: required i64 file_id,
+  3: required string client_name,
+  4: required common.ExtendedBlock old_block,
+  5: required common.ExtendedBlock new_block,
+}
+
 union EditOp {
   1: MkdirsEdit mkdirs,
   2: CreateEdit create,
@@ -118,6 +137,8 @@ union EditOp {
   11: AbandonBlockEdit abandon_block,
   12: AppendEdit append,
   13: RecoverBlockEdit recover_block,
+  14: UpdateBlockForPipelineEdit update_block_for_pipeline,
+  15: UpdatePipelineEdit update_pipeline,
 }
 
 struct Edit {

@@ -105,6 +105,24 @@ struct OpEncoder {
     e.recovery_holder = op.recovery_holder;
     out->__set_recover_block(e);
   }
+  void operator()(const UpdateBlockForPipelineOp& op) {
+    rpc::UpdateBlockForPipelineEdit e;
+    e.path = op.path;
+    e.file_id = static_cast<int64_t>(op.file_id);
+    e.client_name = op.client_name;
+    e.block_id = op.block_id;
+    e.generation_stamp = op.generation_stamp;
+    out->__set_update_block_for_pipeline(e);
+  }
+  void operator()(const UpdatePipelineOp& op) {
+    rpc::UpdatePipelineEdit e;
+    e.path = op.path;
+    e.file_id = static_cast<int64_t>(op.file_id);
+    e.client_name = op.client_name;
+    e.old_block = ToWire(op.old_block);
+    e.new_block = ToWire(op.new_block);
+    out->__set_update_pipeline(e);
+  }
 };
 
 }  // namespace
@@ -180,6 +198,14 @@ Status DecodeEdit(std::string_view bytes, Edit* edit) {
     edit->op = RecoverBlockOp{op.recover_block.path,
                               static_cast<uint64_t>(op.recover_block.file_id),
                               op.recover_block.client_name, op.recover_block.recovery_holder};
+  } else if (op.__isset.update_block_for_pipeline) {
+    const auto& u = op.update_block_for_pipeline;
+    edit->op = UpdateBlockForPipelineOp{u.path, static_cast<uint64_t>(u.file_id), u.client_name,
+                                        u.block_id, u.generation_stamp};
+  } else if (op.__isset.update_pipeline) {
+    const auto& u = op.update_pipeline;
+    edit->op = UpdatePipelineOp{u.path, static_cast<uint64_t>(u.file_id), u.client_name,
+                                FromWire(u.old_block), FromWire(u.new_block)};
   } else {
     return Status::Corruption("journal edit names no known operation");
   }

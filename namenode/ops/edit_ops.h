@@ -103,9 +103,32 @@ struct RecoverBlockOp {
   std::string recovery_holder;
 };
 
+// Pipeline recovery, first step: a new generation stamp (the op's value) for the last block of
+// a file under construction whose writer is rebuilding the pipeline after a datanode failed.
+// Only the stamp counter moves: the block keeps its stamp until UpdatePipelineOp, so replicas
+// the rebuilt pipeline has not reached yet are not mistaken for stale ones meanwhile.
+struct UpdateBlockForPipelineOp {
+  std::string path;
+  uint64_t file_id = 0;
+  std::string client_name;
+  int64_t block_id = 0;
+  int64_t generation_stamp = 0;  // the block's stamp as the writer knows it (its current one)
+};
+
+// Pipeline recovery, last step: the rebuilt pipeline holds the block under `new_block`'s stamp
+// (allocated by UpdateBlockForPipelineOp) with new_block.num_bytes acknowledged. The file's last
+// block takes both; replicas left at older stamps are stale from then on.
+struct UpdatePipelineOp {
+  std::string path;
+  uint64_t file_id = 0;
+  std::string client_name;
+  BlockInfo old_block;
+  BlockInfo new_block;
+};
+
 using EditOp = std::variant<MkdirsOp, CreateOp, DeleteOp, RenameOp, SetPermissionOp, SetOwnerOp,
                             SetTimesOp, SetReplicationOp, CompleteOp, AddBlockOp, AbandonBlockOp,
-                            AppendOp, RecoverBlockOp>;
+                            AppendOp, RecoverBlockOp, UpdateBlockForPipelineOp, UpdatePipelineOp>;
 
 // One journal entry: a mutation, who asked, and when.
 struct Edit {

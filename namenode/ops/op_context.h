@@ -50,6 +50,8 @@ Result<OpOutcome> ApplyAddBlock(OpContext& ctx, const AddBlockOp& op);
 Result<OpOutcome> ApplyAbandonBlock(OpContext& ctx, const AbandonBlockOp& op);
 Result<OpOutcome> ApplyAppend(OpContext& ctx, const AppendOp& op);
 Result<OpOutcome> ApplyRecoverBlock(OpContext& ctx, const RecoverBlockOp& op);
+Result<OpOutcome> ApplyUpdateBlockForPipeline(OpContext& ctx, const UpdateBlockForPipelineOp& op);
+Result<OpOutcome> ApplyUpdatePipeline(OpContext& ctx, const UpdatePipelineOp& op);
 
 // Dispatches on the op's type.
 Result<OpOutcome> ApplyEditOp(OpContext& ctx, const EditOp& op);

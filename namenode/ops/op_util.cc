@@ -11,7 +11,8 @@ const char* OpName(const EditOp& op) {
   static const char* const kNames[] = {"mkdirs",   "create",         "delete",   "rename",
                                        "setPermission", "setOwner",   "setTimes",
                                        "setReplication", "complete",  "addBlock",
-                                       "abandonBlock", "append", "recoverBlock"};
+                                       "abandonBlock", "append", "recoverBlock",
+                                       "updateBlockForPipeline", "updatePipeline"};
   return kNames[op.index()];
 }
 
@@ -32,6 +33,10 @@ Result<OpOutcome> ApplyEditOp(OpContext& ctx, const EditOp& op) {
         if constexpr (std::is_same_v<T, AbandonBlockOp>) return ApplyAbandonBlock(ctx, o);
         if constexpr (std::is_same_v<T, AppendOp>) return ApplyAppend(ctx, o);
         if constexpr (std::is_same_v<T, RecoverBlockOp>) return ApplyRecoverBlock(ctx, o);
+        if constexpr (std::is_same_v<T, UpdateBlockForPipelineOp>) {
+          return ApplyUpdateBlockForPipeline(ctx, o);
+        }
+        if constexpr (std::is_same_v<T, UpdatePipelineOp>) return ApplyUpdatePipeline(ctx, o);
       },
       op);
 }
