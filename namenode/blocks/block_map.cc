@@ -26,7 +26,58 @@ Status ValidateReplication(int32_t replication) {
   return Status::OK();
 }
 
+bool IsLive(std::span<const NodeState> states, DatanodeIndex node) {
+  return node < states.size() && states[node].live();
+}
+
 }  // namespace
+
+ReplicaClass ClassifyReplica(const ReplicaView& replica, int64_t block_stamp,
+                             std::span<const NodeState> states) {
+  if (!IsLive(states, replica.node)) return ReplicaClass::kOther;
+  if (replica.corrupt) return ReplicaClass::kCorrupt;
+  if (replica.state != ReplicaState::kFinalized || replica.generation_stamp != block_stamp) {
+    return ReplicaClass::kOther;
+  }
+  if (replica.excess) return ReplicaClass::kExcess;
+  return states[replica.node].in_service() ? ReplicaClass::kLive : ReplicaClass::kDecommissioning;
+}
+
+namespace {
+
+void Tally(ReplicaClass c, bool stale, ReplicaCounts* counts) {
+  switch (c) {
+    case ReplicaClass::kLive:
+      ++counts->live;
+      if (stale) ++counts->stale;
+      break;
+    case ReplicaClass::kDecommissioning: ++counts->decommissioning; break;
+    case ReplicaClass::kCorrupt: ++counts->corrupt; break;
+    case ReplicaClass::kExcess: ++counts->excess; break;
+    case ReplicaClass::kOther: break;
+  }
+}
+
+}  // namespace
+
+ReplicaCounts CountReplicas(const BlockView& block, std::span<const NodeState> states) {
+  ReplicaCounts counts;
+  for (const ReplicaView& r : block.replicas) {
+    Tally(ClassifyReplica(r, block.block.generation_stamp, states),
+          IsLive(states, r.node) && states[r.node].stale(), &counts);
+  }
+  return counts;
+}
+
+ReplicaCounts BlockMap::CountUnlocked(const BlockInfo& info,
+                                      std::span<const NodeState> states) const {
+  ReplicaCounts counts;
+  for (const Replica& r : info.replicas) {
+    Tally(ClassifyReplica(r.View(), info.generation_stamp, states),
+          IsLive(states, r.node) && states[r.node].stale(), &counts);
+  }
+  return counts;
+}
 
 BlockMap::BlockMap(DatanodeManager* datanodes) : datanodes_(datanodes) {
   CHECK(datanodes_ != nullptr);
@@ -99,6 +150,7 @@ Status BlockMap::CommitBlock(const Block& block) {
     NodeUnlocked(r.node).blocks.erase(block.id);
     return true;
   });
+  dirty_.insert(block.id);
   return Status::OK();
 }
 
@@ -107,6 +159,7 @@ Status BlockMap::ReopenBlock(const Block& block) {
   std::lock_guard lock(mutex_);
   ASSIGN_OR_RETURN(BlockInfo* info, FindForNewStampUnlocked(block));
   info->complete = false;
+  dirty_.insert(block.id);
   return Status::OK();
 }
 
@@ -115,7 +168,12 @@ Status BlockMap::SetReplication(int64_t inode_id, int32_t expected_replication) 
   std::lock_guard lock(mutex_);
   auto it = file_blocks_.find(inode_id);
   if (it == file_blocks_.end()) return Status::OK();  // a file without blocks
-  for (int64_t id : it->second) blocks_.at(id).expected_replication = expected_replication;
+  for (int64_t id : it->second) {
+    BlockInfo& info = blocks_.at(id);
+    if (info.expected_replication == expected_replication) continue;
+    info.expected_replication = expected_replication;
+    dirty_.insert(id);
+  }
   return Status::OK();
 }
 
@@ -128,6 +186,7 @@ BlockMap::Verdict BlockMap::RecordReplicaUnlocked(DatanodeIndex node, uint16_t v
     RemoveReplicaUnlocked(node, reported.id);
     return Verdict::kDelete;
   }
+  bool corrupt = false;
   if (info.complete) {
     if (reported.generation_stamp > info.generation_stamp) {
       LOG(WARNING) << "datanode " << node << " reports block " << reported.id << " with stamp "
@@ -136,34 +195,50 @@ BlockMap::Verdict BlockMap::RecordReplicaUnlocked(DatanodeIndex node, uint16_t v
       RemoveReplicaUnlocked(node, reported.id);
       return Verdict::kIgnored;
     }
-    if (state == ReplicaState::kFinalized && reported.num_bytes != info.num_bytes) {
-      LOG(WARNING) << "datanode " << node << " reports block " << reported.id << " with "
-                   << reported.num_bytes << " bytes, committed length is " << info.num_bytes
-                   << ": ignored";
-      RemoveReplicaUnlocked(node, reported.id);
-      return Verdict::kIgnored;
-    }
+    // A finalized replica of a complete block at another length than the committed one is
+    // damaged (HDFS: "length does not match"): kept as corrupt, re-replicated, then deleted.
+    corrupt = state == ReplicaState::kFinalized && reported.num_bytes != info.num_bytes;
   }
   for (Replica& r : info.replicas) {
     if (r.node != node) continue;
-    if (r.volume == volume && r.state == state && r.generation_stamp == reported.generation_stamp) {
-      return Verdict::kUnchanged;
+    const bool same_stamp = r.generation_stamp == reported.generation_stamp;
+    // Once known corrupt, a replica stays so while its node reports the same version of it.
+    corrupt = corrupt || (same_stamp && r.corrupt);
+    if (r.volume == volume && r.state == state && same_stamp && r.corrupt == corrupt) {
+      return corrupt ? Verdict::kCorrupt : Verdict::kUnchanged;
+    }
+    if (corrupt && !r.corrupt) {
+      LOG(WARNING) << "datanode " << node << " reports block " << reported.id << " with "
+                   << reported.num_bytes << " bytes, committed length is " << info.num_bytes
+                   << ": replica is corrupt";
     }
     r.volume = volume;
     r.state = state;
+    r.corrupt = corrupt;
+    r.excess = r.excess && same_stamp;
     r.generation_stamp = reported.generation_stamp;
-    return Verdict::kRecorded;
+    dirty_.insert(reported.id);
+    return corrupt ? Verdict::kCorrupt : Verdict::kRecorded;
   }
-  info.replicas.push_back(Replica{node, volume, state, reported.generation_stamp});
+  if (corrupt) {
+    LOG(WARNING) << "datanode " << node << " reports block " << reported.id << " with "
+                 << reported.num_bytes << " bytes, committed length is " << info.num_bytes
+                 << ": replica is corrupt";
+  }
+  Replica added{node, volume, state, corrupt, false, reported.generation_stamp};
+  info.replicas.push_back(added);
   NodeUnlocked(node).blocks.insert(reported.id);
-  return Verdict::kRecorded;
+  dirty_.insert(reported.id);
+  return corrupt ? Verdict::kCorrupt : Verdict::kRecorded;
 }
 
 void BlockMap::RemoveReplicaUnlocked(DatanodeIndex node, int64_t block_id) {
   if (node < node_blocks_.size()) node_blocks_[node].blocks.erase(block_id);
   auto it = blocks_.find(block_id);
   if (it == blocks_.end()) return;
-  std::erase_if(it->second.replicas, [node](const Replica& r) { return r.node == node; });
+  if (std::erase_if(it->second.replicas, [node](const Replica& r) { return r.node == node; }) > 0) {
+    dirty_.insert(block_id);
+  }
 }
 
 Result<BlockReportSummary> BlockMap::ProcessFullReport(std::string_view storage_id,
@@ -185,6 +260,7 @@ Result<BlockReportSummary> BlockMap::ProcessFullReport(std::string_view storage_
         case Verdict::kRecorded: ++summary.added; break;
         case Verdict::kUnchanged: ++summary.unchanged; break;
         case Verdict::kIgnored: ++summary.ignored; break;
+        case Verdict::kCorrupt: ++summary.corrupt; break;
         case Verdict::kDelete: deletes.push_back(r.block); break;
       }
     }
@@ -249,29 +325,20 @@ Status BlockMap::ReportBadReplica(std::string_view storage_id, const Block& bloc
     found = *known;
   }
   const DatanodeIndex node = *found;
-  const std::vector<bool> live = datanodes_->LiveMask();
   std::lock_guard lock(mutex_);
   auto it = blocks_.find(block.id);
   if (it == blocks_.end()) return Status::NotFound("no block " + std::to_string(block.id));
-  const BlockInfo& info = it->second;
-  int32_t other_good = 0;
-  std::optional<Replica> bad;
-  for (const Replica& r : info.replicas) {
-    if (r.node == node) {
-      bad = r;
-    } else if (r.state == ReplicaState::kFinalized &&
-               r.generation_stamp == info.generation_stamp && r.node < live.size() &&
-               live[r.node]) {
-      ++other_good;
+  for (Replica& r : it->second.replicas) {
+    if (r.node != node) continue;
+    if (!r.corrupt) {
+      LOG(WARNING) << "replica of block " << block.id << " (stamp " << r.generation_stamp
+                   << ") on datanode " << storage_id << " reported corrupt";
+      r.corrupt = true;
+      dirty_.insert(block.id);
     }
+    return Status::OK();
   }
-  if (!bad.has_value()) return Status::OK();  // already gone
-  LOG(WARNING) << "replica of block " << block.id << " on datanode " << storage_id
-               << " reported bad; " << other_good << " other good replicas";
-  const Block doomed{block.id, bad->generation_stamp, info.num_bytes};
-  RemoveReplicaUnlocked(node, block.id);
-  if (other_good > 0) datanodes_->QueueDeletes(node, std::span<const Block>(&doomed, 1));
-  return Status::OK();
+  return Status::OK();  // already gone
 }
 
 size_t BlockMap::RemoveDatanode(DatanodeIndex node) {
@@ -283,6 +350,7 @@ size_t BlockMap::RemoveDatanode(DatanodeIndex node) {
     auto it = blocks_.find(id);
     if (it == blocks_.end()) continue;
     std::erase_if(it->second.replicas, [node](const Replica& r) { return r.node == node; });
+    dirty_.insert(id);
   }
   return held.size();
 }
@@ -305,6 +373,7 @@ size_t BlockMap::RemoveBlockUnlocked(
     (*deletes)[r.node].push_back(Block{block_id, r.generation_stamp, it->second.num_bytes});
   }
   blocks_.erase(it);
+  dirty_.insert(block_id);  // so the block manager forgets it
   return 1;
 }
 
@@ -383,7 +452,7 @@ int32_t BlockMap::CountFinalizedReplicas(int64_t block_id, int64_t generation_st
   int32_t count = 0;
   for (const Replica& r : it->second.replicas) {
     if (r.state == ReplicaState::kFinalized && r.generation_stamp == generation_stamp &&
-        r.node < live.size() && live[r.node]) {
+        !r.corrupt && r.node < live.size() && live[r.node]) {
       ++count;
     }
   }
@@ -391,40 +460,54 @@ int32_t BlockMap::CountFinalizedReplicas(int64_t block_id, int64_t generation_st
 }
 
 int32_t BlockMap::CountLiveReplicas(int64_t block_id) const {
-  const std::vector<bool> live = datanodes_->LiveMask();
+  const std::vector<NodeState> states = datanodes_->States();
   std::lock_guard lock(mutex_);
   auto it = blocks_.find(block_id);
   if (it == blocks_.end()) return 0;
-  int32_t count = 0;
-  for (const Replica& r : it->second.replicas) {
-    if (r.state == ReplicaState::kFinalized && r.generation_stamp == it->second.generation_stamp &&
-        r.node < live.size() && live[r.node]) {
-      ++count;
-    }
-  }
-  return count;
+  return CountUnlocked(it->second, states).readable();
 }
 
 LocatedBlock BlockMap::LocateUnlocked(int64_t block_id, const BlockInfo& info,
-                                      const std::vector<bool>* live_only) const {
+                                      const std::vector<NodeState>* live_only) const {
   LocatedBlock located;
   located.block = Block{block_id, info.generation_stamp, info.num_bytes};
   located.inode_id = info.inode_id;
   located.expected_replication = info.expected_replication;
   located.complete = info.complete;
+  auto dropped = [&](DatanodeIndex node) {
+    return live_only != nullptr && !IsLive(*live_only, node);
+  };
   for (const Replica& r : info.replicas) {
-    if (r.generation_stamp != info.generation_stamp) continue;
-    if (live_only != nullptr && (r.node >= live_only->size() || !(*live_only)[r.node])) continue;
+    if (r.generation_stamp != info.generation_stamp || r.corrupt || r.excess) continue;
+    if (dropped(r.node)) continue;
     located.replicas.push_back(ReplicaLocation{r.node, r.state});
   }
   // A block being written is readable (up to what its pipeline acknowledged) on the nodes its
   // writer was given, before they report.
   for (DatanodeIndex node : info.expected) {
-    if (live_only != nullptr && (node >= live_only->size() || !(*live_only)[node])) continue;
+    if (dropped(node)) continue;
     bool known = std::any_of(located.replicas.begin(), located.replicas.end(),
-                             [node](const ReplicaLocation& l) { return l.node == node; });
+                             [node](const ReplicaLocation& l) { return l.node == node; }) ||
+                 std::any_of(info.replicas.begin(), info.replicas.end(), [node](const Replica& r) {
+                   return r.node == node && (r.corrupt || r.excess);
+                 });
     if (!known) located.replicas.push_back(ReplicaLocation{node, ReplicaState::kRbw});
   }
+  if (!located.replicas.empty() || !info.complete) return located;
+  // Nothing good left. Replicas whose deletion is queued may still be on disk; failing those,
+  // the corrupt ones are offered marked corrupt, so a reader gets a checksum error rather than
+  // no data or, worse, bad data taken for good.
+  for (const Replica& r : info.replicas) {
+    if (r.generation_stamp == info.generation_stamp && r.excess && !r.corrupt &&
+        r.state == ReplicaState::kFinalized && !dropped(r.node)) {
+      located.replicas.push_back(ReplicaLocation{r.node, r.state});
+    }
+  }
+  if (!located.replicas.empty()) return located;
+  for (const Replica& r : info.replicas) {
+    if (r.corrupt && !dropped(r.node)) located.replicas.push_back(ReplicaLocation{r.node, r.state});
+  }
+  located.corrupt = !located.replicas.empty();
   return located;
 }
 
@@ -436,7 +519,7 @@ Result<LocatedBlock> BlockMap::GetBlock(int64_t block_id) const {
 }
 
 std::vector<LocatedBlock> BlockMap::FileBlocks(int64_t inode_id) const {
-  const std::vector<bool> live = datanodes_->LiveMask();
+  const std::vector<NodeState> live = datanodes_->States();
   std::lock_guard lock(mutex_);
   std::vector<LocatedBlock> out;
   auto it = file_blocks_.find(inode_id);
@@ -447,34 +530,34 @@ std::vector<LocatedBlock> BlockMap::FileBlocks(int64_t inode_id) const {
 }
 
 BlockMapStats BlockMap::Stats() const {
-  const std::vector<bool> live = datanodes_->LiveMask();
+  const std::vector<NodeState> states = datanodes_->States();
   std::lock_guard lock(mutex_);
   BlockMapStats stats;
   stats.total_blocks = static_cast<int64_t>(blocks_.size());
   for (const auto& [id, info] : blocks_) {
     stats.total_replicas += static_cast<int64_t>(info.replicas.size());
+    const bool has_corrupt = std::any_of(info.replicas.begin(), info.replicas.end(),
+                                         [](const Replica& r) { return r.corrupt; });
+    if (has_corrupt) ++stats.corrupt_replica_blocks;
     if (!info.complete) {
       ++stats.under_construction;
       continue;
     }
-    int32_t live_count = 0;
-    for (const Replica& r : info.replicas) {
-      if (r.state == ReplicaState::kFinalized && r.generation_stamp == info.generation_stamp &&
-          r.node < live.size() && live[r.node]) {
-        ++live_count;
-      }
-    }
+    const ReplicaCounts counts = CountUnlocked(info, states);
     ++stats.complete_blocks;
-    if (live_count < info.expected_replication) ++stats.under_replicated;
-    if (live_count == 0) ++stats.missing;
-    if (live_count > 0) ++stats.safe_blocks;
+    if (counts.live < info.expected_replication) ++stats.under_replicated;
+    if (counts.readable() == 0) {
+      ++stats.missing;
+    } else {
+      ++stats.safe_blocks;
+    }
+    stats.excess_replicas += counts.excess + std::max(0, counts.live - info.expected_replication);
   }
   return stats;
 }
 
-// First versions: corrupt replicas and admin states are folded in by the replication work.
 std::vector<BlockHealth> BlockMap::FileBlockHealth(int64_t inode_id) const {
-  const std::vector<bool> live = datanodes_->LiveMask();
+  const std::vector<NodeState> states = datanodes_->States();
   std::lock_guard lock(mutex_);
   std::vector<BlockHealth> out;
   auto file = file_blocks_.find(inode_id);
@@ -488,9 +571,15 @@ std::vector<BlockHealth> BlockMap::FileBlockHealth(int64_t inode_id) const {
     health.expected_replication = info.expected_replication;
     health.complete = info.complete;
     for (const Replica& r : info.replicas) {
-      if (r.state == ReplicaState::kFinalized && r.generation_stamp == info.generation_stamp &&
-          r.node < live.size() && live[r.node]) {
-        health.live.push_back(r.node);
+      switch (ClassifyReplica(r.View(), info.generation_stamp, states)) {
+        case ReplicaClass::kLive:
+          health.live.push_back(r.node);
+          if (states[r.node].stale()) health.stale.push_back(r.node);
+          break;
+        case ReplicaClass::kDecommissioning: health.decommissioning.push_back(r.node); break;
+        case ReplicaClass::kCorrupt: health.corrupt.push_back(r.node); break;
+        case ReplicaClass::kExcess:
+        case ReplicaClass::kOther: break;
       }
     }
     out.push_back(std::move(health));
@@ -499,18 +588,15 @@ std::vector<BlockHealth> BlockMap::FileBlockHealth(int64_t inode_id) const {
 }
 
 std::vector<LostBlock> BlockMap::LostBlocks(size_t limit) const {
-  const std::vector<bool> live = datanodes_->LiveMask();
+  const std::vector<NodeState> states = datanodes_->States();
   std::lock_guard lock(mutex_);
   std::vector<LostBlock> out;
   for (const auto& [id, info] : blocks_) {
     if (!info.complete) continue;
-    bool good = false;
-    for (const Replica& r : info.replicas) {
-      good = good || (r.state == ReplicaState::kFinalized &&
-                      r.generation_stamp == info.generation_stamp && r.node < live.size() &&
-                      live[r.node]);
-    }
-    if (!good) out.push_back(LostBlock{info.inode_id, Block{id, info.generation_stamp, info.num_bytes}, false});
+    const ReplicaCounts counts = CountUnlocked(info, states);
+    if (counts.readable() > 0) continue;
+    out.push_back(LostBlock{info.inode_id, Block{id, info.generation_stamp, info.num_bytes},
+                            counts.corrupt > 0});
   }
   std::sort(out.begin(), out.end(),
             [](const LostBlock& a, const LostBlock& b) { return a.block.id < b.block.id; });
@@ -522,6 +608,113 @@ int64_t BlockMap::NodeBlockCount(DatanodeIndex node) const {
   std::lock_guard lock(mutex_);
   if (node >= node_blocks_.size()) return 0;
   return static_cast<int64_t>(node_blocks_[node].blocks.size());
+}
+
+std::vector<int64_t> BlockMap::TakeDirty(size_t limit) {
+  std::lock_guard lock(mutex_);
+  std::vector<int64_t> out;
+  out.reserve(std::min(limit, dirty_.size()));
+  for (auto it = dirty_.begin(); it != dirty_.end() && out.size() < limit;) {
+    out.push_back(*it);
+    it = dirty_.erase(it);
+  }
+  return out;
+}
+
+size_t BlockMap::DirtyCount() const {
+  std::lock_guard lock(mutex_);
+  return dirty_.size();
+}
+
+void BlockMap::MarkDirty(std::span<const int64_t> block_ids) {
+  std::lock_guard lock(mutex_);
+  dirty_.insert(block_ids.begin(), block_ids.end());
+}
+
+void BlockMap::MarkNodeDirty(DatanodeIndex node) {
+  std::lock_guard lock(mutex_);
+  if (node >= node_blocks_.size()) return;
+  dirty_.insert(node_blocks_[node].blocks.begin(), node_blocks_[node].blocks.end());
+}
+
+std::vector<BlockView> BlockMap::Inspect(std::span<const int64_t> block_ids) const {
+  std::lock_guard lock(mutex_);
+  std::vector<BlockView> out;
+  out.reserve(block_ids.size());
+  for (int64_t id : block_ids) {
+    auto it = blocks_.find(id);
+    if (it == blocks_.end()) continue;
+    const BlockInfo& info = it->second;
+    BlockView view;
+    view.block = Block{id, info.generation_stamp, info.num_bytes};
+    view.inode_id = info.inode_id;
+    view.expected_replication = info.expected_replication;
+    view.complete = info.complete;
+    view.replicas.reserve(info.replicas.size());
+    for (const Replica& r : info.replicas) view.replicas.push_back(r.View());
+    out.push_back(std::move(view));
+  }
+  return out;
+}
+
+size_t BlockMap::InvalidateReplicas(const Block& block, std::span<const DatanodeIndex> nodes,
+                                    int32_t keep_live, std::span<const NodeState> states) {
+  std::unordered_map<DatanodeIndex, std::vector<Block>> deletes;
+  std::lock_guard lock(mutex_);
+  auto it = blocks_.find(block.id);
+  if (it == blocks_.end() || it->second.generation_stamp != block.generation_stamp) return 0;
+  BlockInfo& info = it->second;
+  int32_t live = CountUnlocked(info, states).live;
+  for (DatanodeIndex node : nodes) {
+    for (Replica& r : info.replicas) {
+      if (r.node != node || r.excess) continue;
+      const ReplicaClass c = ClassifyReplica(r.View(), info.generation_stamp, states);
+      if (c == ReplicaClass::kLive) {
+        if (live - 1 < keep_live) break;
+        --live;
+      }
+      r.excess = true;
+      deletes[node].push_back(Block{block.id, r.generation_stamp, info.num_bytes});
+      break;
+    }
+  }
+  if (!deletes.empty()) dirty_.insert(block.id);
+  QueueDeletes(deletes);
+  return deletes.size();
+}
+
+void BlockMap::OnDatanodeRegistered(DatanodeIndex node) {
+  std::lock_guard lock(mutex_);
+  if (node >= node_blocks_.size()) return;
+  for (int64_t id : node_blocks_[node].blocks) {
+    auto it = blocks_.find(id);
+    if (it == blocks_.end()) continue;
+    for (Replica& r : it->second.replicas) {
+      if (r.node == node && r.excess) {
+        r.excess = false;
+        dirty_.insert(id);
+      }
+    }
+  }
+}
+
+size_t BlockMap::CountDecommissionBlockers(DatanodeIndex node, int32_t in_service_nodes,
+                                           std::span<const NodeState> states) const {
+  std::lock_guard lock(mutex_);
+  if (node >= node_blocks_.size()) return 0;
+  size_t blockers = 0;
+  for (int64_t id : node_blocks_[node].blocks) {
+    auto it = blocks_.find(id);
+    if (it == blocks_.end()) continue;
+    const BlockInfo& info = it->second;
+    if (!info.complete) {
+      ++blockers;
+      continue;
+    }
+    const int32_t needed = std::min(info.expected_replication, std::max(1, in_service_nodes));
+    if (CountUnlocked(info, states).live < needed) ++blockers;
+  }
+  return blockers;
 }
 
 }  // namespace talus::blocks

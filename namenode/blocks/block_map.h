@@ -21,28 +21,76 @@ struct ReplicaLocation {
 };
 
 // A block with the replicas the map knows of (on dead nodes too, until they are collected).
+// Replicas known corrupt or being deleted are not locations, unless nothing else is left: then a
+// complete block lists its replicas being deleted (they may still be there), or failing that its
+// corrupt ones with `corrupt` set, so a reader fails with a checksum error instead of finding
+// nothing (HDFS's LocatedBlock.isCorrupt).
 struct LocatedBlock {
   Block block;
   int64_t inode_id = 0;
   int32_t expected_replication = 0;
   bool complete = false;
+  bool corrupt = false;  // every location listed is a replica known corrupt
   std::vector<ReplicaLocation> replicas;
 };
+
+// How one replica counts, given its node's state.
+enum class ReplicaClass : uint8_t {
+  kLive,             // good (finalized, current stamp, not corrupt) on a live/stale node in service
+  kDecommissioning,  // good on a live node not in service: readable, does not count
+  kCorrupt,          // known corrupt (reported bad, or finalized at a wrong length)
+  kExcess,           // its deletion has been queued: neither counts nor is a location
+  kOther,            // being written, another stamp, or on a dead node
+};
+
+// A replica as the block manager sees it (BlockMap::Inspect).
+struct ReplicaView {
+  DatanodeIndex node = 0;
+  ReplicaState state = ReplicaState::kFinalized;
+  int64_t generation_stamp = 0;
+  bool corrupt = false;
+  bool excess = false;  // deletion queued
+};
+
+struct BlockView {
+  Block block;
+  int64_t inode_id = 0;
+  int32_t expected_replication = 0;
+  bool complete = false;
+  std::vector<ReplicaView> replicas;
+};
+
+// The one rule for how a replica counts; `states` from DatanodeManager::States().
+ReplicaClass ClassifyReplica(const ReplicaView& replica, int64_t block_stamp,
+                             std::span<const NodeState> states);
+
+struct ReplicaCounts {
+  int32_t live = 0;             // kLive: what counts towards the expected replication
+  int32_t decommissioning = 0;  // kDecommissioning
+  int32_t corrupt = 0;          // kCorrupt on live nodes
+  int32_t excess = 0;           // kExcess
+  int32_t stale = 0;            // the subset of `live` on stale nodes
+  int32_t readable() const { return live + decommissioning; }
+};
+ReplicaCounts CountReplicas(const BlockView& block, std::span<const NodeState> states);
 
 struct BlockMapStats {
   int64_t total_blocks = 0;
   int64_t total_replicas = 0;
-  // Complete blocks with fewer live finalized replicas than expected (missing ones included).
+  // Complete blocks with fewer good replicas on live nodes in service than expected (missing
+  // ones included).
   int64_t under_replicated = 0;
-  // Complete blocks with no good (live, finalized, not corrupt) replica left.
+  // Complete blocks with no good (live, finalized, not corrupt) replica left anywhere, on nodes
+  // in service or not: nothing readable.
   int64_t missing = 0;
   int64_t under_construction = 0;
   int64_t complete_blocks = 0;
-  // Complete blocks with at least one good replica: safe mode's numerator.
+  // Complete blocks with at least one good replica (in service or not): safe mode's numerator.
   int64_t safe_blocks = 0;
   // Blocks with at least one replica known corrupt (HDFS "Blocks with corrupt replicas").
   int64_t corrupt_replica_blocks = 0;
-  // Replicas beyond a block's expected replication (waiting to be deleted).
+  // Replicas beyond a block's expected replication: good ones over the target plus those whose
+  // deletion is queued (not corrupt ones).
   int64_t excess_replicas = 0;
 };
 
@@ -53,7 +101,7 @@ struct BlockHealth {
   bool complete = false;
   std::vector<DatanodeIndex> live;             // good replicas on live/stale nodes in service
   std::vector<DatanodeIndex> decommissioning;  // good replicas on nodes not in service
-  std::vector<DatanodeIndex> corrupt;          // replicas known corrupt
+  std::vector<DatanodeIndex> corrupt;          // replicas known corrupt, on live nodes
   std::vector<DatanodeIndex> stale;            // the subset of `live` on stale nodes
 };
 
@@ -70,7 +118,8 @@ struct BlockReportSummary {
   size_t removed = 0;     // replicas the node no longer reports
   size_t to_delete = 0;   // replicas of unknown blocks or old generation stamps: deletes queued
   size_t unchanged = 0;
-  size_t ignored = 0;     // newer stamp on a complete block, or wrong length: not recorded
+  size_t ignored = 0;     // newer stamp than a complete block's: not recorded
+  size_t corrupt = 0;     // finalized at a wrong length for a complete block: recorded corrupt
 };
 
 // Soft state: block id → {generation stamp, length, expected replication, owning inode, replica
@@ -78,7 +127,9 @@ struct BlockReportSummary {
 // scratch after a namenode restart. Replicas are stored as (node index, volume slot, state,
 // stamp): 16 bytes per replica plus one entry in its node's block set, no strings.
 //
-// A replica counts (for locations and replica counts) only when its stamp equals the block's.
+// A replica counts (for locations and replica counts) only when its stamp equals the block's, it
+// is finalized, not known corrupt and not being deleted (see ClassifyReplica); replicas on nodes
+// not in service are locations but do not count towards the target.
 // A replica reported with a newer stamp than the map's is kept aside while the block is under
 // construction (pipeline recovery in flight) and counts once CommitBlock adopts that stamp.
 //
@@ -126,10 +177,11 @@ class BlockMap {
   Status ProcessIncrementalReport(std::string_view storage_id,
                                   std::span<const ReceivedDeletedBlock> blocks);
 
-  // A reader or datanode found `block`'s replica on the node corrupt: the replica stops being a
-  // location at once, and is deleted from the node if another live finalized replica exists
-  // (never the last copy: a corrupt copy may still be partly readable). NotFound for an unknown
-  // node or block.
+  // A reader or datanode found `block`'s replica on the node corrupt: the replica is kept in the
+  // map marked corrupt (never a location while a good one exists, never counted), so the block
+  // manager re-replicates the block from a good copy and then deletes this one. It stays corrupt
+  // while its node reports it at the same stamp; a DELETED report forgets it. NotFound for an
+  // unknown node or block.
   Status ReportBadReplica(std::string_view storage_id, const Block& block);
 
   // Forgets every replica on `node`; returns how many there were.
@@ -154,7 +206,8 @@ class BlockMap {
   // last block has reached a datanode).
   int32_t CountFinalizedReplicas(int64_t block_id, int64_t generation_stamp) const;
 
-  // Live finalized replicas of a block (0 if unknown).
+  // Good (finalized, current, not corrupt, not being deleted) replicas on live nodes, in service
+  // or not (0 if unknown).
   int32_t CountLiveReplicas(int64_t block_id) const;
   Result<LocatedBlock> GetBlock(int64_t block_id) const;
   // A file's blocks in the order they were added, each with its live replicas only.
@@ -169,12 +222,42 @@ class BlockMap {
   // Replicas the map holds for a node (every state).
   int64_t NodeBlockCount(DatanodeIndex node) const;
 
+  // --- for the block manager ---
+  // Blocks whose replicas, state or expected replication changed since they were last taken (at
+  // most `limit`, removed from the set). Blocks since removed are included: Inspect skips them.
+  std::vector<int64_t> TakeDirty(size_t limit);
+  size_t DirtyCount() const;
+  void MarkDirty(std::span<const int64_t> block_ids);
+  // Every block with a replica on `node` (its admin state changed).
+  void MarkNodeDirty(DatanodeIndex node);
+  // Copies of the blocks named that still exist, in the order given.
+  std::vector<BlockView> Inspect(std::span<const int64_t> block_ids) const;
+  // Queues deletion of `block`'s replicas on `nodes` (excess or corrupt ones) and marks them as
+  // being deleted. Checked again under the lock: nothing happens if the block's stamp moved on,
+  // and a good replica is taken only while at least `keep_live` kLive ones remain. Returns the
+  // replicas whose deletion was queued.
+  size_t InvalidateReplicas(const Block& block, std::span<const DatanodeIndex> nodes,
+                            int32_t keep_live, std::span<const NodeState> states);
+  // A node (re-)registered: the namenode dropped the commands queued to it, so replicas whose
+  // deletion was queued there count again until the monitor decides anew (its full report
+  // follows).
+  void OnDatanodeRegistered(DatanodeIndex node);
+  // Blocks on `node` without enough good replicas on other nodes in service: fewer than their
+  // expected replication (capped at `in_service_nodes`, the live nodes in service), or under
+  // construction. 0 means a decommissioning node may be marked decommissioned.
+  size_t CountDecommissionBlockers(DatanodeIndex node, int32_t in_service_nodes,
+                                   std::span<const NodeState> states) const;
+
  private:
   struct Replica {
     DatanodeIndex node;
     uint16_t volume;
     ReplicaState state;
+    bool corrupt : 1;
+    bool excess : 1;
     int64_t generation_stamp;
+
+    ReplicaView View() const { return ReplicaView{node, state, generation_stamp, corrupt, excess}; }
   };
   struct BlockInfo {
     int64_t generation_stamp;
@@ -190,7 +273,7 @@ class BlockMap {
     std::vector<std::string> volumes;  // slot → volume id
   };
 
-  enum class Verdict { kRecorded, kUnchanged, kDelete, kIgnored };
+  enum class Verdict { kRecorded, kUnchanged, kDelete, kIgnored, kCorrupt };
 
   // Records one reported replica; kDelete when it must be removed from the node.
   Verdict RecordReplicaUnlocked(DatanodeIndex node, uint16_t volume, const Block& reported,
@@ -204,8 +287,10 @@ class BlockMap {
   size_t RemoveBlockUnlocked(int64_t block_id,
                              std::unordered_map<DatanodeIndex, std::vector<Block>>* deletes);
   void QueueDeletes(const std::unordered_map<DatanodeIndex, std::vector<Block>>& deletes);
+  // `live_only`: drop replicas on dead nodes (null: keep every replica).
   LocatedBlock LocateUnlocked(int64_t block_id, const BlockInfo& info,
-                              const std::vector<bool>* live_only) const;
+                              const std::vector<NodeState>* live_only) const;
+  ReplicaCounts CountUnlocked(const BlockInfo& info, std::span<const NodeState> states) const;
 
   DatanodeManager* const datanodes_;
 
@@ -213,6 +298,7 @@ class BlockMap {
   std::unordered_map<int64_t, BlockInfo> blocks_;
   std::unordered_map<int64_t, std::vector<int64_t>> file_blocks_;  // inode → block ids in order
   std::vector<NodeBlocks> node_blocks_;                            // by DatanodeIndex
+  std::unordered_set<int64_t> dirty_;  // for the block manager (TakeDirty)
 };
 
 }  // namespace talus::blocks

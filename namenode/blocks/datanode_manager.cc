@@ -134,6 +134,7 @@ Result<DatanodeManager::RegisterResult> DatanodeManager::Register(
   node.registration = std::move(registration);
   node.last_contact_ms = now;
   node.declared_dead = false;
+  ++node.epoch;
   ApplyDecommissionListUnlocked(node, now);
   node.pending_deletes.clear();
   node.pending_replications.clear();
@@ -238,6 +239,18 @@ std::vector<bool> DatanodeManager::LiveMask() const {
   return mask;
 }
 
+std::vector<NodeState> DatanodeManager::States() const {
+  const int64_t now = clock_->NowMs();
+  std::lock_guard lock(mutex_);
+  std::vector<NodeState> states(nodes_.size());
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    states[i].liveness = LivenessUnlocked(nodes_[i], now);
+    states[i].admin_state = nodes_[i].admin_state;
+    states[i].epoch = nodes_[i].epoch;
+  }
+  return states;
+}
+
 DatanodeSnapshot DatanodeManager::SnapshotUnlocked(DatanodeIndex index, int64_t now_ms) const {
   const Node& node = nodes_[index];
   DatanodeSnapshot s;
@@ -256,6 +269,7 @@ DatanodeSnapshot DatanodeManager::SnapshotUnlocked(DatanodeIndex index, int64_t 
   s.liveness = LivenessUnlocked(node, now_ms);
   s.admin_state = node.admin_state;
   s.admin_state_since_ms = node.admin_state_since_ms;
+  s.epoch = node.epoch;
   return s;
 }
 
@@ -396,6 +410,13 @@ void DatanodeManager::QueueRecovery(DatanodeIndex primary, RecoveryWork work) {
 size_t DatanodeManager::PendingDeleteCount(DatanodeIndex index) const {
   std::lock_guard lock(mutex_);
   return index < nodes_.size() ? nodes_[index].pending_deletes.size() : 0;
+}
+
+size_t DatanodeManager::TotalPendingDeletes() const {
+  std::lock_guard lock(mutex_);
+  size_t total = 0;
+  for (const Node& node : nodes_) total += node.pending_deletes.size();
+  return total;
 }
 
 }  // namespace talus::blocks

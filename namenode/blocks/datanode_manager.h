@@ -75,8 +75,23 @@ struct DatanodeSnapshot {
   AdminState admin_state = AdminState::kNormal;
   // When the node entered its admin state (clock ms); 0 for kNormal.
   int64_t admin_state_since_ms = 0;
+  uint64_t epoch = 0;  // as NodeState::epoch
 
   // In service: may take new replicas, and its replicas count towards targets.
+  bool in_service() const { return admin_state == AdminState::kNormal; }
+};
+
+// What block accounting needs of a node, in one small value per node (DatanodeManager::States):
+// whether its replicas count and how.
+struct NodeState {
+  DatanodeLiveness liveness = DatanodeLiveness::kDead;
+  AdminState admin_state = AdminState::kNormal;
+  // Incremented each time the node (re-)registers: its queued commands were dropped then, so
+  // work handed out under an older epoch will never be done.
+  uint64_t epoch = 0;
+
+  bool live() const { return liveness != DatanodeLiveness::kDead; }  // live or stale
+  bool stale() const { return liveness == DatanodeLiveness::kStale; }
   bool in_service() const { return admin_state == AdminState::kNormal; }
 };
 
@@ -145,6 +160,8 @@ class DatanodeManager {
   // live_mask[i] is true when node i is live or stale (its replicas count). Indexes past the end
   // are unknown nodes.
   std::vector<bool> LiveMask() const;
+  // states[i] describes node i (unknown indexes past the end: treat as dead).
+  std::vector<NodeState> States() const;
 
   std::optional<DatanodeSnapshot> Describe(DatanodeIndex index) const;
   std::vector<DatanodeSnapshot> Describe(std::span<const DatanodeIndex> indexes) const;
@@ -170,6 +187,8 @@ class DatanodeManager {
   void QueueReplication(DatanodeIndex source, ReplicationWork work);
   void QueueRecovery(DatanodeIndex primary, RecoveryWork work);
   size_t PendingDeleteCount(DatanodeIndex index) const;
+  // Deletes queued to every node and not yet handed out.
+  size_t TotalPendingDeletes() const;
 
   const DatanodeManagerOptions& options() const { return options_; }
 
@@ -183,6 +202,7 @@ class DatanodeManager {
     bool declared_dead = false;
     AdminState admin_state = AdminState::kNormal;
     int64_t admin_state_since_ms = 0;
+    uint64_t epoch = 0;
     std::vector<Block> pending_deletes;
     std::vector<ReplicationWork> pending_replications;
     std::vector<RecoveryWork> pending_recoveries;

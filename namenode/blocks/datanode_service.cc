@@ -87,6 +87,8 @@ void DatanodeService::registerDatanode(Cob<rpc::DatanodeId> cob, ExnCob exn_cob,
   }
   Result<DatanodeManager::RegisterResult> result = datanodes_->Register(RegistrationFromThrift(id));
   if (!result.ok()) return Fail(exn_cob, result.status());
+  // Its queued commands were dropped: deletes queued there are decided anew.
+  block_map_->OnDatanodeRegistered(result->index);
   // A node replaced at the same address (reformatted) loses its replicas now.
   if (result->replaced.has_value()) block_map_->HandleDeadDatanodes();
   cob(ToThrift(result->registration));

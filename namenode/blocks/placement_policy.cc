@@ -190,7 +190,11 @@ std::vector<DatanodeSnapshot> PlacementPolicy::SortForReader(
     } else if (!rack.empty() && n.registration.rack == rack) {
       d = 1;
     }
-    return n.liveness == DatanodeLiveness::kStale ? d + 3 : d;
+    if (n.liveness == DatanodeLiveness::kStale) d += 3;
+    // Nodes leaving service still serve reads, as a last choice: they are busy copying their
+    // replicas away (HDFS sorts decommissioning and decommissioned nodes last).
+    if (!n.in_service()) d += 6;
+    return d;
   };
   std::stable_sort(locations.begin(), locations.end(),
                    [&](const DatanodeSnapshot& a, const DatanodeSnapshot& b) {

@@ -69,7 +69,7 @@ class PlacementPolicy {
                                         const PlacementRequest& request);
 
   // Orders replica locations for a reader: same host, then same rack, then the rest, stale
-  // nodes after live ones; dead nodes are dropped. Ties keep their order but lighter-loaded
+  // nodes after live ones, nodes not in service (decommissioning) last; dead nodes are dropped. Ties keep their order but lighter-loaded
   // nodes first. `reader_rack` may be empty (unknown; then the reader's own datanode's rack is
   // used if it is one of the locations).
   static std::vector<DatanodeSnapshot> SortForReader(std::vector<DatanodeSnapshot> locations,

@@ -47,6 +47,9 @@ rpc::LocatedBlock ClientService::Locate(const blocks::LocatedBlock& block, int64
        blocks::PlacementPolicy::LocationsForReader(*datanodes_, block, reader_host)) {
     out.locations.push_back(blocks::DatanodeService::ToThrift(node.registration));
   }
+  // Every replica left is known corrupt: they are offered so that a reader fails with a
+  // checksum error (EIO) rather than finding no location (HDFS does the same).
+  if (block.corrupt) out.__set_corrupt(true);
   return out;
 }
 

@@ -140,12 +140,14 @@ TEST_F(BlockMapTest, FullReportDiffsAgainstTheMap) {
   EXPECT_EQ(DrainDeletes("ds-b"), (std::vector<Block>{{1, 90, 1000}}));
   EXPECT_TRUE(Holders(1).empty());
 
-  // A finalized replica of the wrong length is not a location.
+  // A finalized replica of the wrong length is corrupt: offered only flagged as such, since
+  // nothing else is left of block 1.
   std::vector<ReportedReplica> short_one = {{{1, 100, 999}, ReplicaState::kFinalized}};
   auto s4 = map_.ProcessFullReport("ds-c", "", short_one);
   ASSERT_TRUE(s4.ok());
-  EXPECT_EQ(s4->ignored, 1u);
-  EXPECT_TRUE(Holders(1).empty());
+  EXPECT_EQ(s4->corrupt, 1u);
+  EXPECT_EQ(map_.CountLiveReplicas(1), 0);
+  EXPECT_TRUE(map_.GetBlock(1)->corrupt);
 
   BlockMapStats stats = map_.Stats();
   EXPECT_EQ(stats.total_blocks, 3);
@@ -285,7 +287,7 @@ TEST_F(BlockMapTest, SetReplicationChangesUnderReplication) {
 namespace talus::blocks {
 namespace {
 
-TEST_F(BlockMapTest, BadReplicaLeavesLocationsAndIsDeletedOnlyIfAnotherCopyExists) {
+TEST_F(BlockMapTest, BadReplicaIsKeptCorruptAndLeavesTheLocations) {
   ASSERT_TRUE(map_.AddBlock(kInode, {1, 2, 0}, 2).ok());
   ASSERT_TRUE(map_.CommitBlock({1, 2, 10}).ok());
   ASSERT_TRUE(Incremental("ds-a", {1, 2, 10}, ReceivedDeletedStatus::kReceived).ok());
@@ -293,13 +295,25 @@ TEST_F(BlockMapTest, BadReplicaLeavesLocationsAndIsDeletedOnlyIfAnotherCopyExist
 
   ASSERT_TRUE(map_.ReportBadReplica("ds-a", {1, 2, 10}).ok());
   EXPECT_EQ(Holders(1), std::vector<DatanodeIndex>{index_["ds-b"]});
-  EXPECT_EQ(DrainDeletes("ds-a"), (std::vector<Block>{{1, 2, 10}}));
+  EXPECT_TRUE(DrainDeletes("ds-a").empty()) << "deleting it is the block manager's call";
+  EXPECT_EQ(map_.Stats().corrupt_replica_blocks, 1);
+  EXPECT_EQ(map_.Stats().under_replicated, 1);
+  // Reported again at the same stamp: still corrupt.
+  ASSERT_TRUE(Incremental("ds-a", {1, 2, 10}, ReceivedDeletedStatus::kReceived).ok());
+  EXPECT_EQ(Holders(1), std::vector<DatanodeIndex>{index_["ds-b"]});
 
-  // The last copy is dropped as a location but left on disk.
+  // The last good copy too: both are offered, flagged corrupt, and the block is lost.
   ASSERT_TRUE(map_.ReportBadReplica("ds-b", {1, 2, 10}).ok());
-  EXPECT_TRUE(Holders(1).empty());
+  EXPECT_TRUE(map_.GetBlock(1)->corrupt);
+  EXPECT_EQ(Holders(1), (std::vector<DatanodeIndex>{index_["ds-a"], index_["ds-b"]}));
   EXPECT_TRUE(DrainDeletes("ds-b").empty());
   EXPECT_EQ(map_.Stats().missing, 1);
+  ASSERT_EQ(map_.LostBlocks(10).size(), 1u);
+  EXPECT_TRUE(map_.LostBlocks(10)[0].has_corrupt_replicas);
+
+  // A DELETED report forgets a corrupt replica.
+  ASSERT_TRUE(Incremental("ds-a", {1, 2, 10}, ReceivedDeletedStatus::kDeleted).ok());
+  EXPECT_EQ(Holders(1), std::vector<DatanodeIndex>{index_["ds-b"]});
 
   EXPECT_EQ(map_.ReportBadReplica("nobody", {1, 2, 10}).code(), ErrorCode::kNotFound);
   EXPECT_EQ(map_.ReportBadReplica("ds-a", {9, 2, 10}).code(), ErrorCode::kNotFound);
