@@ -326,4 +326,104 @@ Result<FileChecksum> FileSystemImpl::GetFileChecksum(const std::string& path) {
                                      options_.datanode_timeout_ms);
 }
 
+// --- operators ---
+
+Result<SafeModeState> FileSystemImpl::SetSafeMode(SafeModeAction action) {
+  rpc::SafeModeStatus st;
+  RETURN_NOT_OK(proxy_.Call("setSafeMode", [&](rpc::ClientNamenodeClient& c) {
+    c.setSafeMode(st, proxy_.NewHeader(false), static_cast<rpc::SafeModeAction::type>(action));
+  }));
+  SafeModeState out;
+  out.on = st.on;
+  out.manual = st.manual;
+  out.tip = st.tip;
+  return out;
+}
+
+Result<std::vector<DatanodeReport>> FileSystemImpl::GetDatanodeReport(DatanodeReportType type) {
+  std::vector<rpc::DatanodeInfo> nodes;
+  RETURN_NOT_OK(proxy_.Call("getDatanodeReport", [&](rpc::ClientNamenodeClient& c) {
+    c.getDatanodeReport(nodes, proxy_.NewHeader(false),
+                        static_cast<rpc::DatanodeReportType::type>(type));
+  }));
+  std::vector<DatanodeReport> out;
+  out.reserve(nodes.size());
+  for (const rpc::DatanodeInfo& n : nodes) {
+    DatanodeReport r;
+    r.storage_id = n.id.storage_id;
+    r.host = n.id.host;
+    r.data_port = n.id.data_port;
+    r.rpc_port = n.id.rpc_port;
+    r.rack = n.id.__isset.rack ? n.id.rack : "";
+    r.liveness = n.liveness;
+    r.admin_state = n.admin_state;
+    r.capacity = n.capacity;
+    r.used = n.used;
+    r.remaining = n.remaining;
+    r.num_blocks = n.num_blocks;
+    r.last_contact_ms_ago = n.last_contact_ms_ago;
+    r.active_transfers = n.active_transfers;
+    r.failed_volumes = n.failed_volumes;
+    r.volumes = n.volumes;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Status FileSystemImpl::RefreshNodes() {
+  return proxy_.Call("refreshNodes", [&](rpc::ClientNamenodeClient& c) {
+    c.refreshNodes(proxy_.NewHeader(false));
+  });
+}
+
+Status FileSystemImpl::SetDatanodeAdminState(const std::string& host_port, bool decommission) {
+  return proxy_.Call("setDatanodeAdminState", [&](rpc::ClientNamenodeClient& c) {
+    c.setDatanodeAdminState(proxy_.NewHeader(false), host_port, decommission);
+  });
+}
+
+Result<FileHealthInfo> FileSystemImpl::GetFileHealth(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string abs, MakeAbsolute(path));
+  rpc::FileHealth st;
+  RETURN_NOT_OK(proxy_.Call("getFileHealth", [&](rpc::ClientNamenodeClient& c) {
+    c.getFileHealth(st, proxy_.NewHeader(false), abs);
+  }));
+  FileHealthInfo out;
+  out.inode_id = static_cast<uint64_t>(st.inode_id);
+  out.length = st.length;
+  out.replication = st.replication;
+  out.under_construction = st.under_construction;
+  out.blocks.reserve(st.blocks.size());
+  for (const rpc::BlockHealth& b : st.blocks) {
+    BlockHealthInfo info;
+    info.block_id = static_cast<uint64_t>(b.block.block_id);
+    info.generation_stamp = b.block.generation_stamp;
+    info.length = b.block.num_bytes;
+    info.expected_replication = b.expected_replication;
+    info.complete = b.complete;
+    info.live = b.live;
+    info.decommissioning = b.decommissioning;
+    info.corrupt = b.corrupt;
+    info.stale = b.stale;
+    out.blocks.push_back(std::move(info));
+  }
+  return out;
+}
+
+Result<std::vector<CorruptFileBlock>> FileSystemImpl::ListCorruptFileBlocks(
+    const std::string& path, int32_t limit) {
+  ASSIGN_OR_RETURN(std::string abs, MakeAbsolute(path));
+  std::vector<rpc::CorruptFileBlock> blocks;
+  RETURN_NOT_OK(proxy_.Call("listCorruptFileBlocks", [&](rpc::ClientNamenodeClient& c) {
+    c.listCorruptFileBlocks(blocks, proxy_.NewHeader(false), abs, limit);
+  }));
+  std::vector<CorruptFileBlock> out;
+  out.reserve(blocks.size());
+  for (const rpc::CorruptFileBlock& b : blocks) {
+    out.push_back(CorruptFileBlock{b.path, static_cast<uint64_t>(b.block.block_id),
+                                   b.block.generation_stamp, b.block.num_bytes});
+  }
+  return out;
+}
+
 }  // namespace talus

@@ -47,6 +47,14 @@ class FileSystemImpl : public FileSystem {
                                                            int64_t length) override;
   Result<FileChecksum> GetFileChecksum(const std::string& path) override;
 
+  Result<SafeModeState> SetSafeMode(SafeModeAction action) override;
+  Result<std::vector<DatanodeReport>> GetDatanodeReport(DatanodeReportType type) override;
+  Status RefreshNodes() override;
+  Status SetDatanodeAdminState(const std::string& host_port, bool decommission) override;
+  Result<FileHealthInfo> GetFileHealth(const std::string& path) override;
+  Result<std::vector<CorruptFileBlock>> ListCorruptFileBlocks(const std::string& path,
+                                                              int32_t limit) override;
+
   NamenodeProxy& proxy() { return proxy_; }
   const std::string& client_name() const { return client_name_; }
 

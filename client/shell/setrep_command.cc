@@ -1,5 +1,9 @@
-// -setrep: records the replication factor of files (enforced once datanodes exist).
+// -setrep: sets the replication factor of files; with -w waits until every block has exactly
+// that many live replicas (the namenode's replication monitor adds or removes them).
 #include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <thread>
 
 #include "client/shell/commands.h"
 #include "client/shell/errors.h"
@@ -15,9 +19,8 @@ constexpr CommandInfo kSetrepInfo = {
     "Set the replication level of a file. If <path> is a directory then the command\n"
     "recursively changes the replication factor of all files under the directory tree rooted\n"
     "at <path>.\n"
-    "  -w  It requests that the command waits for the replication to complete. Talus has no\n"
-    "      datanodes yet, so there is nothing to wait for: the factor is recorded and a note\n"
-    "      says so.\n"
+    "  -w  It requests that the command waits for the replication to complete. This\n"
+    "      can potentially take a very long time (at most 10 minutes per file here).\n"
     "  -R  It is accepted for backwards compatibility. It has no effect.",
 };
 
@@ -48,10 +51,10 @@ class SetrepCommand : public Command {
 
   void ProcessArguments(std::vector<PathItem>* items) override {
     Command::ProcessArguments(items);
-    if (wait_ && set_any_) {
-      DisplayWarning(
-          "-w: waiting for replication is not supported until Talus has "
-          "datanodes; the replication factor was recorded");
+    if (!wait_) return;
+    for (const Waiting& w : waiting_) {
+      Status done = WaitForReplication(w);
+      if (!done.ok()) DisplayError(done);
     }
   }
 
@@ -61,14 +64,65 @@ class SetrepCommand : public Command {
     if (!set.ok()) return PathError(item->display, set.status());
     if (!*set) return Status::IoError("Could not set replication for: " + item->display);
     PrintLine("Replication " + std::to_string(replication_) + " set: " + item->display);
-    set_any_ = true;
+    if (wait_) waiting_.push_back(Waiting{item->fs, item->path, item->display});
     return Status::OK();
   }
 
  private:
+  struct Waiting {
+    FileSystem* fs;
+    std::string path;
+    std::string display;
+  };
+
+  // Done when every block is complete with exactly replication_ live replicas.
+  Result<bool> Replicated(const Waiting& w) const {
+    Result<FileHealthInfo> health = w.fs->GetFileHealth(w.path);
+    if (!health.ok()) return health.status();
+    for (const BlockHealthInfo& b : health->blocks) {
+      if (!b.complete || static_cast<int64_t>(b.live.size()) != replication_) return false;
+    }
+    return true;
+  }
+
+  // As HDFS: "Waiting for PATH ...", a dot a second, then " done".
+  Status WaitForReplication(const Waiting& w) {
+    FILE* out = ctx()->out();
+    std::fprintf(out, "Waiting for %s ...", w.display.c_str());
+    std::fflush(out);
+    const auto start = std::chrono::steady_clock::now();
+    auto last_dot = start;
+    while (true) {
+      Result<bool> done = Replicated(w);
+      if (!done.ok()) {
+        std::fprintf(out, "\n");
+        return PathError(w.display, done.status());
+      }
+      if (*done) break;
+      const auto now = std::chrono::steady_clock::now();
+      if (now - start >= kWaitLimit) {
+        std::fprintf(out, "\n");
+        return PathError(w.display, "timed out waiting for replication " +
+                                        std::to_string(replication_));
+      }
+      if (now - last_dot >= std::chrono::seconds(1)) {
+        std::fputc('.', out);
+        std::fflush(out);
+        last_dot = now;
+      }
+      std::this_thread::sleep_for(kPollInterval);
+    }
+    std::fprintf(out, " done\n");
+    std::fflush(out);
+    return Status::OK();
+  }
+
+  static constexpr auto kPollInterval = std::chrono::milliseconds(200);
+  static constexpr auto kWaitLimit = std::chrono::minutes(10);
+
   bool wait_ = false;
-  bool set_any_ = false;
   int16_t replication_ = 0;
+  std::vector<Waiting> waiting_;
 };
 
 }  // namespace

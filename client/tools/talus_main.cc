@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "client/shell/dfs_command.h"
+#include "client/shell/dfsadmin_command.h"
+#include "client/shell/fsck_command.h"
 #include "cluster/cluster_command.h"
 
 namespace {
@@ -15,6 +17,9 @@ void PrintUsage(FILE* out) {
                "\n"
                "Commands:\n"
                "  dfs        run a file system command (talus dfs -help)\n"
+               "  dfsadmin   run an operator's command: report, safe mode, decommission\n"
+               "             (talus dfsadmin -help)\n"
+               "  fsck       check the health of the blocks under a path (talus fsck -help)\n"
                "  cluster    start, stop or inspect a local cluster (talus cluster -help)\n"
                "  version    print the version\n");
 }
@@ -29,6 +34,8 @@ int main(int argc, char** argv) {
   std::string command = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "dfs") return talus::shell::RunDfsCommand(args);
+  if (command == "dfsadmin") return talus::shell::RunDfsAdminCommand(args);
+  if (command == "fsck") return talus::shell::RunFsckCommand(args);
   if (command == "cluster") return talus::cluster::RunClusterCommand(args);
   if (command == "version" || command == "--version") {
     std::printf("Talus %s\n", TALUS_VERSION);

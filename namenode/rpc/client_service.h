@@ -11,6 +11,7 @@
 #include "namenode/blocks/placement_policy.h"
 #include "namenode/blocks/safe_mode.h"
 #include "namenode/namesystem.h"
+#include "namenode/rpc/decommission_hosts.h"
 #include "namenode/security/user_groups.h"
 #include "talus_rpc/ClientNamenode.h"
 
@@ -46,7 +47,9 @@ class ClientService : public rpc::ClientNamenodeCobSvIf {
     block_manager_ = block_manager;
   }
   // The hosts exclude file re-read by refreshNodes (HDFS dfs.hosts.exclude); empty for none.
-  void SetHostsExcludeFile(std::string path) { hosts_exclude_file_ = std::move(path); }
+  // Read at once (after SetBlockManagement): its nodes start decommissioning. A file that cannot
+  // be read is logged as an error and leaves the list empty until a refreshNodes succeeds.
+  void SetHostsExcludeFile(std::string path);
 
   void ping(Cob<rpc::Timespec> cob, ExnCob exn_cob, const rpc::RequestHeader& h) override;
   void getFileInfo(Cob<rpc::FileStatus> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
@@ -155,6 +158,8 @@ class ClientService : public rpc::ClientNamenodeCobSvIf {
   blocks::SafeMode* safe_mode_ = nullptr;
   blocks::BlockManager* block_manager_ = nullptr;
   std::string hosts_exclude_file_;
+  // The exclude file's entries and the nodes decommissioned by command (client_service_admin.cc).
+  DecommissionHosts decommission_hosts_;
 };
 
 }  // namespace talus

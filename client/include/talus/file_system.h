@@ -64,6 +64,71 @@ struct FsStats {
   bool in_safe_mode = false;
 };
 
+// --- operators' view (talus dfsadmin, talus fsck) ---
+
+enum class SafeModeAction { kGet = 1, kEnter = 2, kLeave = 3 };
+
+struct SafeModeState {
+  bool on = false;
+  bool manual = false;  // entered by an operator: only an operator leaves it
+  // The namenode's explanation, e.g. "The reported blocks 10 needs additional 2 blocks ...".
+  std::string tip;
+};
+
+enum class DatanodeReportType { kAll = 1, kLive = 2, kDead = 3, kDecommissioning = 4 };
+
+// One datanode as the namenode sees it.
+struct DatanodeReport {
+  std::string storage_id;
+  std::string host;
+  int32_t data_port = 0;
+  int32_t rpc_port = 0;
+  std::string rack;
+  std::string liveness;     // "live", "stale" or "dead"
+  std::string admin_state;  // "In Service", "Decommission In Progress", "Decommissioned"
+  int64_t capacity = 0;
+  int64_t used = 0;
+  int64_t remaining = 0;
+  int64_t num_blocks = 0;
+  int64_t last_contact_ms_ago = 0;
+  int32_t active_transfers = 0;
+  int32_t failed_volumes = 0;
+  int32_t volumes = 0;
+
+  // "host:data_port", how dfsadmin -decommission names the node.
+  std::string address() const { return host + ":" + std::to_string(data_port); }
+  bool dead() const { return liveness == "dead"; }
+};
+
+// One block of a file and where its replicas are ("host:data_port" each).
+struct BlockHealthInfo {
+  uint64_t block_id = 0;
+  int64_t generation_stamp = 0;
+  int64_t length = 0;
+  int32_t expected_replication = 0;
+  bool complete = false;
+  std::vector<std::string> live;             // good replicas on nodes in service
+  std::vector<std::string> decommissioning;  // good replicas on nodes leaving (or gone from) service
+  std::vector<std::string> corrupt;          // replicas known corrupt
+  std::vector<std::string> stale;            // the subset of `live` on nodes missing heartbeats
+};
+
+struct FileHealthInfo {
+  uint64_t inode_id = 0;
+  int64_t length = 0;
+  int16_t replication = 0;
+  bool under_construction = false;
+  std::vector<BlockHealthInfo> blocks;
+};
+
+// A block with no good replica left, and the file it belongs to.
+struct CorruptFileBlock {
+  std::string path;
+  uint64_t block_id = 0;
+  int64_t generation_stamp = 0;
+  int64_t length = 0;
+};
+
 // Where one block of a file lives.
 struct BlockLocation {
   int64_t offset = 0;   // of the block's first byte in the file
@@ -211,6 +276,22 @@ class FileSystem {
                                                                    int64_t offset,
                                                                    int64_t length) = 0;
   virtual Result<FileChecksum> GetFileChecksum(const std::string& path) = 0;
+
+  // --- operators ---
+  // Safe mode: kGet for anyone; kEnter and kLeave need the superuser. Answers the state after.
+  virtual Result<SafeModeState> SetSafeMode(SafeModeAction action) = 0;
+  // Registered datanodes of one kind, sorted by address.
+  virtual Result<std::vector<DatanodeReport>> GetDatanodeReport(DatanodeReportType type) = 0;
+  // Superuser: the namenode re-reads its hosts exclude file.
+  virtual Status RefreshNodes() = 0;
+  // Superuser: starts decommissioning the datanode at "host:data_port" (or, with false, returns
+  // it to service). NotFound when no datanode is registered there.
+  virtual Status SetDatanodeAdminState(const std::string& host_port, bool decommission) = 0;
+  // The blocks of a file with the health of their replicas (for fsck).
+  virtual Result<FileHealthInfo> GetFileHealth(const std::string& path) = 0;
+  // Blocks under `path` with no good replica left, at most `limit` (the namenode caps it: 500).
+  virtual Result<std::vector<CorruptFileBlock>> ListCorruptFileBlocks(const std::string& path,
+                                                                      int32_t limit = 500) = 0;
 };
 
 }  // namespace talus
