@@ -83,8 +83,9 @@ void BlockManager::RunOnce() {
                        static_cast<int32_t>(datanodes_->ListLiveNodes().size()));
   }
   if (safe_mode_->IsOn()) {
+    const int64_t pending_deletion = static_cast<int64_t>(datanodes_->TotalPendingDeletes());
     std::lock_guard lock(mutex_);
-    stats_.pending_deletion = static_cast<int64_t>(datanodes_->TotalPendingDeletes());
+    stats_.pending_deletion = pending_deletion;
     return;
   }
 
@@ -166,9 +167,10 @@ void BlockManager::ExpirePendingLocked(Pass& pass, std::vector<int64_t>* recheck
     std::vector<PendingCopy>& copies = it->second;
     bool changed = false;
     std::erase_if(copies, [&](PendingCopy& copy) {
-      const bool source_gone = copy.source >= pass.states.size() ||
-                               !pass.states[copy.source].live() ||
-                               pass.states[copy.source].epoch != copy.source_epoch;
+      const bool source_gone =
+          copy.source != kPipeline &&
+          (copy.source >= pass.states.size() || !pass.states[copy.source].live() ||
+           pass.states[copy.source].epoch != copy.source_epoch);
       // A dead target will never report; the others are still coming.
       std::erase_if(copy.targets, [&](DatanodeIndex t) {
         return t >= pass.states.size() || !pass.states[t].live();
@@ -178,7 +180,7 @@ void BlockManager::ExpirePendingLocked(Pass& pass, std::vector<int64_t>* recheck
       if (expired && !source_gone && !copy.targets.empty()) {
         pass.timed_out += static_cast<int64_t>(copy.targets.size());
         std::vector<DatanodeIndex>& avoid = avoid_[block_id];
-        avoid.push_back(copy.source);
+        if (copy.source != kPipeline) avoid.push_back(copy.source);
         avoid.insert(avoid.end(), copy.targets.begin(), copy.targets.end());
         LOG(WARNING) << "copy of block " << block_id << " from datanode " << copy.source
                      << " to " << copy.targets.size() << " target(s) timed out; rescheduling";
@@ -239,6 +241,17 @@ bool BlockManager::MisplacedLocked(const BlockView& view, const Pass& pass) cons
   return live >= 2;
 }
 
+void BlockManager::AdoptAwaitedLocked(const BlockView& view, const Pass& pass) {
+  if (view.awaited.empty()) return;
+  std::vector<DatanodeIndex> targets;
+  for (DatanodeIndex node : view.awaited) {
+    if (node < pass.states.size() && pass.states[node].live()) targets.push_back(node);
+  }
+  if (targets.empty()) return;
+  pending_[view.block.id].push_back(PendingCopy{
+      kPipeline, 0, std::move(targets), pass.now_ms + options_.pending_replication_timeout_ms});
+}
+
 void BlockManager::EvaluateLocked(const BlockView& view, Pass& pass) {
   const int64_t id = view.block.id;
   if (!view.complete) {
@@ -246,6 +259,7 @@ void BlockManager::EvaluateLocked(const BlockView& view, Pass& pass) {
     ForgetLocked(id);
     return;
   }
+  AdoptAwaitedLocked(view, pass);
   // Pending copies a target has reported (finalized at the block's stamp) are done.
   if (auto it = pending_.find(id); it != pending_.end()) {
     auto reported = [&](DatanodeIndex target) {
@@ -415,6 +429,7 @@ bool BlockManager::ScheduleBlockLocked(int64_t block_id, int level, Pass& pass) 
     return true;
   }
   const BlockView& view = views[0];
+  AdoptAwaitedLocked(view, pass);
   const ReplicaCounts counts = CountReplicas(view, pass.states);
   const int32_t pending = PendingTargetsLocked(block_id);
   if (counts.readable() == 0) {

@@ -93,6 +93,9 @@ class BlockManager {
   enum Priority : int { kHighest = 0, kUnderReplicated = 1, kMisplaced = 2, kNoGoodReplica = 3 };
   static constexpr int kLevels = 4;
 
+  // Source of the replicas a write pipeline still owes (BlockView::awaited): no stream used.
+  static constexpr DatanodeIndex kPipeline = UINT32_MAX;
+
   struct PendingCopy {
     DatanodeIndex source = 0;
     uint64_t source_epoch = 0;
@@ -126,6 +129,8 @@ class BlockManager {
   void ForgetLocked(int64_t block_id);
   void SetLevelLocked(int64_t block_id, int level);  // -1: not needed
   void DropCopyLocked(const PendingCopy& copy);
+  // Counts a committed block's pipeline nodes that have yet to report as pending copies.
+  void AdoptAwaitedLocked(const BlockView& view, const Pass& pass);
   int32_t PendingTargetsLocked(int64_t block_id) const;
   bool MisplacedLocked(const BlockView& view, const Pass& pass) const;
   std::vector<DatanodeIndex> ChooseExcess(const BlockView& view, int32_t count,

@@ -143,6 +143,15 @@ Status BlockMap::CommitBlock(const Block& block) {
   std::lock_guard lock(mutex_);
   ASSIGN_OR_RETURN(BlockInfo* info, FindForNewStampUnlocked(block));
   info->complete = true;
+  info->awaited.clear();
+  for (DatanodeIndex node : info->expected) {
+    const bool reported =
+        std::any_of(info->replicas.begin(), info->replicas.end(), [&](const Replica& r) {
+          return r.node == node && r.state == ReplicaState::kFinalized &&
+                 r.generation_stamp == info->generation_stamp;
+        });
+    if (!reported) info->awaited.push_back(node);
+  }
   info->expected.clear();
   info->expected.shrink_to_fit();
   std::erase_if(info->replicas, [&](const Replica& r) {
@@ -637,14 +646,14 @@ void BlockMap::MarkNodeDirty(DatanodeIndex node) {
   dirty_.insert(node_blocks_[node].blocks.begin(), node_blocks_[node].blocks.end());
 }
 
-std::vector<BlockView> BlockMap::Inspect(std::span<const int64_t> block_ids) const {
+std::vector<BlockView> BlockMap::Inspect(std::span<const int64_t> block_ids) {
   std::lock_guard lock(mutex_);
   std::vector<BlockView> out;
   out.reserve(block_ids.size());
   for (int64_t id : block_ids) {
     auto it = blocks_.find(id);
     if (it == blocks_.end()) continue;
-    const BlockInfo& info = it->second;
+    BlockInfo& info = it->second;
     BlockView view;
     view.block = Block{id, info.generation_stamp, info.num_bytes};
     view.inode_id = info.inode_id;
@@ -652,6 +661,10 @@ std::vector<BlockView> BlockMap::Inspect(std::span<const int64_t> block_ids) con
     view.complete = info.complete;
     view.replicas.reserve(info.replicas.size());
     for (const Replica& r : info.replicas) view.replicas.push_back(r.View());
+    if (info.complete && !info.awaited.empty()) {
+      view.awaited = std::move(info.awaited);
+      info.awaited = {};
+    }
     out.push_back(std::move(view));
   }
   return out;

@@ -58,6 +58,11 @@ struct BlockView {
   int32_t expected_replication = 0;
   bool complete = false;
   std::vector<ReplicaView> replicas;
+  // Nodes of the block's last write pipeline that had not reported a finalized replica when the
+  // block was committed: their reports are on the way, so the monitor counts them as pending
+  // copies rather than copying the block again at once (HDFS's addExpectedReplicasToPending).
+  // Handed over once: the next Inspect of the block has none.
+  std::vector<DatanodeIndex> awaited;
 };
 
 // The one rule for how a replica counts; `states` from DatanodeManager::States().
@@ -230,8 +235,8 @@ class BlockMap {
   void MarkDirty(std::span<const int64_t> block_ids);
   // Every block with a replica on `node` (its admin state changed).
   void MarkNodeDirty(DatanodeIndex node);
-  // Copies of the blocks named that still exist, in the order given.
-  std::vector<BlockView> Inspect(std::span<const int64_t> block_ids) const;
+  // Copies of the blocks named that still exist, in the order given (hands over `awaited`).
+  std::vector<BlockView> Inspect(std::span<const int64_t> block_ids);
   // Queues deletion of `block`'s replicas on `nodes` (excess or corrupt ones) and marks them as
   // being deleted. Checked again under the lock: nothing happens if the block's stamp moved on,
   // and a good replica is taken only while at least `keep_live` kLive ones remain. Returns the
@@ -267,6 +272,7 @@ class BlockMap {
     bool complete;
     std::vector<Replica> replicas;
     std::vector<DatanodeIndex> expected;  // under construction only
+    std::vector<DatanodeIndex> awaited;   // see BlockView::awaited
   };
   struct NodeBlocks {
     std::unordered_set<int64_t> blocks;

@@ -253,6 +253,30 @@ TEST_F(BlockManagerTest, TargetReportClearsPendingAndTimeoutReschedulesElsewhere
   EXPECT_TRUE(TakeCopies().empty());
 }
 
+TEST_F(BlockManagerTest, PipelineReplicasStillReportingAreNotCopiedAgain) {
+  AddNodes(5);
+  LeaveSafeMode();
+  const Block b{1, 1, kBlockBytes};
+  ASSERT_TRUE(map_.AddBlock(kInode, {1, 1, 0}, 3).ok());
+  ASSERT_TRUE(map_.SetExpectedLocations(1, {0, 1, 2}).ok());
+  Report(0, b, ReceivedDeletedStatus::kReceived);
+  ASSERT_TRUE(map_.CommitBlock(b).ok());  // closed once one replica is in
+  Pass();
+  EXPECT_TRUE(TakeCopies().empty()) << "nodes 1 and 2 are still finishing the write";
+  EXPECT_EQ(manager_.Stats().pending_replication, 1);
+  Report(1, b, ReceivedDeletedStatus::kReceived);
+  Pass();
+  EXPECT_TRUE(TakeCopies().empty());
+  // Node 2 never reports: after the timeout the block is copied elsewhere.
+  clock_.AdvanceMs(6000);
+  Pass();
+  auto copies = TakeCopies();
+  ASSERT_EQ(copies.size(), 1u);
+  const std::vector<DatanodeIndex> targets = copies.begin()->second.at(0).targets;
+  ASSERT_EQ(targets.size(), 1u);
+  EXPECT_TRUE(targets[0] == 3 || targets[0] == 4);
+}
+
 TEST_F(BlockManagerTest, HighestPriorityFirstWhenSourcesAreScarce) {
   // One stream per node (hard limit too): whichever block goes first takes the only source.
   BlockManager manager(ManagerOptions(1, 1), &map_, &datanodes_, &placement_, &safe_mode_,
