@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <set>
@@ -569,6 +570,66 @@ TEST_F(BlockManagerTest, MonitorThreadCollectsDeadNodesWithoutHeartbeats) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   manager.Stop();
+}
+
+// The monitor thread running flat out while reports, bad-replica reports, setrep, heartbeats and
+// readers go on from other threads: no deadlock (lock order BlockManager → BlockMap →
+// DatanodeManager), and every block ends with its replicas.
+TEST_F(BlockManagerTest, MonitorThreadAlongsideReportsAndReaders) {
+  AddNodes(5);
+  LeaveSafeMode();
+  constexpr int64_t kBlocks = 40;
+  constexpr int kMaxRounds = 100'000;
+  for (int64_t id = 1; id <= kBlocks; ++id) AddBlock(id, 3, {0, 1, 2}, kInode + id % 2);
+  BlockManagerOptions o = ManagerOptions();
+  o.monitor_interval_ms = 1;
+  BlockManager manager(o, &map_, &datanodes_, &placement_, &safe_mode_, &clock_);
+  manager.Start();
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {  // datanodes: heartbeats, copies done as soon as handed out
+    for (int round = 0; round < kMaxRounds && !stop; ++round) {
+      for (int i = 0; i < 5; ++i) {
+        HeartbeatStats stats;
+        stats.volumes.push_back(VolumeStats{"vol0", 200 * kGiB, kGiB, 100 * kGiB, false});
+        auto reply = datanodes_.Heartbeat("dn" + std::to_string(i), stats);
+        ASSERT_TRUE(reply.ok());
+        std::vector<ReceivedDeletedBlock> deleted;
+        for (const Block& b : reply->commands.delete_blocks) {
+          deleted.push_back({b, ReceivedDeletedStatus::kDeleted});
+        }
+        ASSERT_TRUE(map_.ProcessIncrementalReport("dn" + std::to_string(i), deleted).ok());
+        for (const ReplicationWork& w : reply->commands.replicate) {
+          for (DatanodeIndex t : w.targets) {
+            std::vector<ReceivedDeletedBlock> got = {{w.block, ReceivedDeletedStatus::kReceived}};
+            ASSERT_TRUE(map_.ProcessIncrementalReport("dn" + std::to_string(t), got).ok());
+          }
+        }
+      }
+    }
+  });
+  threads.emplace_back([&] {  // clients: setrep up and down, bad replicas, reads
+    for (int round = 0; round < kMaxRounds && !stop; ++round) {
+      ASSERT_TRUE(map_.SetReplication(kInode, 2 + round % 2).ok());
+      const int64_t id = 1 + round % kBlocks;
+      (void)map_.ReportBadReplica("dn" + std::to_string(round % 5), {id, 1, kBlockBytes});
+      EXPECT_LE(map_.FileBlocks(kInode + 1).size(), static_cast<size_t>(kBlocks));
+      (void)map_.Stats();
+      (void)manager.Stats();
+    }
+  });
+  // Until the monitor has handed out a good many copies and deletes (or a deadline).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (manager.Stats().scheduled_total < 100 || manager.Stats().excess_deleted_total < 20) {
+    if (std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  stop = true;
+  for (std::thread& t : threads) t.join();
+  manager.Stop();
+  EXPECT_GE(manager.Stats().scheduled_total, 100);
+  EXPECT_GE(manager.Stats().excess_deleted_total, 20);
+  EXPECT_EQ(map_.Stats().total_blocks, kBlocks);
 }
 
 }  // namespace
