@@ -86,6 +86,28 @@ class DataNamenode {
   virtual Status RenewLease(const std::string& client_name) = 0;
   // Each block with the locations whose replicas are bad.
   virtual Status ReportBadBlocks(const std::vector<LocatedBlock>& blocks) = 0;
+
+  // Pipeline recovery (HDFS ClientProtocol). Defaults refuse, for fakes that do not recover.
+  // A new generation stamp for the file's last block (`block` as the namenode knows it).
+  virtual Result<uint64_t> UpdateBlockForPipeline(const BlockRef& block,
+                                                  const std::string& client_name) {
+    return Status::NotSupported("updateBlockForPipeline of " + block.Name());
+  }
+  // Commits a rebuilt pipeline: the block's new stamp and acknowledged length, and its nodes.
+  virtual Status UpdatePipeline(const std::string& client_name, const BlockRef& old_block,
+                                const BlockRef& new_block,
+                                const std::vector<DatanodeInfo>& nodes) {
+    return Status::NotSupported("updatePipeline of " + old_block.Name());
+  }
+  // Up to `count` datanodes to add to the pipeline of the file's last block, none of `existing`
+  // nor `excluded_storage_ids`.
+  virtual Result<std::vector<DatanodeInfo>> GetAdditionalDatanodes(
+      const std::string& path, uint64_t file_id, const BlockRef& block,
+      const std::vector<DatanodeInfo>& existing,
+      const std::vector<std::string>& excluded_storage_ids, int count,
+      const std::string& client_name) {
+    return Status::NotSupported("getAdditionalDatanode for " + block.Name());
+  }
 };
 
 }  // namespace talus::client

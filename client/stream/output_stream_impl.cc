@@ -28,11 +28,12 @@ size_t PacketBytes(int requested) {
 }  // namespace
 
 OutputStreamImpl::OutputStreamImpl(const StreamContext& ctx, std::string path, uint64_t file_id,
-                                   int64_t block_size, int64_t length)
+                                   int64_t block_size, int64_t length, int replication)
     : ctx_(ctx),
       path_(std::move(path)),
       file_id_(file_id),
       block_size_(block_size),
+      replication_(replication),
       pool_(PacketBytes(ctx.options.write_packet_bytes), kBytesPerChecksum),
       file_pos_(length) {}
 
@@ -48,6 +49,26 @@ DataStreamer::Options OutputStreamImpl::StreamerOptions() const {
   o.timeout_ms = ctx_.options.datanode_timeout_ms;
   o.max_in_flight = std::max(ctx_.options.max_packets_in_flight, 1);
   return o;
+}
+
+DataStreamer::Recovery OutputStreamImpl::StreamerRecovery(bool appended) const {
+  DataStreamer::Recovery r;
+  r.namenode = ctx_.namenode;
+  r.path = path_;
+  r.file_id = file_id_;
+  r.client_name = ctx_.client_name;
+  r.replication = replication_;
+  r.appended = appended;
+  return r;
+}
+
+std::optional<LocatedBlock> OutputStreamImpl::CurrentBlock() const {
+  if (!streamer_) return std::nullopt;
+  return streamer_->block();
+}
+
+int OutputStreamImpl::pipeline_recoveries() const {
+  return finished_recoveries_ + (streamer_ ? streamer_->recoveries() : 0);
 }
 
 Result<std::unique_ptr<OutputStream>> OutputStreamImpl::Create(const StreamContext& ctx,
@@ -67,7 +88,8 @@ Result<std::unique_ptr<OutputStream>> OutputStreamImpl::Create(const StreamConte
                    ctx.namenode->Create(path, mode, ctx.client_name, options.overwrite,
                                         options.create_parent, replication, block_size));
   auto stream = std::unique_ptr<OutputStreamImpl>(new OutputStreamImpl(
-      ctx, path, file.file_id, file.block_size > 0 ? file.block_size : block_size, 0));
+      ctx, path, file.file_id, file.block_size > 0 ? file.block_size : block_size, 0,
+      file.replication > 0 ? file.replication : replication));
   if (ctx.leases != nullptr) {
     ctx.leases->StreamOpened();
     stream->lease_registered_ = true;
@@ -84,7 +106,7 @@ Result<std::unique_ptr<OutputStream>> OutputStreamImpl::Append(const StreamConte
   }
   auto stream = std::unique_ptr<OutputStreamImpl>(
       new OutputStreamImpl(ctx, path, appended.file.file_id, appended.file.block_size,
-                           appended.file.length));
+                           appended.file.length, appended.file.replication));
   if (ctx.leases != nullptr) {
     ctx.leases->StreamOpened();
     stream->lease_registered_ = true;
@@ -132,7 +154,8 @@ Status OutputStreamImpl::OpenAppendPipeline(const LocatedBlock& block,
   op.min_bytes_rcvd = block.block.num_bytes;
   op.max_bytes_rcvd = block.block.num_bytes;
   op.client_name = ctx_.client_name;
-  ASSIGN_OR_RETURN(streamer_, DataStreamer::Open(block, op, &pool_, StreamerOptions()));
+  ASSIGN_OR_RETURN(streamer_, DataStreamer::Open(block, op, &pool_, StreamerOptions(),
+                                                 StreamerRecovery(/*appended=*/true)));
   block_offset_ = block.block.num_bytes;
   return Status::OK();
 }
@@ -198,7 +221,7 @@ Status OutputStreamImpl::StartBlock() {
     op.bytes_per_checksum = kBytesPerChecksum;
     op.client_name = ctx_.client_name;
     Result<std::unique_ptr<DataStreamer>> streamer =
-        DataStreamer::Open(block, op, &pool_, StreamerOptions());
+        DataStreamer::Open(block, op, &pool_, StreamerOptions(), StreamerRecovery(false));
     if (streamer.ok()) {
       streamer_ = std::move(*streamer);
       return Status::OK();
@@ -218,9 +241,11 @@ Status OutputStreamImpl::StartBlock() {
 
 Status OutputStreamImpl::EndBlock() {
   RETURN_NOT_OK(Broken(streamer_->WaitAcked()));
+  // The block as the namenode knows it, with the stamp of the last pipeline that wrote it.
   BlockRef done = streamer_->block().block;
   done.num_bytes = block_offset_;
   previous_ = done;
+  finished_recoveries_ += streamer_->recoveries();
   streamer_.reset();
   block_offset_ = 0;
   return Status::OK();
@@ -234,7 +259,10 @@ Status OutputStreamImpl::Flush(bool sync) {
   if ((packet_ && packet_->data_len > 0) || (sync && streamer_)) {
     RETURN_NOT_OK(SealPacket(sync, /*last=*/false));
   }
-  if (streamer_) RETURN_NOT_OK(Broken(streamer_->WaitAcked()));
+  if (streamer_) {
+    streamer_->NoteHflush();
+    RETURN_NOT_OK(Broken(streamer_->WaitAcked()));
+  }
   return Status::OK();
 }
 

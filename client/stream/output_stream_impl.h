@@ -30,9 +30,14 @@ class OutputStreamImpl : public OutputStream {
   Status Close() override;
   int64_t Tell() const override { return file_pos_; }
 
+  // The block being written with its pipeline's datanodes in order (none between blocks), and
+  // how many times pipelines of this stream were rebuilt after a datanode failed. For tests.
+  std::optional<LocatedBlock> CurrentBlock() const;
+  int pipeline_recoveries() const;
+
  private:
   OutputStreamImpl(const StreamContext& ctx, std::string path, uint64_t file_id,
-                   int64_t block_size, int64_t length);
+                   int64_t block_size, int64_t length, int replication);
 
   Status Flush(bool sync);
   // Computes the current packet's checksums and queues it on the block's pipeline (setting the
@@ -47,11 +52,13 @@ class OutputStreamImpl : public OutputStream {
   // Records the first error: the stream is broken from then on.
   Status Broken(Status s);
   DataStreamer::Options StreamerOptions() const;
+  DataStreamer::Recovery StreamerRecovery(bool appended) const;
 
   const StreamContext ctx_;
   const std::string path_;
   const uint64_t file_id_;
   const int64_t block_size_;
+  const int replication_;
   PacketPool pool_;
 
   int64_t file_pos_;                      // bytes in the file, including buffered ones
@@ -64,6 +71,7 @@ class OutputStreamImpl : public OutputStream {
   Status error_;
   bool closed_ = false;
   bool lease_registered_ = false;
+  int finished_recoveries_ = 0;  // of the blocks already ended
 };
 
 }  // namespace talus::client

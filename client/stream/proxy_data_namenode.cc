@@ -179,4 +179,48 @@ Status ProxyDataNamenode::ReportBadBlocks(const std::vector<LocatedBlock>& block
   });
 }
 
+Result<uint64_t> ProxyDataNamenode::UpdateBlockForPipeline(const BlockRef& block,
+                                                          const std::string& client_name) {
+  rpc::RequestHeader h = proxy_->NewHeader(true);
+  rpc::LocatedBlock lb;
+  RETURN_NOT_OK(proxy_->Call("updateBlockForPipeline", [&](rpc::ClientNamenodeClient& c) {
+    c.updateBlockForPipeline(lb, h, ToWire(std::optional<BlockRef>(block)), client_name);
+  }));
+  ASSIGN_OR_RETURN(BlockRef stamped, FromWire(lb.block));
+  if (stamped.block_id != block.block_id || stamped.genstamp <= block.genstamp) {
+    return Status::Internal("updateBlockForPipeline of " + block.Name() + ": namenode answered " +
+                            stamped.Name());
+  }
+  return stamped.genstamp;
+}
+
+Status ProxyDataNamenode::UpdatePipeline(const std::string& client_name,
+                                         const BlockRef& old_block, const BlockRef& new_block,
+                                         const std::vector<DatanodeInfo>& nodes) {
+  rpc::RequestHeader h = proxy_->NewHeader(true);
+  std::vector<rpc::DatanodeId> ids;
+  for (const DatanodeInfo& node : nodes) ids.push_back(ToWire(node));
+  return proxy_->Call("updatePipeline", [&](rpc::ClientNamenodeClient& c) {
+    c.updatePipeline(h, client_name, ToWire(std::optional<BlockRef>(old_block)),
+                     ToWire(std::optional<BlockRef>(new_block)), ids);
+  });
+}
+
+Result<std::vector<DatanodeInfo>> ProxyDataNamenode::GetAdditionalDatanodes(
+    const std::string& path, uint64_t file_id, const BlockRef& block,
+    const std::vector<DatanodeInfo>& existing, const std::vector<std::string>& excluded,
+    int count, const std::string& client_name) {
+  rpc::RequestHeader h = proxy_->NewHeader(false);
+  std::vector<rpc::DatanodeId> ids;
+  for (const DatanodeInfo& node : existing) ids.push_back(ToWire(node));
+  rpc::LocatedBlock lb;
+  RETURN_NOT_OK(proxy_->Call("getAdditionalDatanode", [&](rpc::ClientNamenodeClient& c) {
+    c.getAdditionalDatanode(lb, h, path, static_cast<int64_t>(file_id),
+                            ToWire(std::optional<BlockRef>(block)), ids, excluded, count,
+                            client_name);
+  }));
+  ASSIGN_OR_RETURN(LocatedBlock located, FromWire(lb));
+  return std::move(located.locations);
+}
+
 }  // namespace talus::client

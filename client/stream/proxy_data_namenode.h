@@ -27,6 +27,16 @@ class ProxyDataNamenode : public DataNamenode {
                                           int64_t length) override;
   Status RenewLease(const std::string& client_name) override;
   Status ReportBadBlocks(const std::vector<LocatedBlock>& blocks) override;
+  Result<uint64_t> UpdateBlockForPipeline(const BlockRef& block,
+                                          const std::string& client_name) override;
+  Status UpdatePipeline(const std::string& client_name, const BlockRef& old_block,
+                        const BlockRef& new_block,
+                        const std::vector<DatanodeInfo>& nodes) override;
+  Result<std::vector<DatanodeInfo>> GetAdditionalDatanodes(
+      const std::string& path, uint64_t file_id, const BlockRef& block,
+      const std::vector<DatanodeInfo>& existing,
+      const std::vector<std::string>& excluded_storage_ids, int count,
+      const std::string& client_name) override;
 
  private:
   NamenodeProxy* const proxy_;

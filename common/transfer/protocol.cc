@@ -1,8 +1,18 @@
 #include "common/transfer/protocol.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 
 namespace talus::transfer {
+
+int PipelineTimeoutMs(int base_timeout_ms, size_t nodes_after) {
+  if (base_timeout_ms <= 0) return base_timeout_ms;
+  const int64_t extension = std::min<int64_t>(5000, base_timeout_ms / 4);
+  const int64_t total = base_timeout_ms + extension * static_cast<int64_t>(
+                                                          std::min<size_t>(nodes_after, 64));
+  return static_cast<int>(std::min<int64_t>(total, INT32_MAX));
+}
 
 const char* OpCodeName(OpCode op) {
   switch (op) {

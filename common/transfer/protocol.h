@@ -53,6 +53,16 @@
 //      count x u8 status (TransferStatus; the first is the sender's own, then its downstream's),
 //      u32 crc (CRC32C of all the bytes before it)
 //
+// Pipeline recovery (stage 2): after a node failed, the client resends WRITE_BLOCK to the
+// surviving nodes with the old stamp as genstamp, the new one as latest_genstamp and
+// min_bytes_rcvd = the length every node acknowledged (max_bytes_rcvd = what it had sent). Each
+// node cuts its replica (being written, or finalized at the old stamp when it got the last
+// packet) to min_bytes_rcvd under the new stamp; packets then start there at seqno 0.
+//
+// Timeouts: a node waits for the acks (and accepts writes) of the nodes after it for its socket
+// timeout plus PipelineTimeoutMs's extension per node further down, so the node next to a hung
+// one gives up first and names it in its ack before anyone upstream gives up on it.
+//
 // Exchange for a write: client sends WRITE_BLOCK to DN1, which connects to the next target and
 // forwards the op with the target list shortened by one; the last node answers RESPONSE, each
 // node answers its upstream once its downstream has (status of the first failure). Then packets
@@ -117,6 +127,10 @@ enum class TransferStatus : uint8_t {
   kErrorNoSpace = 7,         // no volume can hold the replica
 };
 inline constexpr uint8_t kMaxTransferStatus = 7;
+
+// How long to wait on a pipeline with `nodes_after` nodes further down (HDFS's read timeout
+// extension): base_timeout_ms plus min(5 s, base / 4) per node.
+int PipelineTimeoutMs(int base_timeout_ms, size_t nodes_after);
 
 const char* OpCodeName(OpCode op);
 const char* TransferStatusName(TransferStatus status);

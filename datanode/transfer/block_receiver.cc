@@ -68,12 +68,21 @@ class BlockReceiver {
   // The stream cannot go on: wakes both threads and cuts both sockets' inbound side.
   void FailStream();
   std::string BlockName() const { return "block " + std::to_string(op_.block_id); }
+  // Waiting on the nodes after this one: longer than they wait on theirs, so the node next to a
+  // hung one gives up first and names it (protocol.h, PipelineTimeoutMs).
+  transfer::Deadline DownstreamDeadline() const {
+    return transfer::DeadlineAfterMs(
+        transfer::PipelineTimeoutMs(ctx_.options->socket_timeout_ms, op_.targets.size()));
+  }
 
   const OpContext& ctx_;
   const WriteBlockOp& op_;
   uint64_t genstamp_ = 0;      // the replica's stamp for this write
   uint64_t start_length_ = 0;  // where the packets start
   ReplicaInfo replica_;
+  // Recovery of a replica this node does not have: a node joining the pipeline before any byte
+  // was acknowledged starts it empty.
+  bool recover_fresh_ = false;
   std::shared_ptr<WriteTracker::Writer> writer_;
   transfer::UniqueFd down_fd_;
   // down_fd_'s number once connected, for the abort hook (which runs on another thread).
@@ -121,12 +130,17 @@ SetupError BlockReceiver::PlanReplica() {
     start_length_ = 0;
     return {};
   }
+  const bool append = op_.stage == WriteStage::kAppend;
   auto found = ctx_.data->GetReplica(op_.block_id);
   if (!found.ok()) {
+    if (!append && op_.min_bytes_rcvd == 0 && found.status().IsNotFound()) {
+      recover_fresh_ = true;
+      start_length_ = 0;
+      return {};
+    }
     return Fail(TransferStatus::kErrorUnknownBlock, found.status().message());
   }
   const ReplicaInfo& info = *found;
-  const bool append = op_.stage == WriteStage::kAppend;
   // Append reopens exactly the stamp the client names; recovery may find the replica already
   // moved to the new stamp by an earlier attempt.
   const bool stamp_ok = append ? info.genstamp == op_.genstamp
@@ -138,7 +152,11 @@ SetupError BlockReceiver::PlanReplica() {
                     (info.genstamp < op_.genstamp ? " (stale replica)" : " (stale request)"));
   }
   const ReplicaState wanted = append ? ReplicaState::kFinalized : ReplicaState::kRbw;
-  if (info.state != wanted) {
+  // A node that got the last packet before the pipeline broke finalized its replica under the
+  // old stamp (HDFS PIPELINE_CLOSE_RECOVERY): it is reopened like an append, then cut back.
+  const bool finalized_for_recovery = !append && info.state == ReplicaState::kFinalized &&
+                                      info.genstamp < genstamp_;
+  if (info.state != wanted && !finalized_for_recovery) {
     return Fail(TransferStatus::kErrorInvalid,
                 BlockName() + ": " + (append ? "append" : "pipeline recovery") + " needs a " +
                     ReplicaStateName(wanted) + " replica, this one is " +
@@ -172,7 +190,18 @@ SetupError BlockReceiver::PrepareReplica() {
       return {};
     }
     case WriteStage::kRecovery: {
+      if (recover_fresh_) {
+        auto created = ctx_.data->CreateRbw(op_.block_id, genstamp_, /*expected_bytes=*/0);
+        if (!created.ok()) return FailWith(created.status());
+        replica_ = std::move(created).value();
+        return {};
+      }
       uint64_t have = replica_.genstamp;
+      if (replica_.state == ReplicaState::kFinalized) {
+        auto reopened = ctx_.data->AppendToFinalized(op_.block_id, have, genstamp_);
+        if (!reopened.ok()) return FailWith(reopened.status());
+        have = genstamp_;
+      }
       if (replica_.bytes_on_disk > start_length_) {
         Status s = ctx_.data->Truncate(op_.block_id, have, start_length_);
         if (!s.ok()) return FailWith(s);
@@ -202,9 +231,9 @@ SetupError BlockReceiver::ConnectDownstream() {
   down_fd_for_abort_.store(down_fd_.get());
   // An Abort whose hook ran before the store above could not cut this socket.
   if (writer_->aborted()) return bad("writer stopped for recovery");
-  Status s = transfer::WriteOp(down_fd_.get(), transfer::DownstreamOp(op_), ctx_.IoDeadline());
+  Status s = transfer::WriteOp(down_fd_.get(), transfer::DownstreamOp(op_), DownstreamDeadline());
   if (!s.ok()) return bad(s.ToString());
-  auto response = transfer::ReadResponse(down_fd_.get(), ctx_.IoDeadline());
+  auto response = transfer::ReadResponse(down_fd_.get(), DownstreamDeadline());
   if (!response.ok()) return bad(response.status().ToString());
   if (response->status != TransferStatus::kSuccess) {
     // A message that already names a node further down is passed up as it is.
@@ -277,7 +306,8 @@ bool BlockReceiver::Run() {
                  << ctx_.peer << " refused (" << transfer::TransferStatusName(result.status)
                  << "): " << result.message;
     // (A recovery that stopped us owns the replica from here: it stays.)
-    if (prepared && op_.stage == WriteStage::kCreate && !writer_->aborted()) {
+    if (prepared && (op_.stage == WriteStage::kCreate || recover_fresh_) &&
+        !writer_->aborted()) {
       // Nothing was written: the empty replica would only wait for a namenode to delete it.
       Status s = ctx_.data->Delete(op_.block_id, genstamp_);
       if (!s.ok()) LOG(WARNING) << "Dropping the new replica of " << BlockName() << ": " << s;
@@ -356,7 +386,7 @@ void BlockReceiver::ReceivePackets() {
     // Forward first, so the next node works on the packet while this one writes it.
     if (down_fd_.valid() && !downstream_broken_.load(std::memory_order_acquire)) {
       Status f = transfer::WritePacket(down_fd_.get(), h, packet.checksums, packet.data,
-                                       ctx_.IoDeadline());
+                                       DownstreamDeadline());
       if (!f.ok()) {
         if (!queue_.aborted()) {
           LOG(WARNING) << ctx_.NodePrefix() << "WRITE_BLOCK of " << BlockName()
@@ -433,7 +463,7 @@ void BlockReceiver::RunResponder() {
     const bool failed_here = e.written && e.status != TransferStatus::kSuccess;
     bool have_down_ack = false;
     if (has_downstream && !failed_here && !downstream_broken_.load(std::memory_order_acquire)) {
-      Status s = ReadAckBuffered(down_fd_.get(), ctx_.IoDeadline(), &acks_in_, &down);
+      Status s = ReadAckBuffered(down_fd_.get(), DownstreamDeadline(), &acks_in_, &down);
       if (s.ok() && down.seqno != e.seqno) {
         s = Status::InvalidArgument("ack for seqno " + std::to_string(down.seqno) +
                                     " while expecting " + std::to_string(e.seqno));
@@ -491,8 +521,11 @@ void BlockReceiver::RunResponder() {
 
 void BlockReceiver::FailStream() {
   queue_.Abort();
-  // Our error ack is on its way; the receiver stops reading, the next node sees us hang up.
-  ::shutdown(ctx_.fd, SHUT_RD);
+  // Our error ack is on its way. The upstream connection is left open for reading: the receiver
+  // stops at the next packet or when upstream hangs up on reading the ack, and the server
+  // drains what is left before closing (transfer_server.cc), since closing a socket with unread
+  // data resets the connection and could destroy the ack before upstream reads it. The next
+  // node sees us hang up.
   if (down_fd_.valid()) ::shutdown(down_fd_.get(), SHUT_RDWR);
 }
 

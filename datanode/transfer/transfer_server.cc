@@ -199,6 +199,29 @@ void TransferServer::Refuse(UniqueFd fd, const std::string& peer) {
   (void)transfer::WriteResponse(fd.get(), response, transfer::DeadlineAfterMs(0));
 }
 
+void TransferServer::DrainBeforeClose(int fd) const {
+  // Closing a socket with unread data makes the kernel reset the connection, and a reset can
+  // destroy what we sent last (an error ack naming the bad node) before the peer reads it. So:
+  // send our FIN after it, then read and drop whatever the peer still sends until it hangs up
+  // too, for a bounded time.
+  ::shutdown(fd, SHUT_WR);
+  const int budget_ms = std::min(options_.socket_timeout_ms, kMaxDrainMs);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms);
+  char buf[16 * 1024];
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return;
+    pollfd p{fd, POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return;
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n == 0) return;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return;
+  }
+}
+
 void TransferServer::ReapFinished() {
   std::vector<std::thread> done;
   {
@@ -211,6 +234,7 @@ void TransferServer::ReapFinished() {
 void TransferServer::ServeConnection(Connection* conn) {
   while (!stopping_.load() && ServeOp(conn)) {
   }
+  if (!stopping_.load()) DrainBeforeClose(conn->fd.get());
   std::lock_guard<std::mutex> l(conns_mu_);
   // Shut and closed under the lock, so Stop never shuts a descriptor number reused elsewhere.
   conn->fd.Reset();

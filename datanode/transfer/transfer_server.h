@@ -128,6 +128,10 @@ class TransferServer {
   // Serves one op; returns false when the connection must close.
   bool ServeOp(Connection* conn);
   void ReapFinished();
+  // Before a connection closes: FIN after our last bytes, then drop what the peer still sends
+  // until it hangs up (at most kMaxDrainMs), so the close never resets the connection.
+  void DrainBeforeClose(int fd) const;
+  static constexpr int kMaxDrainMs = 5000;
   // Forgets the acked lengths of replicas no longer being written at their stamp.
   void SweepTracker();
 
