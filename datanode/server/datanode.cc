@@ -1,5 +1,6 @@
 #include "datanode/server/datanode.h"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 
@@ -8,6 +9,7 @@
 #include "datanode/server/block_recovery.h"
 #include "datanode/server/datanode_id.h"
 #include "datanode/server/datanode_protocol_service.h"
+#include "datanode/transfer/block_copier.h"
 #include "talus_rpc/DatanodeProtocol.h"
 
 namespace talus::datanode {
@@ -48,10 +50,17 @@ Result<std::unique_ptr<Datanode>> Datanode::Start(const DatanodeOptions& options
   if (options.heartbeat_interval_ms <= 0 || options.block_report_interval_ms <= 0) {
     return Status::InvalidArgument("heartbeat and block report intervals must be positive");
   }
+  if (options.max_replication_streams <= 0 || options.max_queued_replications < 0) {
+    return Status::InvalidArgument("replication streams must be positive, the queue not negative");
+  }
+  if (options.block_scan_period.count() <= 0) {
+    return Status::InvalidArgument("the block scan period must be positive");
+  }
   std::unique_ptr<Datanode> dn(new Datanode(options));
   DataSetOptions data_options;
   data_options.volume_dirs = options.data_dirs;
   data_options.reserved_bytes_per_volume = options.reserved_bytes_per_volume;
+  data_options.expected_block_bytes = options.expected_block_bytes;
   ScanReport scan;
   ASSIGN_OR_RETURN(dn->data_, DataSet::Open(data_options, &scan));
   LOG(INFO) << "Volumes scanned: " << scan.finalized << " finalized and " << scan.rwr
@@ -80,6 +89,29 @@ Result<std::unique_ptr<Datanode>> Datanode::Start(const DatanodeOptions& options
   }
   dn->command_pool_ = std::make_unique<ThreadPool>("datanode commands", 2, 4096);
   dn->rpc_pool_ = std::make_unique<ThreadPool>("datanode recovery calls", 2, 256);
+  dn->replication_pool_ = std::make_unique<ThreadPool>(
+      "datanode replication", static_cast<size_t>(options.max_replication_streams),
+      static_cast<size_t>(options.max_queued_replications));
+  dn->replication_throttle_ =
+      std::make_unique<Throttler>(options.replication_bandwidth_bytes_per_sec);
+  if (options.block_scan_bytes_per_sec > 0) {
+    BlockScannerOptions scan_options;
+    scan_options.bytes_per_sec = options.block_scan_bytes_per_sec;
+    scan_options.period = options.block_scan_period;
+    // A short period (tests) also means new replicas are looked for as often.
+    scan_options.max_idle = std::min<std::chrono::milliseconds>(scan_options.max_idle,
+                                                                options.block_scan_period);
+    Datanode* self = dn.get();
+    BlockScanner::Callbacks callbacks;
+    callbacks.on_corrupt = [self](const ReplicaInfo& r, const std::string&) {
+      self->OnBadReplica(r.block_id, r.genstamp);
+    };
+    callbacks.on_missing = [self](const ReplicaInfo& r, const std::string&) {
+      self->DropMissingReplica(r);
+    };
+    dn->scanner_ = std::make_unique<BlockScanner>(dn->data_.get(), scan_options,
+                                                  std::move(callbacks));
+  }
 
   TransferServerOptions transfer;
   transfer.host = options.rpc_host;
@@ -120,6 +152,8 @@ Datanode::~Datanode() { Stop(); }
 
 void Datanode::StartNamenodeLinks() {
   for (auto& link : links_) link->Start();
+  // What the scanner finds goes to the namenodes, so it starts with the links.
+  if (scanner_) scanner_->Start();
 }
 
 void Datanode::Stop() {
@@ -128,10 +162,15 @@ void Datanode::Stop() {
     if (stopped_) return;
     stopped_ = true;
   }
+  // Copies stop between packets, queued ones return at once.
+  stop_copies_ = true;
+  if (replication_throttle_) replication_throttle_->Cancel();
+  if (scanner_) scanner_->Stop();
   for (auto& link : links_) link->Stop();
   if (rpc_server_) rpc_server_->Stop();
   if (transfer_) transfer_->Stop();
   // Queued work runs out (deletes finish; recoveries see stopped_ and give up).
+  replication_pool_.reset();
   rpc_pool_.reset();
   command_pool_.reset();
 }
@@ -199,7 +238,103 @@ std::vector<VolumeBlockReport> Datanode::FullBlockReport() const {
   return out;
 }
 
-int Datanode::ActiveTransfers() const { return transfer_ ? transfer_->active_transfers() : 0; }
+int Datanode::ActiveTransfers() const {
+  // Copies queued or running count as transfers, so the namenode hands this node no more
+  // re-replication work than it gets through (HDFS xmitsInProgress).
+  int copies;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    copies = replication_.in_progress;
+  }
+  return (transfer_ ? transfer_->active_transfers() : 0) + copies;
+}
+
+ReplicationCounters Datanode::replication_counters() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return replication_;
+}
+
+void Datanode::ReplicateBlocks(std::vector<TransferCommand> commands) {
+  for (TransferCommand& command : commands) {
+    const uint64_t id = command.block.id;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopped_) return;
+      if (!replicating_.insert(id).second) {
+        // The namenode asked again before the first copy ended (or is still queued).
+        ++replication_.dropped;
+        continue;
+      }
+      ++replication_.in_progress;
+    }
+    Status s = replication_pool_->Submit(
+        [this, command = std::move(command)] { ReplicateNow(command); });
+    if (!s.ok()) {
+      LOG(WARNING) << "Copy of blk_" << id << " dropped (the namenode asks again): " << s;
+      std::lock_guard<std::mutex> lock(mu_);
+      replicating_.erase(id);
+      --replication_.in_progress;
+      ++replication_.dropped;
+    }
+  }
+}
+
+void Datanode::ReplicateNow(const TransferCommand& command) {
+  const uint64_t id = command.block.id;
+  CopyStats stats;
+  Status s = Status::Unavailable("datanode stopping");
+  if (!stop_copies_.load()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++replication_.started;
+    }
+    CopyRequest request;
+    request.block_id = id;
+    request.genstamp = command.block.genstamp;
+    request.expected_length = command.block.num_bytes;
+    request.client_name = "";  // datanode-initiated, as HDFS marks re-replication
+    request.timeout_ms = options_.transfer_socket_timeout_ms;
+    std::string names;
+    for (const PeerId& t : command.targets) {
+      request.targets.push_back(
+          transfer::HostPort{t.host, static_cast<uint16_t>(t.data_port)});
+      names += (names.empty() ? "" : ",") + t.host + ":" + std::to_string(t.data_port);
+    }
+    const auto began = std::chrono::steady_clock::now();
+    s = CopyReplica(data_.get(), request, replication_throttle_.get(), &stop_copies_, this,
+                    &stats);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - began)
+                        .count();
+    if (s.ok()) {
+      LOG(INFO) << "Copied blk_" << id << " stamp " << command.block.genstamp << " ("
+                << stats.bytes_sent << " bytes) to " << names << " in " << ms << " ms";
+    } else {
+      LOG(WARNING) << "Copy of blk_" << id << " stamp " << command.block.genstamp << " to "
+                   << names << " failed after " << ms << " ms: " << s;
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  replicating_.erase(id);
+  --replication_.in_progress;
+  if (s.ok()) {
+    ++replication_.succeeded;
+    replication_.bytes_sent += stats.bytes_sent;
+  } else if (!stop_copies_.load()) {
+    ++replication_.failed;
+  }
+}
+
+void Datanode::DropMissingReplica(const ReplicaInfo& replica) {
+  // As HDFS's directory scanner: the replica leaves the map and the namenode hears it was
+  // deleted, so it counts one replica fewer and copies the block again from a good one.
+  Status s = data_->Delete(replica.block_id, replica.genstamp);
+  if (!s.ok() && !s.IsNotFound()) {
+    LOG(WARNING) << "Dropping blk_" << replica.block_id << " (a file is missing): " << s;
+    return;
+  }
+  NotifyAll(RefOf(replica), BlockEvent::kDeleted);
+}
 
 void Datanode::DeleteBlocks(std::vector<BlockRef> blocks) {
   Status s = command_pool_->Submit([this, blocks = std::move(blocks)] { DeleteNow(blocks); });

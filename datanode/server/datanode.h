@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -10,9 +12,11 @@
 #include "common/result.h"
 #include "common/rpc/async_thrift_server.h"
 #include "common/thread_pool.h"
+#include "datanode/server/block_scanner.h"
 #include "datanode/server/namenode_link.h"
 #include "datanode/server/replica_recovery.h"
 #include "datanode/storage/dataset.h"
+#include "datanode/transfer/throttler.h"
 #include "datanode/transfer/transfer_server.h"
 
 namespace talus::datanode {
@@ -40,6 +44,27 @@ struct DatanodeOptions {
   int transfer_socket_timeout_ms = 60000;
   int max_transfer_connections = 256;
   uint32_t max_packet_data_bytes = 16 << 20;
+  // Space a new replica needs on a volume (DataSetOptions::expected_block_bytes).
+  uint64_t expected_block_bytes = 0;
+  // REPLICATE_BLOCKS: copies run at once at most, copies waiting beyond them (more are dropped;
+  // the namenode asks again after its timeout), and their combined rate (0: unlimited).
+  int max_replication_streams = 2;
+  int max_queued_replications = 1024;
+  uint64_t replication_bandwidth_bytes_per_sec = 0;
+  // The block scanner: bytes verified per second (0: no scanner) and how long before a
+  // replica is verified again.
+  uint64_t block_scan_bytes_per_sec = 1 << 20;
+  std::chrono::milliseconds block_scan_period{std::chrono::hours(24 * 21)};
+};
+
+// Datanode-to-datanode copies (REPLICATE_BLOCKS), monotonic since Start, for metrics.
+struct ReplicationCounters {
+  uint64_t started = 0;
+  uint64_t succeeded = 0;
+  uint64_t failed = 0;
+  uint64_t dropped = 0;  // duplicates of a copy already queued or running, or over the queue
+  uint64_t bytes_sent = 0;
+  int in_progress = 0;   // queued or running now
 };
 
 // The datanode daemon's parts wired together: the replica store, the data port, the
@@ -74,12 +99,23 @@ class Datanode : public ReplicaEvents, public LinkOwner {
   int ActiveTransfers() const override;
   void DeleteBlocks(std::vector<BlockRef> blocks) override;
   void RecoverBlocks(std::vector<RecoveryCommand> commands, NamenodeLink* from) override;
+  void ReplicateBlocks(std::vector<TransferCommand> commands) override;
+
+  ReplicationCounters replication_counters() const;
+  // Null when the scanner is disabled.
+  const BlockScanner* scanner() const { return scanner_.get(); }
+  BlockScannerCounters scanner_counters() const {
+    return scanner_ ? scanner_->counters() : BlockScannerCounters{};
+  }
 
  private:
   explicit Datanode(DatanodeOptions options) : options_(std::move(options)) {}
   void NotifyAll(const BlockRef& block, BlockEvent event);
   void DeleteNow(const std::vector<BlockRef>& blocks);
   void RecoverNow(const RecoveryCommand& command, NamenodeLink* from);
+  void ReplicateNow(const TransferCommand& command);
+  // The scanner found a replica whose data or meta file is gone.
+  void DropMissingReplica(const ReplicaInfo& replica);
 
   const DatanodeOptions options_;
   DatanodeIdentity identity_;
@@ -91,10 +127,18 @@ class Datanode : public ReplicaEvents, public LinkOwner {
   std::unique_ptr<ThreadPool> rpc_pool_;
   std::unique_ptr<TransferServer> transfer_;
   std::unique_ptr<AsyncThriftServer> rpc_server_;
+  // Re-replication copies: their own threads (a slow copy never holds up deletes), a shared
+  // bandwidth cap, and a flag that cuts them short at Stop.
+  std::unique_ptr<ThreadPool> replication_pool_;
+  std::unique_ptr<Throttler> replication_throttle_;
+  std::atomic<bool> stop_copies_{false};
+  std::unique_ptr<BlockScanner> scanner_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   bool stopped_ = false;
   std::set<uint64_t> recovering_;  // blocks whose recovery this node leads now; mu_
+  std::set<uint64_t> replicating_;  // blocks with a copy queued or running; mu_
+  ReplicationCounters replication_;  // mu_
 };
 
 }  // namespace talus::datanode

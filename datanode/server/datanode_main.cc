@@ -42,6 +42,23 @@ DEFINE_int32(transfer_socket_timeout_ms, 60000, "Timeout of each read or write o
              "transfer connection.");
 DEFINE_int32(max_transfer_connections, 256, "Most data transfer connections served at once; "
              "more are refused with an error.");
+DEFINE_uint64(expected_block_bytes, 128ULL << 20, "Space a new replica is assumed to need: a "
+              "volume with less remaining (after --reserved_bytes_per_volume) takes no new "
+              "replica, and when no volume has room a write is refused with a no-space error "
+              "(the client then writes elsewhere). The write op does not say the block size; "
+              "give the file system's largest block size (HDFS: 128 MiB).");
+DEFINE_int32(max_replication_streams, 2, "Most replica copies to other datanodes "
+             "(REPLICATE_BLOCKS from the namenode) running at once; more wait in a queue.");
+DEFINE_int32(max_queued_replications, 1024, "Most replica copies waiting to run; more are "
+             "dropped (the namenode asks again after its timeout).");
+DEFINE_uint64(replication_bandwidth_bytes_per_sec, 0, "Combined data rate of the replica copies "
+              "this datanode sends, so re-replication leaves disk and network to clients; 0 "
+              "is unlimited.");
+DEFINE_uint64(block_scan_bytes_per_sec, 1ULL << 20, "Rate at which the block scanner re-reads "
+              "finalized replicas to verify their checksums (HDFS: 1 MiB/s); 0 turns the "
+              "scanner off.");
+DEFINE_int64(block_scan_period_ms, 21LL * 24 * 3600 * 1000, "How long before the block scanner "
+             "verifies the same replica again (HDFS: 3 weeks).");
 
 namespace talus::datanode {
 namespace {
@@ -53,6 +70,9 @@ DEFINE_validator(block_report_interval_ms, &IsPositiveFlag);
 DEFINE_validator(rpc_timeout_ms, &IsPositiveFlag32);
 DEFINE_validator(transfer_socket_timeout_ms, &IsPositiveFlag32);
 DEFINE_validator(max_transfer_connections, &IsPositiveFlag32);
+DEFINE_validator(max_replication_streams, &IsPositiveFlag32);
+DEFINE_validator(max_queued_replications, &IsPositiveFlag32);
+DEFINE_validator(block_scan_period_ms, &IsPositiveFlag);
 
 Status WriteAddressFile(const std::string& path, const std::string& text) {
   std::string tmp = path + ".tmp";
@@ -118,6 +138,12 @@ int Run() {
   options.rpc_timeout_ms = FLAGS_rpc_timeout_ms;
   options.transfer_socket_timeout_ms = FLAGS_transfer_socket_timeout_ms;
   options.max_transfer_connections = FLAGS_max_transfer_connections;
+  options.expected_block_bytes = FLAGS_expected_block_bytes;
+  options.max_replication_streams = FLAGS_max_replication_streams;
+  options.max_queued_replications = FLAGS_max_queued_replications;
+  options.replication_bandwidth_bytes_per_sec = FLAGS_replication_bandwidth_bytes_per_sec;
+  options.block_scan_bytes_per_sec = FLAGS_block_scan_bytes_per_sec;
+  options.block_scan_period = std::chrono::milliseconds(FLAGS_block_scan_period_ms);
 
   // Termination signals are taken by sigwait below, on the main thread only.
   sigset_t signals;

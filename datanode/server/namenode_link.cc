@@ -4,6 +4,7 @@
 
 #include <glog/logging.h>
 
+#include "common/transfer/protocol.h"
 #include "datanode/server/thrift_client.h"
 #include "talus_rpc/DatanodeNamenode.h"
 
@@ -220,9 +221,37 @@ Status NamenodeLink::Heartbeat(Session* session) {
         if (!work.empty()) owner_->RecoverBlocks(std::move(work), this);
         break;
       }
-      case rpc::DatanodeCommandType::REPLICATE_BLOCKS:
-        LOG_EVERY_N(WARNING, 100) << "REPLICATE_BLOCKS is not supported by this datanode yet";
+      case rpc::DatanodeCommandType::REPLICATE_BLOCKS: {
+        std::vector<TransferCommand> work;
+        for (const rpc::BlockTransfer& t : command.transfers) {
+          if (!ValidBlock(t.block) || t.targets.empty() ||
+              t.targets.size() >= transfer::kMaxPipelineNodes) {
+            LOG(WARNING) << "Ignoring a transfer of block " << t.block.block_id << " to "
+                         << t.targets.size() << " target(s) from " << address();
+            continue;
+          }
+          TransferCommand c;
+          c.block = FromThrift(t.block);
+          bool valid = true;
+          for (const rpc::DatanodeId& target : t.targets) {
+            if (target.host.empty() || target.host.size() > transfer::kMaxHostBytes ||
+                target.data_port <= 0 || target.data_port > 65535) {
+              valid = false;
+              break;
+            }
+            c.targets.push_back(
+                PeerId{target.storage_id, target.host, target.data_port, target.rpc_port});
+          }
+          if (!valid) {
+            LOG(WARNING) << "Ignoring a transfer of block " << t.block.block_id
+                         << " to a target without a usable data address, from " << address();
+            continue;
+          }
+          work.push_back(std::move(c));
+        }
+        if (!work.empty()) owner_->ReplicateBlocks(std::move(work));
         break;
+      }
       default:
         LOG(WARNING) << "Unknown command type " << command.type << " from " << address();
     }

@@ -60,6 +60,13 @@ struct RecoveryCommand {
   std::vector<PeerId> locations;
 };
 
+// REPLICATE_BLOCKS: copy this node's replica of `block` to `targets` (the first is sent to,
+// the others follow it as a pipeline).
+struct TransferCommand {
+  BlockRef block;
+  std::vector<PeerId> targets;
+};
+
 class NamenodeLink;
 
 // What a link needs from its datanode. Called from the link's thread; must be thread-safe.
@@ -73,6 +80,7 @@ class LinkOwner {
   // Commands from the leader. They must not block the link for long (queue the work).
   virtual void DeleteBlocks(std::vector<BlockRef> blocks) = 0;
   virtual void RecoverBlocks(std::vector<RecoveryCommand> commands, NamenodeLink* from) = 0;
+  virtual void ReplicateBlocks(std::vector<TransferCommand> commands) = 0;
 };
 
 enum class BlockEvent { kReceiving, kReceived, kDeleted };

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <shared_mutex>
 
@@ -125,8 +127,14 @@ Result<ReplicaInfo> DataSet::CreateRbw(uint64_t block_id, uint64_t genstamp,
   if (map_.Get(block_id) != nullptr) {
     return Status::AlreadyExists(Describe(block_id) + ": replica already exists");
   }
-  ASSIGN_OR_RETURN(Volume * v,
-                   chooser_.Choose(volumes(), expected_bytes + MetaFileLength(expected_bytes)));
+  const uint64_t block_bytes = std::max(expected_bytes, options_.expected_block_bytes);
+  Result<Volume*> chosen = chooser_.Choose(volumes(), block_bytes + MetaFileLength(block_bytes));
+  if (!chosen.ok()) {
+    return Status(chosen.status().code(),
+                  Describe(block_id) + ": no room for a new replica on this datanode: " +
+                      chosen.status().message());
+  }
+  Volume* v = *chosen;
   auto r = std::make_shared<Replica>(block_id);
   std::unique_lock<std::shared_mutex> l(r->mu);
   r->info.genstamp = genstamp;
@@ -225,10 +233,18 @@ Status DataSet::AppendLocked(Replica* r, uint64_t offset, std::string_view data,
     uint32_t crc = crc32c::Extend(crc32c::Value(old.data(), keep), data.data(), first_len);
     PutChecksum(sums.data(), crc);
   }
-  RETURN_NOT_OK(v->CheckIo(
-      PwriteAll(r->data_fd.get(), data.data(), data.size(), offset, r->info.data_path)));
-  RETURN_NOT_OK(v->CheckIo(PwriteAll(r->meta_fd.get(), sums.data(), sums.size(),
-                                     ChecksumOffsetInMeta(offset), r->info.meta_path)));
+  Status written =
+      PwriteAll(r->data_fd.get(), data.data(), data.size(), offset, r->info.data_path);
+  if (written.ok()) {
+    written = PwriteAll(r->meta_fd.get(), sums.data(), sums.size(), ChecksumOffsetInMeta(offset),
+                        r->info.meta_path);
+  }
+  if (!written.ok()) {
+    // A full disk (or a failing one) took part of the write: put the replica back as it was,
+    // so what stays on disk still matches its checksums.
+    RollBackAppend(r, length);
+    return v->CheckIo(written);
+  }
   uint64_t new_length = offset + data.size();
   v->AddUsedBytes(static_cast<int64_t>(new_length - length) +
                   static_cast<int64_t>(MetaFileLength(new_length) - MetaFileLength(length)));
@@ -243,6 +259,30 @@ Status DataSet::AppendLocked(Replica* r, uint64_t offset, std::string_view data,
     r->writeback_started = new_length;
   }
   return Status::OK();
+}
+
+void DataSet::RollBackAppend(Replica* r, uint64_t length) {
+  const std::string what = Describe(r->block_id);
+  bool ok = ::ftruncate(r->data_fd.get(), static_cast<off_t>(length)) == 0 &&
+            ::ftruncate(r->meta_fd.get(), static_cast<off_t>(MetaFileLength(length))) == 0;
+  const uint64_t tail = length % kBytesPerChecksum;
+  if (ok && tail != 0) {
+    // The stored checksum of the partial last chunk may have been overwritten by the new one:
+    // recompute it from the bytes kept (overwriting 4 bytes in place needs no new space).
+    const uint64_t start = length - tail;
+    std::string chunk(tail, '\0');
+    char sum[kChecksumBytes];
+    ok = PreadAll(r->data_fd.get(), chunk.data(), chunk.size(), start, r->info.data_path).ok();
+    if (ok) {
+      PutChecksum(sum, crc32c::Value(chunk.data(), chunk.size()));
+      ok = PwriteAll(r->meta_fd.get(), sum, sizeof(sum), ChecksumOffsetInMeta(start),
+                     r->info.meta_path).ok();
+    }
+  }
+  if (!ok) {
+    LOG(ERROR) << what << ": cannot undo a failed write (" << std::strerror(errno)
+               << "); the replica waits for recovery, which verifies it";
+  }
 }
 
 Status DataSet::Sync(uint64_t block_id, uint64_t genstamp) {

@@ -21,6 +21,11 @@ namespace talus::datanode {
 struct DataSetOptions {
   std::vector<std::string> volume_dirs;  // absolute paths, one per volume
   uint64_t reserved_bytes_per_volume = 0;
+  // Space a new replica is assumed to need when its volume is chosen, since a write does not
+  // say how large its block will grow: a volume with less remaining (after the reserve) takes
+  // no new replica, so a block is not started where it cannot end. 0: only what CreateRbw's
+  // caller expects.
+  uint64_t expected_block_bytes = 0;
   uint64_t max_block_bytes = uint64_t{2} << 30;  // a replica never grows past this
   uint64_t max_io_bytes = uint64_t{16} << 20;    // one Append or Read moves at most this
   // At start-up, delete files that belong to no replica (a data file without its meta file or
@@ -69,10 +74,12 @@ class DataSet {
   ~DataSet();
 
   // Creates an empty replica being written, on a volume chosen round robin among those with at
-  // least expected_bytes remaining. AlreadyExists if the block id is known.
+  // least max(expected_bytes, options.expected_block_bytes) (plus its meta file) remaining.
+  // AlreadyExists if the block id is known; NoSpace (naming the volumes) if no volume has room.
   Result<ReplicaInfo> CreateRbw(uint64_t block_id, uint64_t genstamp, uint64_t expected_bytes);
 
-  // Writes data at replica offset `offset` of an RBW replica. `checksums` are the CRC32Cs the
+  // Writes data at replica offset `offset` of an RBW replica. A write that fails (ENOSPC, EIO)
+  // leaves the replica as it was: both files are cut back to its previous length. `checksums` are the CRC32Cs the
   // sender computed (4 big-endian bytes each) over chunks aligned on the replica's 512-byte
   // boundaries: when offset is not a multiple of 512 the first chunk covers only the bytes up
   // to the next boundary. They are verified (Corruption on mismatch, nothing written). offset
@@ -129,6 +136,8 @@ class DataSet {
   Status OpenRbwFiles(Replica* r);
   Status AppendLocked(Replica* r, uint64_t offset, std::string_view data,
                       std::string_view checksums);
+  // Cuts both files of `r` back to `length` bytes of data after a failed write.
+  void RollBackAppend(Replica* r, uint64_t length);
 
   const DataSetOptions options_;
   std::vector<std::unique_ptr<Volume>> volumes_;

@@ -117,6 +117,14 @@ class FakeOwner : public LinkOwner {
     std::lock_guard<std::mutex> lock(mu);
     for (auto& c : commands) recoveries.push_back(c);
   }
+  void ReplicateBlocks(std::vector<TransferCommand> commands) override {
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto& c : commands) transfers.push_back(c);
+  }
+  size_t Transfers() {
+    std::lock_guard<std::mutex> lock(mu);
+    return transfers.size();
+  }
   size_t Deleted() {
     std::lock_guard<std::mutex> lock(mu);
     return deleted.size();
@@ -125,6 +133,7 @@ class FakeOwner : public LinkOwner {
   std::mutex mu;
   std::vector<uint64_t> deleted;
   std::vector<RecoveryCommand> recoveries;
+  std::vector<TransferCommand> transfers;
 };
 
 class NamenodeLinkTest : public ::testing::Test {
@@ -248,6 +257,56 @@ TEST_F(NamenodeLinkTest, ObeysOnlyTheLeadersCommands) {
   EXPECT_EQ(owner_.recoveries[0].new_genstamp, 1003u);
   ASSERT_EQ(owner_.recoveries[0].locations.size(), 1u);
   EXPECT_EQ(owner_.recoveries[0].locations[0].rpc_port, 4);
+}
+
+rpc::DatanodeId Target(const std::string& host, int data_port) {
+  rpc::DatanodeId id;
+  id.storage_id = "DS-" + std::to_string(data_port);
+  id.host = host;
+  id.data_port = data_port;
+  id.rpc_port = 1;
+  return id;
+}
+
+TEST_F(NamenodeLinkTest, ReplicateBlocksFromTheLeaderReachTheOwnerWithTheirTargets) {
+  StartNamenode();
+  rpc::DatanodeCommand replicate;
+  replicate.type = rpc::DatanodeCommandType::REPLICATE_BLOCKS;
+  rpc::BlockTransfer good;
+  good.block.block_id = 31;
+  good.block.generation_stamp = 1001;
+  good.block.num_bytes = 4096;
+  good.targets = {Target("127.0.0.1", 5001), Target("127.0.0.2", 5002)};
+  rpc::BlockTransfer no_targets = good;
+  no_targets.block.block_id = 32;
+  no_targets.targets.clear();
+  rpc::BlockTransfer bad_port = good;
+  bad_port.block.block_id = 33;
+  bad_port.targets = {Target("127.0.0.1", 70000)};
+  rpc::BlockTransfer bad_block = good;
+  bad_block.block.block_id = 0;
+  replicate.__set_transfers({good, no_targets, bad_port, bad_block});
+
+  // Not from the leader: ignored.
+  namenode_->Script(/*leader=*/false, {replicate});
+  auto link = Link(/*heartbeat_ms=*/20);
+  link->Start();
+  ASSERT_TRUE(test::WaitFor([&] { return namenode_->Count("heartbeat") >= 3; }, 10s));
+  EXPECT_EQ(owner_.Transfers(), 0u);
+
+  namenode_->Script(/*leader=*/true, {replicate});
+  ASSERT_TRUE(test::WaitFor([&] { return owner_.Transfers() >= 1; }, 10s));
+  ASSERT_TRUE(test::WaitFor([&] { return namenode_->Count("heartbeat") >= 6; }, 10s));
+  std::lock_guard<std::mutex> lock(owner_.mu);
+  ASSERT_EQ(owner_.transfers.size(), 1u) << "only the well-formed transfer is passed on";
+  const TransferCommand& t = owner_.transfers[0];
+  EXPECT_EQ(t.block.id, 31u);
+  EXPECT_EQ(t.block.genstamp, 1001u);
+  EXPECT_EQ(t.block.num_bytes, 4096u);
+  ASSERT_EQ(t.targets.size(), 2u);
+  EXPECT_EQ(t.targets[0].host, "127.0.0.1");
+  EXPECT_EQ(t.targets[0].data_port, 5001);
+  EXPECT_EQ(t.targets[1].storage_id, "DS-5002");
 }
 
 TEST_F(NamenodeLinkTest, RegistersAgainWhenToldAndAfterANamenodeRestart) {
