@@ -367,6 +367,7 @@ std::optional<DatanodeIndex> BlockManager::ChooseSourceLocked(const BlockView& v
 
 std::vector<DatanodeIndex> BlockManager::ChooseTargetsLocked(const BlockView& view,
                                                              int32_t count, bool other_rack_first,
+                                                             bool other_rack_only,
                                                              const Pass& pass) {
   PlacementRequest request;
   request.block_size = view.block.num_bytes;
@@ -414,6 +415,8 @@ std::vector<DatanodeIndex> BlockManager::ChooseTargetsLocked(const BlockView& vi
       if (node.registration.rack != rack) elsewhere.push_back(node);
     }
     targets = choose(elsewhere, 1);
+    // A misplaced block gains nothing from another copy on its own rack.
+    if (targets.empty() && other_rack_only) return targets;
     request.excluded.insert(request.excluded.end(), targets.begin(), targets.end());
   }
   std::vector<DatanodeIndex> rest =
@@ -446,7 +449,8 @@ bool BlockManager::ScheduleBlockLocked(int64_t block_id, int level, Pass& pass) 
 
   const std::optional<DatanodeIndex> source = ChooseSourceLocked(view, level, pass);
   if (!source.has_value()) return false;  // every holder is busy: next pass
-  std::vector<DatanodeIndex> targets = ChooseTargetsLocked(view, needed, misplaced, pass);
+  std::vector<DatanodeIndex> targets =
+      ChooseTargetsLocked(view, needed, misplaced, level == kMisplaced, pass);
   if (targets.empty()) {
     // No node left to take a copy. If nodes holding corrupt replicas are what blocks the way
     // and a good copy exists, delete the corrupt ones so those nodes can take a good copy.

@@ -137,8 +137,11 @@ class BlockManager {
                                           const Pass& pass) const;
   std::optional<DatanodeIndex> ChooseSourceLocked(const BlockView& view, int level,
                                                   const Pass& pass) const;
+  // `other_rack_first`: the good replicas share one rack, the first target goes to another
+  // (`other_rack_only`: or none at all).
   std::vector<DatanodeIndex> ChooseTargetsLocked(const BlockView& view, int32_t count,
-                                                 bool other_rack_first, const Pass& pass);
+                                                 bool other_rack_first, bool other_rack_only,
+                                                 const Pass& pass);
 
   const BlockManagerOptions options_;
   BlockMap* const block_map_;

@@ -16,9 +16,9 @@ namespace talus::blocks {
 // DatanodeManager and BlockMap, converts the answer. Every call answers at once on the calling
 // thread (nothing here waits on the journal). Thread-safe as its two delegates are.
 //
-// Dead-node detection piggybacks on heartbeats: at most once per heartbeat interval, a heartbeat
-// also runs BlockMap::HandleDeadDatanodes, so no extra timer thread is needed while any node is
-// alive (and with none alive there is nothing to forget).
+// Dead nodes are collected by the block manager's monitor each pass; heartbeats also run
+// BlockMap::HandleDeadDatanodes at most once per heartbeat interval, so a dead node's replicas
+// leave the map promptly even with a long monitor interval.
 class DatanodeService : public rpc::DatanodeNamenodeCobSvIf {
  public:
   using ExnCob = std::function<void(apache::thrift::TDelayedException*)>;

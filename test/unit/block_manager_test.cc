@@ -146,7 +146,8 @@ class BlockManagerTest : public ::testing::Test {
   }
 
   FakeClock clock_;
-  DatanodeManager datanodes_{DatanodeOptions(), &clock_};
+  Topology topology_;  // empty: one rack; tests may fill it before AddNodes
+  DatanodeManager datanodes_{DatanodeOptions(), &clock_, &topology_};
   BlockMap map_{&datanodes_};
   PlacementPolicy placement_{Placement()};
   SafeMode safe_mode_{SafeModeOptions{}, &clock_};
@@ -276,6 +277,61 @@ TEST_F(BlockManagerTest, PipelineReplicasStillReportingAreNotCopiedAgain) {
   const std::vector<DatanodeIndex> targets = copies.begin()->second.at(0).targets;
   ASSERT_EQ(targets.size(), 1u);
   EXPECT_TRUE(targets[0] == 3 || targets[0] == 4);
+}
+
+TEST_F(BlockManagerTest, QueuesAreWalkedRoundRobin) {
+  AddNodes(4);
+  LeaveSafeMode();
+  // 20 blocks no node can help (replication 5 on a 4-node cluster) ahead of one that can be
+  // helped: a pass looks at 2 x 4 nodes x 2 streams = 16 blocks, the next goes on from there.
+  for (int64_t id = 1; id <= 20; ++id) AddBlock(id, 5, {0, 1, 2, 3});
+  AddBlock(50, 3, {0, 1});
+  Pass();
+  EXPECT_TRUE(TakeCopies().empty());
+  Pass();
+  auto copies = TakeCopies();
+  ASSERT_EQ(copies.size(), 1u);
+  EXPECT_EQ(copies.begin()->second.at(0).block.id, 50);
+}
+
+TEST_F(BlockManagerTest, BlocksOnOneRackGetAReplicaOnAnother) {
+  for (int i = 0; i < 3; ++i) topology_.SetRack("host-" + std::to_string(i), "/r1");
+  for (int i = 3; i < 5; ++i) topology_.SetRack("host-" + std::to_string(i), "/r2");
+  AddNodes(5);
+  LeaveSafeMode();
+  const Block b = AddBlock(1, 3, {0, 1, 2});
+  Pass();
+  auto copies = TakeCopies();
+  ASSERT_EQ(copies.size(), 1u);
+  const ReplicationWork work = copies.begin()->second.at(0);
+  ASSERT_EQ(work.targets.size(), 1u);
+  EXPECT_GE(work.targets[0], 3u) << "a node on /r2";
+  Complete(work);
+  Pass();
+  BeatAllBut();
+  int deleted_on_r1 = 0;
+  for (int i = 0; i < 5; ++i) {
+    const DatanodeCommands c = Take(i);
+    if (!c.delete_blocks.empty()) {
+      EXPECT_LT(i, 3) << "the excess replica leaves the crowded rack";
+      EXPECT_EQ(c.delete_blocks, std::vector<Block>{b});
+      ++deleted_on_r1;
+    }
+  }
+  EXPECT_EQ(deleted_on_r1, 1);
+  EXPECT_EQ(map_.CountLiveReplicas(1), 3);
+}
+
+TEST_F(BlockManagerTest, ExcessKeepsRacksEvenIfTheLoneRackIsFullest) {
+  for (int i = 0; i < 2; ++i) topology_.SetRack("host-" + std::to_string(i), "/r1");
+  topology_.SetRack("host-2", "/r2");
+  AddNodes(3, {50 * kGiB, 60 * kGiB, 1 * kGiB});
+  LeaveSafeMode();
+  const Block b = AddBlock(1, 2, {0, 1, 2});
+  Pass();
+  BeatAllBut();
+  EXPECT_EQ(Take(0).delete_blocks, std::vector<Block>{b}) << "fullest of the rack with two";
+  EXPECT_TRUE(Take(2).delete_blocks.empty());
 }
 
 TEST_F(BlockManagerTest, HighestPriorityFirstWhenSourcesAreScarce) {
