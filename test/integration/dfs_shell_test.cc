@@ -557,11 +557,11 @@ TEST_F(DfsShellTest, Setrep) {
       {"Found 2 items", "-rw-r--r--   5 " + me_ + " " + group_ + "          0 DATE " + P("d/a"),
        "drwxr-xr-x   - " + me_ + " " + group_ + "          0 DATE " + P("d/sub")});
 
+  // An empty file has no block to wait for.
   CommandResult wait = Dfs({"-setrep", "-w", "1", P("f")});
-  EXPECT_EQ(wait.exit_code, 0);
-  EXPECT_EQ(wait.out, "Replication 1 set: " + P("f") + "\n");
-  EXPECT_TRUE(Contains(wait.err, "setrep: -w: waiting for replication is not supported"))
-      << wait.err;
+  EXPECT_EQ(wait.exit_code, 0) << wait.err;
+  EXPECT_EQ(wait.out, "Replication 1 set: " + P("f") + "\nWaiting for " + P("f") + " ... done\n");
+  EXPECT_EQ(wait.err, "");
 
   CommandResult bad = Dfs({"-setrep", "x", P("f")});
   EXPECT_EQ(bad.exit_code, kUsageError);

@@ -219,6 +219,25 @@ TEST_F(FsckTest, OpenFilesAreSkippedUnlessAsked) {
   ASSERT_TRUE((*out)->Close().ok());
 }
 
+// `dfs -setrep -w` returns once every block has exactly the new number of live replicas (the
+// namenode deletes the excess, or copies more), saying so as HDFS does.
+TEST_F(FsckTest, SetrepWaitsForExactlyThatManyReplicas) {
+  ASSERT_TRUE(test::WriteWholeFile(*fs_, "/w/f", test::RandomBytes(kBlock + 10, 6), 65536, kBlock)
+                  .ok());
+  ASSERT_TRUE(test::WaitFor([] { return FullyReplicated(*fs_, "/w/f", 3); }, seconds(20)));
+  const std::regex waited("Replication (\\d) set: /w/f\nWaiting for /w/f \\.\\.\\.\\.* done\n");
+  CommandResult down =
+      test::RunTalus({"dfs", "-fs", Uri(), "-setrep", "-w", "2", "/w/f"}, {}, "", seconds(60));
+  EXPECT_EQ(down.exit_code, 0) << down.out << down.err;
+  EXPECT_TRUE(std::regex_match(down.out, waited)) << down.out;
+  EXPECT_TRUE(FullyReplicated(*fs_, "/w/f", 2));
+  CommandResult up =
+      test::RunTalus({"dfs", "-fs", Uri(), "-setrep", "-w", "3", "/w/f"}, {}, "", seconds(60));
+  EXPECT_EQ(up.exit_code, 0) << up.out << up.err;
+  EXPECT_TRUE(std::regex_match(up.out, waited)) << up.out;
+  EXPECT_TRUE(FullyReplicated(*fs_, "/w/f", 3));
+}
+
 TEST_F(FsckTest, MissingPathAndBadUsage) {
   CommandResult missing = Fsck(Uri(), {"/no/such"});
   EXPECT_EQ(missing.exit_code, 0);  // as HDFS
