@@ -268,9 +268,20 @@ void BlockManager::EvaluateLocked(const BlockView& view, Pass& pass) {
                r.generation_stamp == view.block.generation_stamp;
       });
     };
+    // A source whose replica turned out corrupt (it reports it so instead of copying) or went
+    // away will not copy: look for another now rather than at the timeout.
+    auto source_lost = [&](const PendingCopy& copy) {
+      if (copy.source == kPipeline) return false;
+      return std::none_of(view.replicas.begin(), view.replicas.end(), [&](const ReplicaView& r) {
+        if (r.node != copy.source) return false;
+        const ReplicaClass c = ClassifyReplica(r, view.block.generation_stamp, pass.states);
+        return c == ReplicaClass::kLive || c == ReplicaClass::kDecommissioning ||
+               c == ReplicaClass::kExcess;
+      });
+    };
     std::erase_if(it->second, [&](PendingCopy& copy) {
       std::erase_if(copy.targets, reported);
-      if (!copy.targets.empty()) return false;
+      if (!copy.targets.empty() && !source_lost(copy)) return false;
       DropCopyLocked(copy);
       return true;
     });

@@ -446,6 +446,23 @@ TEST_F(BlockManagerTest, CorruptReplicaIsReplacedThenDeleted) {
   EXPECT_EQ(Locations(1), (std::vector<DatanodeIndex>{0, 2, 3}));
 }
 
+TEST_F(BlockManagerTest, SourceFindingItsReplicaCorruptIsReplacedAtOnce) {
+  AddNodes(5);
+  LeaveSafeMode();
+  const Block b = AddBlock(1, 3, {0, 1});
+  Pass();
+  auto first = TakeCopies();
+  ASSERT_EQ(first.size(), 1u);
+  const int source = first.begin()->first;
+  // The source reads its replica to send it, finds it bad and reports it instead.
+  ASSERT_TRUE(map_.ReportBadReplica("dn" + std::to_string(source), b).ok());
+  Pass();
+  auto second = TakeCopies();
+  ASSERT_EQ(second.size(), 1u) << "no waiting for the timeout";
+  EXPECT_EQ(second.begin()->first, source == 0 ? 1 : 0);
+  EXPECT_EQ(second.begin()->second.at(0).targets.size(), 2u) << "one good replica left";
+}
+
 TEST_F(BlockManagerTest, CorruptReplicaOnTheOnlySpareNodeIsDeletedToMakeRoom) {
   AddNodes(3);
   LeaveSafeMode();
