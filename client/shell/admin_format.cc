@@ -69,8 +69,7 @@ std::string FormatClusterReport(const FsStats& stats) {
   out += "\tUnder replicated blocks: " + std::to_string(stats.under_replicated_blocks) + "\n";
   out += "\tBlocks with corrupt replicas: " + std::to_string(stats.corrupt_blocks) + "\n";
   out += "\tMissing blocks: " + std::to_string(stats.missing_blocks) + "\n";
-  out += "\tPending replication blocks: " + std::to_string(stats.pending_replication_blocks) +
-         "\n";
+  out += "\tPending replication blocks: " + std::to_string(stats.pending_replication_blocks) + "\n";
   out += "\tPending deletion blocks: " + std::to_string(stats.pending_deletion_blocks) + "\n";
   out += "\tTotal blocks: " + std::to_string(stats.total_blocks) + "\n";
   out += "\n-------------------------------------------------\n";
@@ -93,8 +92,9 @@ std::string FormatDatanodeReport(const DatanodeReport& node, std::time_t now) {
   out += "Volumes: " + std::to_string(node.volumes) +
          " (failed: " + std::to_string(node.failed_volumes) + ")\n";
   out += "Xceivers: " + std::to_string(node.active_transfers) + "\n";
-  out += "Last contact: " + JavaDate(now - static_cast<std::time_t>(node.last_contact_ms_ago / 1000)) +
-         "\n";
+  out +=
+      "Last contact: " + JavaDate(now - static_cast<std::time_t>(node.last_contact_ms_ago / 1000)) +
+      "\n";
   out += "Num of Blocks: " + std::to_string(node.num_blocks) + "\n";
   out += "\n";
   return out;

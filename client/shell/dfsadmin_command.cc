@@ -63,8 +63,9 @@ constexpr AdminHelp kCommands[] = {
 };
 
 void PrintUsage(FILE* f) {
-  std::fprintf(f, "Usage: talus dfsadmin\nNote: Administrative commands can only be run as the "
-                  "superuser.\n");
+  std::fprintf(f,
+               "Usage: talus dfsadmin\nNote: Administrative commands can only be run as the "
+               "superuser.\n");
   for (const AdminHelp& c : kCommands) std::fprintf(f, "\t%s\n", c.usage);
   std::fprintf(f,
                "\nGeneric options supported are:\n"
@@ -160,10 +161,10 @@ class DfsAdmin {
       DatanodeReportType type;
       const char* title;
     };
-    for (const Section& s : {Section{live, DatanodeReportType::kLive, "Live"},
-                             Section{dead, DatanodeReportType::kDead, "Dead"},
-                             Section{decommissioning, DatanodeReportType::kDecommissioning,
-                                     "Decommissioning"}}) {
+    for (const Section& s :
+         {Section{live, DatanodeReportType::kLive, "Live"},
+          Section{dead, DatanodeReportType::kDead, "Dead"},
+          Section{decommissioning, DatanodeReportType::kDecommissioning, "Decommissioning"}}) {
       if (!s.wanted) continue;
       Result<std::vector<DatanodeReport>> nodes = (*fs)->GetDatanodeReport(s.type);
       if (!nodes.ok()) return Failure(nodes.status());

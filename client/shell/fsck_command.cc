@@ -76,8 +76,7 @@ class Fsck {
       ++live;
       racks[node.address()] = node.rack.empty() ? "/default-rack" : node.rack;
     }
-    report_.emplace(options_, std::move(admin_states), std::move(racks), live,
-                    default_replication);
+    report_.emplace(options_, std::move(admin_states), std::move(racks), live, default_replication);
 
     Visit(*root, *path);
     Print("\n" + report_->Summary());
@@ -204,8 +203,8 @@ int RunFsckCommand(const std::vector<std::string>& args, FILE* out, FILE* err) {
     } else if (path.empty()) {
       path = a;
     } else {
-      std::fprintf(err, "fsck: only one path may be checked, got '%s' and '%s'\n%s",
-                   path.c_str(), a.c_str(), kUsage);
+      std::fprintf(err, "fsck: only one path may be checked, got '%s' and '%s'\n%s", path.c_str(),
+                   a.c_str(), kUsage);
       return kFailureExitCode;
     }
   }

@@ -12,7 +12,8 @@ std::string BlockName(const BlockHealthInfo& b) {
 }
 
 std::string Percent(int64_t part, int64_t whole) {
-  return JavaFloat(whole <= 0 ? 0.0 : 100.0 * static_cast<double>(part) / static_cast<double>(whole));
+  return JavaFloat(whole <= 0 ? 0.0
+                              : 100.0 * static_cast<double>(part) / static_cast<double>(whole));
 }
 
 }  // namespace
@@ -196,9 +197,10 @@ std::string FsckReport::AddFile(const std::string& path, const FileInfo& info,
     }
     return out;
   }
-  out += path + " " + std::to_string(health.length) + " bytes, replicated: replication=" +
-         std::to_string(health.replication) + ", " + std::to_string(health.blocks.size()) +
-         " block(s)" + (info.under_construction ? ", OPENFORWRITE" : "") + ": ";
+  out += path + " " + std::to_string(health.length) +
+         " bytes, replicated: replication=" + std::to_string(health.replication) + ", " +
+         std::to_string(health.blocks.size()) + " block(s)" +
+         (info.under_construction ? ", OPENFORWRITE" : "") + ": ";
   // The first problem continues the file's line, the others follow, as HDFS prints them.
   size_t start = 0;
   while (start < problems_all.size()) {
@@ -264,9 +266,9 @@ std::string FsckReport::Summary() const {
        Percent(mis_replicated_blocks_, total_blocks_) + " %)\n";
   s += " Default replication factor:\t" + std::to_string(default_replication_) + "\n";
   s += " Average block replication:\t" +
-       JavaFloat(total_blocks_ == 0 ? 0.0
-                                    : static_cast<double>(total_replicas_) /
-                                          static_cast<double>(total_blocks_)) +
+       JavaFloat(total_blocks_ == 0
+                     ? 0.0
+                     : static_cast<double>(total_replicas_) / static_cast<double>(total_blocks_)) +
        "\n";
   s += " Missing blocks:\t\t" + std::to_string(missing_blocks_) + "\n";
   s += " Corrupt blocks:\t\t" + std::to_string(corrupt_blocks_) + "\n";

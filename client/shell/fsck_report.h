@@ -13,10 +13,10 @@
 namespace talus::shell {
 
 struct FsckOptions {
-  bool files = false;          // a line per file (and per directory)
-  bool blocks = false;         // with files: a line per block
-  bool locations = false;      // with blocks: where its replicas are
-  bool open_for_write = false; // check files being written too (else only counted)
+  bool files = false;           // a line per file (and per directory)
+  bool blocks = false;          // with files: a line per block
+  bool locations = false;       // with blocks: where its replicas are
+  bool open_for_write = false;  // check files being written too (else only counted)
   bool list_corrupt_file_blocks = false;
 };
 
@@ -29,16 +29,14 @@ class FsckReport {
   // "Decommission In Progress", "Decommissioned") and `racks` to its rack; `live_datanodes` is
   // how many are live. `default_replication` is the client's (dfs.replication).
   FsckReport(FsckOptions options, std::map<std::string, std::string> admin_states,
-             std::map<std::string, std::string> racks, int live_datanodes,
-             int default_replication);
+             std::map<std::string, std::string> racks, int live_datanodes, int default_replication);
 
   // Each returns the text to print for the entry (possibly empty).
   std::string AddDirectory(const std::string& path);
   std::string AddSymlink(const std::string& path);
   // A file being written when -openforwrite was not given: counted apart, not checked.
   std::string AddOpenFile(const std::string& path, const FileInfo& info);
-  std::string AddFile(const std::string& path, const FileInfo& info,
-                      const FileHealthInfo& health);
+  std::string AddFile(const std::string& path, const FileInfo& info, const FileHealthInfo& health);
 
   // Corrupt or missing blocks make the file system CORRUPT; under-replication does not.
   bool healthy() const { return missing_blocks_ == 0 && corrupt_blocks_ == 0; }

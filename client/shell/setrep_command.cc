@@ -102,8 +102,8 @@ class SetrepCommand : public Command {
       const auto now = std::chrono::steady_clock::now();
       if (now - start >= kWaitLimit) {
         std::fprintf(out, "\n");
-        return PathError(w.display, "timed out waiting for replication " +
-                                        std::to_string(replication_));
+        return PathError(w.display,
+                         "timed out waiting for replication " + std::to_string(replication_));
       }
       if (now - last_dot >= std::chrono::seconds(1)) {
         std::fputc('.', out);

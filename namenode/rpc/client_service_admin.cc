@@ -36,9 +36,12 @@ std::string HostPort(const blocks::DatanodeRegistration& r) {
 bool WantedInReport(const blocks::DatanodeSnapshot& node, rpc::DatanodeReportType::type type) {
   const bool dead = node.liveness == blocks::DatanodeLiveness::kDead;
   switch (type) {
-    case rpc::DatanodeReportType::ALL: return true;
-    case rpc::DatanodeReportType::LIVE: return !dead;
-    case rpc::DatanodeReportType::DEAD: return dead;
+    case rpc::DatanodeReportType::ALL:
+      return true;
+    case rpc::DatanodeReportType::LIVE:
+      return !dead;
+    case rpc::DatanodeReportType::DEAD:
+      return dead;
     case rpc::DatanodeReportType::DECOMMISSIONING:
       return !dead && node.admin_state == blocks::AdminState::kDecommissionInProgress;
   }
@@ -159,8 +162,8 @@ void ClientService::refreshNodes(std::function<void()> cob, ExnCob exn_cob,
 }
 
 void ClientService::setDatanodeAdminState(std::function<void()> cob, ExnCob exn_cob,
-                                          const rpc::RequestHeader& h,
-                                          const std::string& host_port, bool decommission) {
+                                          const rpc::RequestHeader& h, const std::string& host_port,
+                                          bool decommission) {
   Result<Caller> caller = CallerOf(h);
   if (!caller.ok()) return Fail(exn_cob, caller.status());
   Status allowed = RequireSuperuser(*caller);
@@ -168,8 +171,8 @@ void ClientService::setDatanodeAdminState(std::function<void()> cob, ExnCob exn_
   Status valid = CheckBlockManagement();
   if (!valid.ok()) return Fail(exn_cob, valid);
   if (host_port.find(':') == std::string::npos) {
-    return Fail(exn_cob, Status::InvalidArgument("\"" + host_port +
-                                                 "\" is not HOST:PORT (the data port)"));
+    return Fail(exn_cob,
+                Status::InvalidArgument("\"" + host_port + "\" is not HOST:PORT (the data port)"));
   }
   valid = ValidateHostEntry(host_port);
   if (!valid.ok()) return Fail(exn_cob, valid);
@@ -187,14 +190,14 @@ void ClientService::setDatanodeAdminState(std::function<void()> cob, ExnCob exn_
     const std::string entry =
         decommission_hosts_.FileEntryFor(found->registration.host, found->registration.data_port);
     if (!entry.empty()) {
-      return Fail(exn_cob, Status::InvalidArgument(
-                               host_port + " is listed as \"" + entry + "\" in the hosts " +
-                               "exclude file " + hosts_exclude_file_ +
-                               ": remove it there and run -refreshNodes"));
+      return Fail(exn_cob, Status::InvalidArgument(host_port + " is listed as \"" + entry +
+                                                   "\" in the hosts " + "exclude file " +
+                                                   hosts_exclude_file_ +
+                                                   ": remove it there and run -refreshNodes"));
     }
   }
-  LOG(INFO) << (decommission ? "decommission" : "recommission") << " of " << host_port
-            << " by " << caller->user;
+  LOG(INFO) << (decommission ? "decommission" : "recommission") << " of " << host_port << " by "
+            << caller->user;
   decommission_hosts_.SetByCommand(host_port, decommission, datanodes_);
   cob();
 }
@@ -224,8 +227,9 @@ void ClientService::getFileHealth(Cob<rpc::FileHealth> cob, ExnCob exn_cob,
       auto it = names.find(index);
       if (it == names.end()) {
         std::optional<blocks::DatanodeSnapshot> node = datanodes_->Describe(index);
-        it = names.emplace(index, node ? HostPort(node->registration)
-                                       : "unknown-node-" + std::to_string(index))
+        it = names
+                 .emplace(index, node ? HostPort(node->registration)
+                                      : "unknown-node-" + std::to_string(index))
                  .first;
       }
       out.push_back(it->second);
@@ -281,7 +285,8 @@ void ClientService::listCorruptFileBlocks(Cob<std::vector<rpc::CorruptFileBlock>
   Status queued = slow_calls_->Submit([ns, block_map, cob, exn_cob, path, wanted] {
     std::vector<rpc::CorruptFileBlock> out;
     std::unordered_map<int64_t, std::string> paths;
-    for (const blocks::LostBlock& lost : block_map->LostBlocks(std::numeric_limits<size_t>::max())) {
+    for (const blocks::LostBlock& lost :
+         block_map->LostBlocks(std::numeric_limits<size_t>::max())) {
       auto it = paths.find(lost.inode_id);
       if (it == paths.end()) {
         Result<std::string> file_path = ns->PathOf(static_cast<uint64_t>(lost.inode_id));

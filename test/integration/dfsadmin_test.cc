@@ -112,9 +112,9 @@ test::TempDir* DfsAdminTest::exclude_dir_ = nullptr;
 std::string DfsAdminTest::exclude_file_;
 
 TEST_F(DfsAdminTest, ReportMatchesStatsAndListsEveryDatanode) {
-  ASSERT_TRUE(test::WriteWholeFile(*fs_, "/report/f", test::RandomBytes(3 * kBlock, 1), 65536,
-                                   kBlock)
-                  .ok());
+  ASSERT_TRUE(
+      test::WriteWholeFile(*fs_, "/report/f", test::RandomBytes(3 * kBlock, 1), 65536, kBlock)
+          .ok());
   // Every replica reported (3 blocks x 3 nodes) before the numbers are compared.
   ASSERT_TRUE(test::WaitFor(
       [] {
@@ -150,9 +150,9 @@ TEST_F(DfsAdminTest, ReportMatchesStatsAndListsEveryDatanode) {
     const std::string para = NodeParagraph(r.out, address);
     ASSERT_FALSE(para.empty()) << address << "\n" << r.out;
     for (const char* line :
-         {"Hostname: 127.0.0.1\n", "Decommission Status : Normal\n", "Configured Capacity: ",
-          "DFS Used: ", "Non DFS Used: ", "DFS Remaining: ", "DFS Used%: ", "DFS Remaining%: ",
-          "Xceivers: ", "Last contact: "}) {
+         {"Hostname: 127.0.0.1\n", "Decommission Status : Normal\n",
+          "Configured Capacity: ", "DFS Used: ", "Non DFS Used: ", "DFS Remaining: ", "DFS Used%: ",
+          "DFS Remaining%: ", "Xceivers: ", "Last contact: "}) {
       EXPECT_NE(para.find(line), std::string::npos) << line << "\n" << para;
     }
     replicas += Field(para, "Num of Blocks");
@@ -282,8 +282,8 @@ TEST_F(DfsAdminTest, RefreshNodesAppliesTheExcludeFile) {
 TEST_F(DfsAdminTest, HelpAndUsage) {
   CommandResult help = Admin(Uri(), {"-help"});
   EXPECT_EQ(help.exit_code, 0);
-  for (const char* word : {"-report", "-safemode", "-decommission", "-recommission",
-                           "-refreshNodes"}) {
+  for (const char* word :
+       {"-report", "-safemode", "-decommission", "-recommission", "-refreshNodes"}) {
     EXPECT_NE(help.out.find(word), std::string::npos) << word;
   }
   EXPECT_EQ(Admin(Uri(), {"-help", "safemode"}).exit_code, 0);
@@ -308,8 +308,8 @@ TEST(DfsAdminFailureTest, DeadNodeIsListedAndSafeModeWaitEndsAfterRestart) {
   client.default_replication = 2;
   auto fs = FileSystem::Connect(mc.uri(), client);
   ASSERT_TRUE(fs.ok());
-  ASSERT_TRUE(test::WriteWholeFile(**fs, "/f", test::RandomBytes(kBlock + 5, 2), 65536, kBlock)
-                  .ok());
+  ASSERT_TRUE(
+      test::WriteWholeFile(**fs, "/f", test::RandomBytes(kBlock + 5, 2), 65536, kBlock).ok());
 
   // Restarted namenode: in safe mode until the datanodes have reported, then -safemode wait
   // returns by itself.

@@ -64,8 +64,8 @@ class FsckTest : public ::testing::Test {
     ASSERT_TRUE(test::WriteWholeFile(*fs_, "/h/a", test::RandomBytes(2 * kBlock + kBlock / 2, 1),
                                      65536, kBlock)
                     .ok());
-    ASSERT_TRUE(test::WriteWholeFile(*fs_, "/h/sub/b", test::RandomBytes(1000, 2), 65536, kBlock)
-                    .ok());
+    ASSERT_TRUE(
+        test::WriteWholeFile(*fs_, "/h/sub/b", test::RandomBytes(1000, 2), 65536, kBlock).ok());
     ASSERT_TRUE(fs_->CreateEmptyFile("/h/empty").ok());
     ASSERT_TRUE(fs_->Mkdirs("/h/emptydir").ok());
     ASSERT_TRUE(test::WaitFor(
@@ -95,9 +95,12 @@ TEST_F(FsckTest, HealthyTreeCountsAndVerdict) {
   const int64_t size = 2 * kBlock + kBlock / 2 + 1000;
   for (const std::string& line :
        {std::string("Connecting to namenode via ") + Uri() + "\n",
-        std::string("FSCK started by "), std::string("\nStatus: HEALTHY\n"),
-        " Total size:\t" + std::to_string(size) + " B\n", std::string(" Total dirs:\t3\n"),
-        std::string(" Total files:\t3\n"), std::string(" Total symlinks:\t\t0\n"),
+        std::string("FSCK started by "),
+        std::string("\nStatus: HEALTHY\n"),
+        " Total size:\t" + std::to_string(size) + " B\n",
+        std::string(" Total dirs:\t3\n"),
+        std::string(" Total files:\t3\n"),
+        std::string(" Total symlinks:\t\t0\n"),
         " Total blocks (validated):\t4 (avg. block size " + std::to_string(size / 4) + " B)\n",
         std::string(" Minimally replicated blocks:\t4 (100.0 %)\n"),
         std::string(" Over-replicated blocks:\t0 (0.0 %)\n"),
@@ -105,9 +108,11 @@ TEST_F(FsckTest, HealthyTreeCountsAndVerdict) {
         std::string(" Mis-replicated blocks:\t\t0 (0.0 %)\n"),
         std::string(" Default replication factor:\t3\n"),
         std::string(" Average block replication:\t3.0\n"),
-        std::string(" Missing blocks:\t\t0\n"), std::string(" Corrupt blocks:\t\t0\n"),
+        std::string(" Missing blocks:\t\t0\n"),
+        std::string(" Corrupt blocks:\t\t0\n"),
         std::string(" Missing replicas:\t\t0 (0.0 %)\n"),
-        std::string(" Number of data-nodes:\t\t3\n"), std::string(" Number of racks:\t\t1\n"),
+        std::string(" Number of data-nodes:\t\t3\n"),
+        std::string(" Number of racks:\t\t1\n"),
         std::string("\nFSCK ended at ")}) {
     EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
   }
@@ -141,7 +146,8 @@ TEST_F(FsckTest, FilesBlocksLocationsShape) {
                          " bytes, replicated: replication=3, 3 block(s):  OK");
   ASSERT_GE(a, 0) << r.out;
   const std::regex block_line(
-      R"((\d)\. blk_\d+_\d+ len=(\d+) Live_repl=3 \[(127\.0\.0\.1:\d+), (127\.0\.0\.1:\d+), (127\.0\.0\.1:\d+)\])");
+      R"((\d)\. blk_\d+_\d+ len=(\d+) Live_repl=3 )"
+      R"(\[(127\.0\.0\.1:\d+), (127\.0\.0\.1:\d+), (127\.0\.0\.1:\d+)\])");
   std::set<std::string> datanodes;
   for (int i = 0; i < cluster_->num_datanodes(); ++i) {
     datanodes.insert(cluster_->datanode_data_address(i));
@@ -166,7 +172,8 @@ TEST_F(FsckTest, FilesBlocksLocationsShape) {
       << files.out;
   EXPECT_EQ(files.out.find("0. blk_"), std::string::npos);
   CommandResult blocks = Fsck(Uri(), {"/h/sub", "-files", "-blocks"});
-  EXPECT_TRUE(std::regex_search(blocks.out, std::regex(R"(\n0\. blk_\d+_\d+ len=1000 Live_repl=3\n)")))
+  EXPECT_TRUE(
+      std::regex_search(blocks.out, std::regex(R"(\n0\. blk_\d+_\d+ len=1000 Live_repl=3\n)")))
       << blocks.out;
 }
 
@@ -177,15 +184,18 @@ TEST_F(FsckTest, ListCorruptFileBlocksWhenThereAreNone) {
 }
 
 TEST_F(FsckTest, UnderReplicationIsReportedButStaysHealthy) {
-  ASSERT_TRUE(test::WriteWholeFile(*fs_, "/under/f", test::RandomBytes(500, 3), 65536, kBlock)
-                  .ok());
+  ASSERT_TRUE(
+      test::WriteWholeFile(*fs_, "/under/f", test::RandomBytes(500, 3), 65536, kBlock).ok());
   ASSERT_TRUE(test::WaitFor([] { return FullyReplicated(*fs_, "/under/f", 3); }, seconds(20)));
   // Five copies wanted, three datanodes: two replicas short for good.
   ASSERT_TRUE(fs_->SetReplication("/under/f", 5).ok());
   CommandResult r = Fsck(Uri(), {"/under"});
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(std::regex_search(
-      r.out, std::regex(R"(\n/under/f: Under replicated blk_\d+_\d+\. Target Replicas is 5 but found 3 live replica\(s\), 0 decommissioned replica\(s\), 0 decommissioning replica\(s\)\.\n)")))
+      r.out,
+      std::regex(
+          R"(\n/under/f: Under replicated blk_\d+_\d+\. Target Replicas is 5 but found 3 live )"
+          R"(replica\(s\), 0 decommissioned replica\(s\), 0 decommissioning replica\(s\)\.\n)")))
       << r.out;
   EXPECT_NE(r.out.find(" Under-replicated blocks:\t1 (100.0 %)\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(" Missing replicas:\t\t2 (40.0 %)\n"), std::string::npos) << r.out;
@@ -208,8 +218,7 @@ TEST_F(FsckTest, OpenFilesAreSkippedUnlessAsked) {
   ASSERT_TRUE((*out)->Hflush().ok());
   CommandResult r = Fsck(Uri(), {"/open"});
   EXPECT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_NE(r.out.find(" Total files:\t0 (Files currently being written: 1)\n"),
-            std::string::npos)
+  EXPECT_NE(r.out.find(" Total files:\t0 (Files currently being written: 1)\n"), std::string::npos)
       << r.out;
   CommandResult w = Fsck(Uri(), {"/open", "-openforwrite", "-files", "-blocks"});
   EXPECT_EQ(w.exit_code, 0) << w.out;
@@ -222,8 +231,8 @@ TEST_F(FsckTest, OpenFilesAreSkippedUnlessAsked) {
 // `dfs -setrep -w` returns once every block has exactly the new number of live replicas (the
 // namenode deletes the excess, or copies more), saying so as HDFS does.
 TEST_F(FsckTest, SetrepWaitsForExactlyThatManyReplicas) {
-  ASSERT_TRUE(test::WriteWholeFile(*fs_, "/w/f", test::RandomBytes(kBlock + 10, 6), 65536, kBlock)
-                  .ok());
+  ASSERT_TRUE(
+      test::WriteWholeFile(*fs_, "/w/f", test::RandomBytes(kBlock + 10, 6), 65536, kBlock).ok());
   ASSERT_TRUE(test::WaitFor([] { return FullyReplicated(*fs_, "/w/f", 3); }, seconds(20)));
   const std::regex waited("Replication (\\d) set: /w/f\nWaiting for /w/f \\.\\.\\.\\.* done\n");
   CommandResult down =
@@ -271,8 +280,8 @@ TEST(FsckCorruptTest, LostBlockMakesItCorruptAndIsListed) {
   client.default_replication = 1;
   auto fs = FileSystem::Connect(mc.uri(), client);
   ASSERT_TRUE(fs.ok());
-  ASSERT_TRUE(test::WriteWholeFile(**fs, "/d/lost", test::RandomBytes(3000, 5), 65536, kBlock)
-                  .ok());
+  ASSERT_TRUE(
+      test::WriteWholeFile(**fs, "/d/lost", test::RandomBytes(3000, 5), 65536, kBlock).ok());
   ASSERT_TRUE(test::WaitFor([&] { return FullyReplicated(**fs, "/d/lost", 1); }, seconds(20)));
   auto health = (*fs)->GetFileHealth("/d/lost");
   ASSERT_TRUE(health.ok());

@@ -126,10 +126,8 @@ TEST(FsckReportTest, UnderReplicatedIsReportedButHealthy) {
             "replica(s), 0 decommissioned replica(s), 0 decommissioning replica(s).\n");
   EXPECT_TRUE(report.healthy());
   const std::string summary = report.Summary();
-  EXPECT_NE(summary.find(" Under-replicated blocks:\t1 (100.0 %)\n"), std::string::npos)
-      << summary;
-  EXPECT_NE(summary.find(" Missing replicas:\t\t2 (66.666667 %)\n"), std::string::npos)
-      << summary;
+  EXPECT_NE(summary.find(" Under-replicated blocks:\t1 (100.0 %)\n"), std::string::npos) << summary;
+  EXPECT_NE(summary.find(" Missing replicas:\t\t2 (66.666667 %)\n"), std::string::npos) << summary;
 }
 
 TEST(FsckReportTest, MissingAndCorruptBlocksMakeItCorrupt) {
