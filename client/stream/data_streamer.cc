@@ -168,7 +168,7 @@ void DataStreamer::Fail(Status status, int bad) {
 Status DataStreamer::GiveUp(const Status& why, const Status& cause) {
   std::string message = "write pipeline of " + block_.block.Name() + " for " + recovery_.path +
                         " could not be recovered: " + why.message();
-  if (!cause.ok() && cause.message() != why.message()) {
+  if (!cause.ok() && why.message().find(cause.message()) == std::string::npos) {
     message += " (after: " + cause.message() + ")";
   }
   Status s(why.code() == ErrorCode::kOk ? ErrorCode::kIoError : why.code(), message,

@@ -48,6 +48,8 @@ DataStreamer::Options OutputStreamImpl::StreamerOptions() const {
   DataStreamer::Options o;
   o.timeout_ms = ctx_.options.datanode_timeout_ms;
   o.max_in_flight = std::max(ctx_.options.max_packets_in_flight, 1);
+  o.max_recoveries = std::max(ctx_.options.pipeline_recovery_retries, 0);
+  o.replace_policy = ctx_.options.replace_datanode_on_failure;
   return o;
 }
 

@@ -8,22 +8,15 @@
 #include "client/stream/data_namenode.h"
 #include "common/transfer/ops.h"
 #include "common/transfer/pipeline_ack.h"
+#include "talus/file_system.h"
 
 // The decisions of write pipeline recovery (HDFS DataStreamer's setupPipelineForAppendOrRecovery)
 // as pure functions, so they can be tested without a cluster: which node failed, whether a
 // replacement node is wanted, and the op that resumes the block on the survivors.
 namespace talus::client {
 
-// When a pipeline that lost nodes gets new ones from the namenode (HDFS
-// dfs.client.block.write.replace-datanode-on-failure.policy).
-enum class ReplaceDatanodePolicy {
-  kNever,
-  // HDFS DEFAULT: with replication >= 3, when at most half the replicas survive, or when fewer
-  // than `replication` survive of a block that was hflushed or appended to (its data is already
-  // visible, so losing more copies would lose acknowledged data).
-  kDefault,
-  kAlways,  // whenever fewer than `replication` survive
-};
+// When a pipeline that lost nodes gets new ones (talus/file_system.h).
+using ReplaceDatanodePolicy = ::talus::ReplaceDatanodePolicy;
 
 bool ShouldAddDatanode(ReplaceDatanodePolicy policy, int replication, size_t survivors,
                        bool hflushed_or_appended);

@@ -1,6 +1,8 @@
 #include "datanode/transfer/block_receiver.h"
 
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -92,6 +94,7 @@ class BlockReceiver {
   std::atomic<bool> downstream_broken_{false};
   bool completed_ = false;  // set by the responder once the last packet's ack went up
   SocketBuffer in_;        // packets from upstream (receiver thread)
+  transfer::UniqueFd stop_reading_;  // eventfd: FailStream wakes a receiver waiting on in_
   SocketBuffer acks_in_;   // acks from downstream (responder thread)
   std::vector<uint8_t> big_endian_sums_;
   std::string ack_bytes_;
@@ -319,6 +322,10 @@ bool BlockReceiver::Run() {
   ctx_.events->OnReceiving(replica_);
   SendSetupResponse(result);
 
+  // Made before the responder starts, since it may fail the stream at once. Without it (out of
+  // descriptors) a failed stream's receiver stops at the next packet or end of stream instead.
+  stop_reading_ = transfer::UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  in_.set_wake_fd(stop_reading_.get());
   std::thread responder;
   try {
     responder = std::thread([this] { RunResponder(); });
@@ -521,11 +528,16 @@ void BlockReceiver::RunResponder() {
 
 void BlockReceiver::FailStream() {
   queue_.Abort();
-  // Our error ack is on its way. The upstream connection is left open for reading: the receiver
-  // stops at the next packet or when upstream hangs up on reading the ack, and the server
-  // drains what is left before closing (transfer_server.cc), since closing a socket with unread
-  // data resets the connection and could destroy the ack before upstream reads it. The next
-  // node sees us hang up.
+  if (stop_reading_.valid()) {
+    uint64_t one = 1;
+    ssize_t ignored = ::write(stop_reading_.get(), &one, sizeof(one));
+    (void)ignored;
+  }
+  // Our error ack is on its way. The upstream socket is not shut for reading (the receiver is
+  // woken through stop_reading_ instead): data arriving after our FIN on a socket shut for
+  // reading makes the kernel reset the connection, and a reset (as a close with unread data)
+  // can destroy the ack before upstream reads it. The server drains what is left before
+  // closing (transfer_server.cc). The next node sees us hang up.
   if (down_fd_.valid()) ::shutdown(down_fd_.get(), SHUT_RDWR);
 }
 

@@ -12,13 +12,17 @@ namespace talus::datanode {
 
 namespace {
 
-Status WaitReadable(int fd, transfer::Deadline deadline) {
+Status WaitReadable(int fd, int wake_fd, transfer::Deadline deadline) {
   while (true) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
                                                                       transfer::Clock::now());
     if (left.count() < 0) return Status::TimedOut("timed out reading from socket");
-    struct pollfd pfd = {fd, POLLIN, 0};
-    int rc = ::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count() + 1, INT32_MAX)));
+    struct pollfd pfd[2] = {{fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    int rc = ::poll(pfd, wake_fd >= 0 ? 2 : 1,
+                    static_cast<int>(std::min<int64_t>(left.count() + 1, INT32_MAX)));
+    if (rc > 0 && wake_fd >= 0 && (pfd[1].revents & POLLIN) != 0) {
+      return Status::IoError("reading stopped: the stream failed");
+    }
     if (rc > 0) return Status::OK();
     if (rc < 0 && errno != EINTR) return Status::FromErrno(errno, "poll while reading");
   }
@@ -47,7 +51,7 @@ Status SocketBuffer::Fill(int fd, size_t n, transfer::Deadline deadline) {
     }
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return Status::FromErrno(errno, "recv");
-    RETURN_NOT_OK(WaitReadable(fd, deadline));
+    RETURN_NOT_OK(WaitReadable(fd, wake_fd_, deadline));
   }
   return Status::OK();
 }

@@ -26,9 +26,14 @@ class SocketBuffer {
   size_t size() const { return end_ - begin_; }
   // Drops n bytes from the front; they stay readable until the next Fill.
   void Consume(size_t n);
+  // A descriptor (an eventfd) that, once readable, makes a Fill waiting for data give up
+  // (IoError): how a stream that failed elsewhere stops its reader without shutting the
+  // socket, whose peer still has to read what was sent last. -1: none.
+  void set_wake_fd(int fd) { wake_fd_ = fd; }
 
  private:
   std::vector<uint8_t> buf_;
+  int wake_fd_ = -1;
   size_t begin_ = 0;
   size_t end_ = 0;
 };

@@ -131,7 +131,7 @@ class TransferServer {
   // Before a connection closes: FIN after our last bytes, then drop what the peer still sends
   // until it hangs up (at most kMaxDrainMs), so the close never resets the connection.
   void DrainBeforeClose(int fd) const;
-  static constexpr int kMaxDrainMs = 5000;
+  static constexpr int kMaxDrainMs = 2000;
   // Forgets the acked lengths of replicas no longer being written at their stamp.
   void SweepTracker();
 

@@ -40,7 +40,9 @@ struct FakeStorage {
   std::map<uint16_t, int> node_by_port;
   std::set<int> corrupt_nodes;  // nodes that flip a byte of every packet they serve
   std::atomic<int> write_ops{0};
-  int ack_error_node = -1;  // this node's reply in every ack is ERROR
+  std::set<int> ack_error_nodes;    // these nodes' replies are ERROR...
+  int64_t ack_error_from_seqno = 0;  // ...in the acks of packets from this seqno on
+  std::vector<transfer::WriteBlockOp> recovery_ops;  // every WRITE_BLOCK with stage recovery
   int refuse_node = -1;     // this node refuses WRITE_BLOCK
   int cut_reads_node = -1;  // this node hangs up halfway through every READ_BLOCK
 };
@@ -103,10 +105,15 @@ class FakeDatanode {
   void ServeWrite(int fd, const transfer::WriteBlockOp& op) {
     ++storage_->write_ops;
     std::vector<int> nodes = {index_};
-    int ack_error_node = -1;
+    std::set<int> ack_error_nodes;
+    int64_t ack_error_from = 0;
+    const bool recovery = op.stage == transfer::WriteStage::kRecovery;
+    const uint64_t new_stamp = op.latest_genstamp != 0 ? op.latest_genstamp : op.genstamp;
     {
       std::lock_guard<std::mutex> lock(storage_->mu);
-      ack_error_node = storage_->ack_error_node;
+      ack_error_nodes = storage_->ack_error_nodes;
+      ack_error_from = storage_->ack_error_from_seqno;
+      if (recovery) storage_->recovery_ops.push_back(op);
       if (storage_->refuse_node == index_) {
         transfer::OpResponse refused;
         refused.status = transfer::TransferStatus::kErrorNoSpace;
@@ -117,15 +124,23 @@ class FakeDatanode {
       for (const auto& t : op.targets) nodes.push_back(storage_->node_by_port.at(t.port));
       for (int n : nodes) {
         auto key = std::make_pair(n, op.block_id);
+        const uint64_t have = storage_->genstamp[key];
+        const size_t length = storage_->data[key].size();
         if (op.stage == transfer::WriteStage::kCreate) {
           storage_->data[key].clear();
-        } else if (storage_->genstamp[key] != op.genstamp ||
-                   storage_->data[key].size() != op.min_bytes_rcvd) {
+        } else if (recovery ? (have < op.genstamp || have > new_stamp ||
+                               length < op.min_bytes_rcvd || length > op.max_bytes_rcvd)
+                            : (have != op.genstamp || length != op.min_bytes_rcvd)) {
           transfer::OpResponse refused;
           refused.status = transfer::TransferStatus::kErrorStaleGenstamp;
           (void)transfer::WriteResponse(fd, refused, Soon());
           return;
         }
+      }
+      // Every replica takes the write's stamp; a recovery cuts them to the acked length.
+      for (int n : nodes) {
+        storage_->genstamp[{n, op.block_id}] = new_stamp;
+        if (recovery) storage_->data[{n, op.block_id}].resize(op.min_bytes_rcvd);
       }
     }
     if (!transfer::WriteResponse(fd, transfer::OpResponse{}, Soon()).ok()) return;
@@ -149,13 +164,10 @@ class FakeDatanode {
           std::string& bytes = storage_->data[{n, op.block_id}];
           bytes.resize(h.offset_in_block);
           bytes.append(reinterpret_cast<const char*>(packet.data.data()), h.data_len);
-          if (h.last) {
-            storage_->genstamp[{n, op.block_id}] =
-                op.latest_genstamp != 0 ? op.latest_genstamp : op.genstamp;
-          }
-          ack.replies.push_back(!ok.ok()              ? transfer::TransferStatus::kErrorChecksum
-                                : n == ack_error_node ? transfer::TransferStatus::kError
-                                                      : transfer::TransferStatus::kSuccess);
+          const bool fail = ack_error_nodes.count(n) > 0 && h.seqno >= ack_error_from;
+          ack.replies.push_back(!ok.ok() ? transfer::TransferStatus::kErrorChecksum
+                                : fail   ? transfer::TransferStatus::kError
+                                         : transfer::TransferStatus::kSuccess);
         }
       }
       if (!transfer::WriteAck(fd, ack, Soon()).ok() || h.last) return;
@@ -340,6 +352,34 @@ class FakeNamenode : public DataNamenode {
     return out;
   }
 
+  Result<uint64_t> UpdateBlockForPipeline(const BlockRef& block, const std::string&) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    LocatedBlock* last = LastBlock(block.block_id);
+    if (last == nullptr || last->block.genstamp != block.genstamp) {
+      return Status::InvalidArgument("not the last block at its stamp");
+    }
+    return next_genstamp_++;
+  }
+
+  Status UpdatePipeline(const std::string&, const BlockRef& old_block, const BlockRef& new_block,
+                        const std::vector<DatanodeInfo>& nodes) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    LocatedBlock* last = LastBlock(old_block.block_id);
+    if (last == nullptr || last->block.genstamp != old_block.genstamp ||
+        new_block.genstamp <= old_block.genstamp) {
+      return Status::InvalidArgument("bad pipeline update");
+    }
+    last->block = new_block;
+    last->locations = nodes;
+    pipeline_updates_.push_back(new_block);
+    return Status::OK();
+  }
+
+  std::vector<BlockRef> pipeline_updates() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return pipeline_updates_;
+  }
+
   Status RenewLease(const std::string&) override {
     ++renewals_;
     return Status::OK();
@@ -367,6 +407,15 @@ class FakeNamenode : public DataNamenode {
   std::atomic<int> renewals_{0};
 
  private:
+  LocatedBlock* LastBlock(uint64_t block_id) {
+    for (auto& [path, f] : files_) {
+      if (!f.blocks.empty() && f.blocks.back().block.block_id == block_id) {
+        return &f.blocks.back();
+      }
+    }
+    return nullptr;
+  }
+
   static int64_t Length(const File& f) {
     int64_t n = 0;
     for (const LocatedBlock& lb : f.blocks) n += static_cast<int64_t>(lb.block.num_bytes);
@@ -382,6 +431,7 @@ class FakeNamenode : public DataNamenode {
   int complete_calls_ = 0;
   int16_t replication_ = 3;
   std::vector<LocatedBlock> bad_;
+  std::vector<BlockRef> pipeline_updates_;
 };
 
 std::string RandomBytes(size_t n, uint64_t seed) {
@@ -623,11 +673,12 @@ TEST_F(ClientStreamTest, WriteAfterCloseFailsAndEmptyAppendKeepsData) {
   EXPECT_EQ(ReadAll("/e"), "hello");
 }
 
-TEST_F(ClientStreamTest, ANodesErrorAckBreaksTheStreamNamingIt) {
+TEST_F(ClientStreamTest, WithoutRecoveryANodesErrorAckBreaksTheStreamNamingIt) {
   {
     std::lock_guard<std::mutex> lock(storage_.mu);
-    storage_.ack_error_node = 2;
+    storage_.ack_error_nodes = {2};
   }
+  ctx_.options.pipeline_recovery_retries = 0;
   CreateOptions co;
   co.block_size = kBlockSize;
   auto out = OutputStreamImpl::Create(ctx_, "/broken", co);
@@ -641,6 +692,101 @@ TEST_F(ClientStreamTest, ANodesErrorAckBreaksTheStreamNamingIt) {
   // Broken for good: later calls give the same error.
   EXPECT_EQ((*out)->Write("x", 1).message(), s.message());
   EXPECT_FALSE((*out)->Close().ok());
+}
+
+TEST_F(ClientStreamTest, AnErrorAckDropsThatNodeAndTheWriteGoesOn) {
+  constexpr size_t kPacket = 64 * 1024;
+  {
+    std::lock_guard<std::mutex> lock(storage_.mu);
+    storage_.ack_error_nodes = {1};
+    storage_.ack_error_from_seqno = 3;
+  }
+  ctx_.options.write_packet_bytes = kPacket;
+  CreateOptions co;
+  co.block_size = kBlockSize;
+  auto out = OutputStreamImpl::Create(ctx_, "/recovered", co);
+  ASSERT_TRUE(out.ok());
+  auto* stream = static_cast<OutputStreamImpl*>(out->get());
+  const std::string data = RandomBytes(10 * kPacket + 100, 7);
+  ASSERT_TRUE((*out)->Write(data.data(), data.size()).ok());
+  ASSERT_TRUE((*out)->Hflush().ok());
+  EXPECT_EQ(stream->pipeline_recoveries(), 1);
+  std::optional<LocatedBlock> block = stream->CurrentBlock();
+  ASSERT_TRUE(block.has_value());
+  ASSERT_EQ(block->locations.size(), 2u);
+  EXPECT_EQ(block->locations[0].storage_id, "storage-0");
+  EXPECT_EQ(block->locations[1].storage_id, "storage-2");
+  ASSERT_TRUE((*out)->Close().ok());
+
+  // The survivors resumed at the acknowledged length (packets 0-2) under a new stamp, every
+  // later packet was sent again, and the namenode got the new stamp, length and nodes.
+  std::vector<transfer::WriteBlockOp> ops;
+  {
+    std::lock_guard<std::mutex> lock(storage_.mu);
+    ops = storage_.recovery_ops;
+  }
+  ASSERT_EQ(ops.size(), 1u);
+  EXPECT_EQ(ops[0].min_bytes_rcvd, 3 * kPacket);
+  // At most what was queued when the node failed: the failed packet at least.
+  EXPECT_GE(ops[0].max_bytes_rcvd, 4 * kPacket);
+  EXPECT_LE(ops[0].max_bytes_rcvd, data.size());
+  EXPECT_GT(ops[0].latest_genstamp, ops[0].genstamp);
+  ASSERT_EQ(ops[0].targets.size(), 1u);
+  std::vector<BlockRef> updates = namenode_->pipeline_updates();
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].genstamp, ops[0].latest_genstamp);
+  EXPECT_EQ(updates[0].num_bytes, 3 * kPacket);
+  const LocatedBlock& last = namenode_->file("/recovered").blocks[0];
+  EXPECT_EQ(last.block.genstamp, ops[0].latest_genstamp);
+  EXPECT_EQ(last.block.num_bytes, data.size());
+  EXPECT_TRUE(ReadAll("/recovered") == data);
+}
+
+TEST_F(ClientStreamTest, AFailedAppendSetupIsRecoveredOnTheOtherNodes) {
+  const std::string first = RandomBytes(70000, 9);
+  WriteFile("/app", first);
+  const uint64_t old_stamp = namenode_->file("/app").blocks[0].block.genstamp;
+  {
+    std::lock_guard<std::mutex> lock(storage_.mu);
+    storage_.refuse_node = 0;
+  }
+  auto out = OutputStreamImpl::Append(ctx_, "/app");
+  ASSERT_TRUE(out.ok()) << out.status();
+  const std::string more = RandomBytes(90000, 10);
+  ASSERT_TRUE((*out)->Write(more.data(), more.size()).ok());
+  ASSERT_TRUE((*out)->Close().ok());
+  {
+    std::lock_guard<std::mutex> lock(storage_.mu);
+    ASSERT_EQ(storage_.recovery_ops.size(), 1u);
+    // Replicas the append never reached still have the stamp from before it.
+    EXPECT_EQ(storage_.recovery_ops[0].genstamp, old_stamp);
+    EXPECT_EQ(storage_.recovery_ops[0].min_bytes_rcvd, first.size());
+  }
+  const LocatedBlock& block = namenode_->file("/app").blocks[0];
+  ASSERT_EQ(block.locations.size(), 2u);
+  EXPECT_EQ(block.locations[0].storage_id, "storage-1");
+  EXPECT_EQ(block.block.num_bytes, first.size() + more.size());
+  EXPECT_TRUE(ReadAll("/app") == first + more);
+}
+
+TEST_F(ClientStreamTest, WhenEveryNodeFailsTheWriterSeesTheError) {
+  {
+    std::lock_guard<std::mutex> lock(storage_.mu);
+    storage_.ack_error_nodes = {0, 1, 2};
+  }
+  CreateOptions co;
+  co.block_size = kBlockSize;
+  auto out = OutputStreamImpl::Create(ctx_, "/lost", co);
+  ASSERT_TRUE(out.ok());
+  const std::string data = RandomBytes(100000, 8);
+  Status s = (*out)->Write(data.data(), data.size());
+  if (s.ok()) s = (*out)->Hflush();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("all datanodes of the pipeline failed"), std::string::npos) << s;
+  // Each rebuild drops the first failing node: pipelines of two nodes, then of one, were
+  // tried; then none was left.
+  std::lock_guard<std::mutex> lock(storage_.mu);
+  EXPECT_EQ(storage_.recovery_ops.size(), 2u);
 }
 
 TEST_F(ClientStreamTest, ARefusingNodeIsLeftOutOfANewPipeline) {

@@ -647,6 +647,65 @@ TEST_F(TransferServerTest, PipelineRecoveryResumesFromTheAckedLength) {
   }
 }
 
+TEST_F(TransferServerTest, RecoveryReopensAReplicaFinalizedAtTheOldStamp) {
+  // The last packet reached both nodes (each finalized the replica under stamp 5) but its ack
+  // never reached the client, which resumes from what it saw acknowledged (HDFS
+  // PIPELINE_CLOSE_RECOVERY).
+  Node* dn1 = AddNode();
+  Node* dn2 = AddNode();
+  ASSERT_TRUE(dn1 && dn2);
+  const std::string data = Bytes(150000, 33);
+  const size_t acked = 100000;
+  ASSERT_TRUE(WriteBlock(dn1->server->port(), 14, 5, data, {dn2->address()}).ok());
+  ASSERT_EQ(dn2->data->GetReplica(14)->state, ReplicaState::kFinalized);
+  WriteBlockOp op = CreateOp(14, 5, {dn2->address()});
+  op.stage = WriteStage::kRecovery;
+  op.latest_genstamp = 6;
+  op.min_bytes_rcvd = acked;
+  op.max_bytes_rcvd = data.size();
+  auto w = StartWrite(dn1->server->port(), op);
+  ASSERT_TRUE(w.ok());
+  ASSERT_EQ(w->response.status, TransferStatus::kSuccess) << w->response.message;
+  ASSERT_TRUE(StreamPackets(w->fd.get(), acked, data.substr(acked), 64 * 1024, true).ok());
+  for (Node* dn : {dn1, dn2}) {
+    auto info = dn->data->GetReplica(14);
+    ASSERT_TRUE(info.ok());
+    EXPECT_EQ(info->genstamp, 6u);
+    EXPECT_EQ(info->state, ReplicaState::kFinalized);
+    EXPECT_TRUE(Stored(dn, 14) == data);
+  }
+  // Finalized already under the recovery's own stamp: nothing to resume.
+  auto again = StartWrite(dn1->server->port(), op);
+  ASSERT_TRUE(again.ok());
+  EXPECT_NE(again->response.status, TransferStatus::kSuccess);
+}
+
+TEST_F(TransferServerTest, RecoveryStartsAMissingReplicaOnlyWhenNothingWasAcked) {
+  Node* dn1 = AddNode();
+  ASSERT_TRUE(dn1);
+  const std::string data = Bytes(70000, 34);
+  WriteBlockOp op = CreateOp(15, 5);
+  op.stage = WriteStage::kRecovery;
+  op.latest_genstamp = 6;
+  op.min_bytes_rcvd = 512;
+  op.max_bytes_rcvd = 1024;
+  auto refused = StartWrite(dn1->server->port(), op);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->response.status, TransferStatus::kErrorUnknownBlock);
+  EXPECT_FALSE(dn1->data->GetReplica(15).ok());
+  // A node joining a pipeline before any byte was acknowledged starts the replica empty.
+  op.min_bytes_rcvd = 0;
+  op.max_bytes_rcvd = 1024;
+  auto w = StartWrite(dn1->server->port(), op);
+  ASSERT_TRUE(w.ok());
+  ASSERT_EQ(w->response.status, TransferStatus::kSuccess) << w->response.message;
+  ASSERT_TRUE(StreamPackets(w->fd.get(), 0, data, 64 * 1024, true).ok());
+  auto info = dn1->data->GetReplica(15);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->genstamp, 6u);
+  EXPECT_TRUE(Stored(dn1, 15) == data);
+}
+
 TEST_F(TransferServerTest, StopWriterAbortsAWriteInProgress) {
   Node* dn1 = AddNode();
   Node* dn2 = AddNode();

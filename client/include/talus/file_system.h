@@ -190,6 +190,16 @@ class InputStream {
   virtual Status Close() = 0;
 };
 
+// When a write pipeline that lost datanodes asks the namenode for replacements (HDFS
+// dfs.client.block.write.replace-datanode-on-failure.policy).
+enum class ReplaceDatanodePolicy {
+  kNever,
+  // HDFS DEFAULT: with replication >= 3, when at most half the replicas survive, or when fewer
+  // than the replication survive of a block that was hflushed or appended to.
+  kDefault,
+  kAlways,  // whenever fewer than the replication survive
+};
+
 struct ClientOptions {
   // The user the client acts as; empty means the OS user running the process.
   std::string user;
@@ -211,6 +221,12 @@ struct ClientOptions {
   // fewer system calls per byte on every node of the pipeline.
   int write_packet_bytes = 256 * 1024;
   int max_packets_in_flight = 32;
+  // Pipeline recovery: a datanode that fails or hangs (no ack within datanode_timeout_ms, plus
+  // a few seconds per node of the pipeline) is dropped and the block goes on with the others;
+  // after this many rebuilds of one block's pipeline the write fails (HDFS
+  // dfs.client.block.write.retries).
+  int pipeline_recovery_retries = 5;
+  ReplaceDatanodePolicy replace_datanode_on_failure = ReplaceDatanodePolicy::kDefault;
   // How often the background thread renews this client's leases while files are open.
   int lease_renew_interval_ms = 10000;
 };
