@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -354,6 +356,25 @@ TEST_F(CopierTest, AThrottledCopyKeepsToItsRate) {
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_GE(elapsed, 200ms);
   EXPECT_TRUE(Contents(b, 20, 1001) == data);
+}
+
+// Copy throughput for one block to one target, when TALUS_COPY_BENCH_MIB says how large.
+TEST_F(CopierTest, ThroughputWhenAsked) {
+  const char* env = std::getenv("TALUS_COPY_BENCH_MIB");
+  if (env == nullptr) GTEST_SKIP() << "set TALUS_COPY_BENCH_MIB to measure";
+  const size_t mib = std::strtoul(env, nullptr, 10);
+  Node* source = AddNode();
+  Node* b = AddNode();
+  ASSERT_TRUE(source && b);
+  PutReplica(source, 21, 1001, Bytes(mib << 20, 10));
+  const auto start = std::chrono::steady_clock::now();
+  Status s = CopyReplica(source->data.get(), Request(21, 1001, {b->address()}), nullptr, nullptr,
+                         nullptr);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_TRUE(s.ok()) << s;
+  std::printf("copied %zu MiB in %.3f s: %.1f MiB/s\n", mib, seconds,
+              static_cast<double>(mib) / seconds);
 }
 
 TEST(ThrottlerTest, AcquireWaitsForTokensAndCancelReleasesWaiters) {
