@@ -108,7 +108,7 @@ struct BlockHealthInfo {
   int32_t expected_replication = 0;
   bool complete = false;
   std::vector<std::string> live;             // good replicas on nodes in service
-  std::vector<std::string> decommissioning;  // good replicas on nodes leaving (or gone from) service
+  std::vector<std::string> decommissioning;  // good replicas on nodes out of (or leaving) service
   std::vector<std::string> corrupt;          // replicas known corrupt
   std::vector<std::string> stale;            // the subset of `live` on nodes missing heartbeats
 };
