@@ -38,6 +38,9 @@ void BlockManager::Start() {
   std::lock_guard lock(mutex_);
   if (thread_.joinable()) return;
   stopping_ = false;
+  // mutex_ is a leaf lock (nothing is called while holding it), so taking it under the map's
+  // lock is safe.
+  block_map_->SetReplicaAddedListener([this] { OnReplicaAdded(); });
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -47,17 +50,33 @@ void BlockManager::Stop() {
     stopping_ = true;
   }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+    block_map_->SetReplicaAddedListener(nullptr);
+  }
+}
+
+void BlockManager::OnReplicaAdded() {
+  if (pending_blocks_.load(std::memory_order_relaxed) == 0) return;
+  {
+    std::lock_guard lock(mutex_);
+    wake_requested_ = true;
+  }
+  wake_.notify_one();
 }
 
 void BlockManager::Loop() {
+  const auto interval = std::chrono::milliseconds(options_.monitor_interval_ms);
+  const auto min_gap = std::min(interval, std::chrono::milliseconds(50));
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     lock.unlock();
+    const auto started = std::chrono::steady_clock::now();
     RunOnce();
     lock.lock();
-    wake_.wait_for(lock, std::chrono::milliseconds(options_.monitor_interval_ms),
-                   [this] { return stopping_; });
+    wake_requested_ = false;
+    wake_.wait_until(lock, started + min_gap, [this] { return stopping_; });
+    wake_.wait_until(lock, started + interval, [this] { return stopping_ || wake_requested_; });
   }
 }
 
@@ -147,6 +166,7 @@ void BlockManager::RunOnce() {
               << " without a good replica), " << pending_.size() << " with copies pending";
   }
   const int64_t pending_deletion = static_cast<int64_t>(datanodes_->TotalPendingDeletes());
+  pending_blocks_.store(static_cast<int64_t>(pending_.size()), std::memory_order_relaxed);
   std::lock_guard lock(mutex_);
   stats_.under_replicated = queued;
   stats_.pending_replication = static_cast<int64_t>(pending_.size());

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -81,7 +82,10 @@ class BlockManager {
   BlockManager(const BlockManager&) = delete;
   BlockManager& operator=(const BlockManager&) = delete;
 
-  // Starts / stops the monitor thread.
+  // Starts / stops the monitor thread. While it runs, a copy landing (a finalized replica
+  // recorded while copies are pending) wakes it early, at most every
+  // min(monitor_interval_ms, 50 ms), so sources get their next copies without waiting a whole
+  // interval.
   void Start();
   void Stop();
   // One pass of the monitor, on the calling thread (unit tests drive it with a FakeClock).
@@ -119,6 +123,7 @@ class BlockManager {
   };
 
   void Loop();
+  void OnReplicaAdded();
   void ExpirePendingLocked(Pass& pass, std::vector<int64_t>* recheck);
   void EvaluateLocked(const BlockView& view, Pass& pass);
   void ScheduleLocked(Pass& pass);
@@ -153,6 +158,8 @@ class BlockManager {
   mutable std::mutex mutex_;  // guards the loop's stop flag and stats_
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool wake_requested_ = false;
+  std::atomic<int64_t> pending_blocks_{0};  // pending_.size() at the end of the last pass
   std::thread thread_;
   ReplicationStats stats_;
 

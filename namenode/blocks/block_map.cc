@@ -227,6 +227,9 @@ BlockMap::Verdict BlockMap::RecordReplicaUnlocked(DatanodeIndex node, uint16_t v
     r.excess = r.excess && same_stamp;
     r.generation_stamp = reported.generation_stamp;
     dirty_.insert(reported.id);
+    if (!corrupt && info.complete && state == ReplicaState::kFinalized && replica_added_) {
+      replica_added_();
+    }
     return corrupt ? Verdict::kCorrupt : Verdict::kRecorded;
   }
   if (corrupt) {
@@ -238,6 +241,9 @@ BlockMap::Verdict BlockMap::RecordReplicaUnlocked(DatanodeIndex node, uint16_t v
   info.replicas.push_back(added);
   NodeUnlocked(node).blocks.insert(reported.id);
   dirty_.insert(reported.id);
+  if (!corrupt && info.complete && state == ReplicaState::kFinalized && replica_added_) {
+    replica_added_();
+  }
   return corrupt ? Verdict::kCorrupt : Verdict::kRecorded;
 }
 
@@ -617,6 +623,11 @@ int64_t BlockMap::NodeBlockCount(DatanodeIndex node) const {
   std::lock_guard lock(mutex_);
   if (node >= node_blocks_.size()) return 0;
   return static_cast<int64_t>(node_blocks_[node].blocks.size());
+}
+
+void BlockMap::SetReplicaAddedListener(std::function<void()> listener) {
+  std::lock_guard lock(mutex_);
+  replica_added_ = std::move(listener);
 }
 
 std::vector<int64_t> BlockMap::TakeDirty(size_t limit) {

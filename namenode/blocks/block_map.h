@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <span>
 #include <string>
@@ -228,6 +229,9 @@ class BlockMap {
   int64_t NodeBlockCount(DatanodeIndex node) const;
 
   // --- for the block manager ---
+  // Called when a finalized replica of a complete block is recorded (a copy landed), with the
+  // map's lock held: it must not call into the map. Lets the monitor run early. Null: none.
+  void SetReplicaAddedListener(std::function<void()> listener);
   // Blocks whose replicas, state or expected replication changed since they were last taken (at
   // most `limit`, removed from the set). Blocks since removed are included: Inspect skips them.
   std::vector<int64_t> TakeDirty(size_t limit);
@@ -305,6 +309,7 @@ class BlockMap {
   std::unordered_map<int64_t, std::vector<int64_t>> file_blocks_;  // inode → block ids in order
   std::vector<NodeBlocks> node_blocks_;                            // by DatanodeIndex
   std::unordered_set<int64_t> dirty_;  // for the block manager (TakeDirty)
+  std::function<void()> replica_added_;
 };
 
 }  // namespace talus::blocks

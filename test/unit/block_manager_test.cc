@@ -648,6 +648,31 @@ TEST_F(BlockManagerTest, MonitorThreadCollectsDeadNodesWithoutHeartbeats) {
 // The monitor thread running flat out while reports, bad-replica reports, setrep, heartbeats and
 // readers go on from other threads: no deadlock (lock order BlockManager → BlockMap →
 // DatanodeManager), and every block ends with its replicas.
+TEST_F(BlockManagerTest, ALandedCopyWakesTheMonitorBeforeItsInterval) {
+  AddNodes(4);
+  LeaveSafeMode();
+  AddBlock(1, 3, {0});
+  AddBlock(2, 3, {0});
+  BlockManagerOptions o = ManagerOptions(1, 1);  // node 0 copies one block at a time
+  o.monitor_interval_ms = 600'000;
+  BlockManager manager(o, &map_, &datanodes_, &placement_, &safe_mode_, &clock_);
+  manager.Start();  // the first pass runs at once
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  auto wait_scheduled = [&](int64_t n) {
+    while (manager.Stats().scheduled_total < n) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  };
+  wait_scheduled(2);  // one block to two targets
+  auto first = TakeCopies();
+  ASSERT_EQ(first.size(), 1u);
+  Complete(first.begin()->second.at(0));
+  // The second block goes as soon as the first copy lands, not 10 minutes later.
+  wait_scheduled(3);
+  manager.Stop();
+}
+
 TEST_F(BlockManagerTest, MonitorThreadAlongsideReportsAndReaders) {
   AddNodes(5);
   LeaveSafeMode();
