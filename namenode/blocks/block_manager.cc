@@ -35,12 +35,12 @@ BlockManager::BlockManager(BlockManagerOptions options, BlockMap* block_map,
 BlockManager::~BlockManager() { Stop(); }
 
 void BlockManager::Start() {
+  // mutex_ is a leaf lock (nothing is called while holding it), so the listener may take it
+  // under the map's lock; hence the listener is set before taking mutex_ here.
+  block_map_->SetReplicaAddedListener([this] { OnReplicaAdded(); });
   std::lock_guard lock(mutex_);
   if (thread_.joinable()) return;
   stopping_ = false;
-  // mutex_ is a leaf lock (nothing is called while holding it), so taking it under the map's
-  // lock is safe.
-  block_map_->SetReplicaAddedListener([this] { OnReplicaAdded(); });
   thread_ = std::thread([this] { Loop(); });
 }
 
