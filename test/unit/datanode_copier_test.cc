@@ -4,7 +4,10 @@
 // the stop flag, and the token bucket that caps the copies' rate.
 #include "datanode/transfer/block_copier.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -20,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/transfer/stream_io.h"
 #include "datanode/storage/block_meta.h"
 #include "test/support/mini_cluster.h"
 
@@ -339,6 +343,52 @@ TEST_F(CopierTest, TheStopFlagEndsACopy) {
   EXPECT_EQ(b->data->GetReplica(19).ok() &&
                 b->data->GetReplica(19)->state == ReplicaState::kFinalized,
             false);
+}
+
+// A target that takes the op and the packets but never acks: the stop flag still ends the
+// copy within a moment, not after the socket timeout.
+TEST_F(CopierTest, TheStopFlagEndsACopyWaitingOnAHungTarget) {
+  Node* source = AddNode();
+  ASSERT_TRUE(source);
+  PutReplica(source, 22, 1001, Bytes(1 << 20, 11));
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::atomic<bool> answered{false};
+  std::thread hung([&] {
+    int fd = ::accept(listener, nullptr, nullptr);
+    if (fd < 0) return;
+    const auto deadline = transfer::DeadlineAfterMs(10000);
+    if (transfer::ReadOp(fd, deadline).ok() &&
+        transfer::WriteResponse(fd, transfer::OpResponse{}, deadline).ok()) {
+      answered = true;
+      char buf[65536];
+      while (::read(fd, buf, sizeof(buf)) > 0) {
+      }
+    }
+    ::close(fd);
+  });
+  std::atomic<bool> stop{false};
+  CopyRequest request = Request(22, 1001, {HostPort{"127.0.0.1", ntohs(addr.sin_port)}});
+  request.timeout_ms = 30000;
+  std::thread stopper([&] {
+    test::WaitFor([&] { return answered.load(); }, 10s);
+    stop = true;
+  });
+  const auto start = std::chrono::steady_clock::now();
+  Status s = CopyReplica(source->data.get(), request, nullptr, &stop, nullptr);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  stopper.join();
+  ::close(listener);
+  hung.join();
+  EXPECT_EQ(s.code(), ErrorCode::kUnavailable) << s;
+  EXPECT_LT(elapsed, 5s);
 }
 
 TEST_F(CopierTest, AThrottledCopyKeepsToItsRate) {
