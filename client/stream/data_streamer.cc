@@ -222,27 +222,7 @@ Status DataStreamer::Recover() {
     }
     if (ShouldAddDatanode(options_.replace_policy, recovery_.replication, nodes.size(),
                           hflushed_ || recovery_.appended)) {
-      // A node that joins must first hold what the others acknowledged; without a copy from a
-      // survivor that is possible only while nothing is acknowledged. Otherwise the block goes
-      // on with the survivors, and re-replication restores its copies once it is complete.
-      if (acked == 0) {
-        Result<std::vector<DatanodeInfo>> added = recovery_.namenode->GetAdditionalDatanodes(
-            recovery_.path, recovery_.file_id, block_.block, nodes, excluded_,
-            recovery_.replication - static_cast<int>(nodes.size()), recovery_.client_name);
-        if (added.ok()) {
-          for (DatanodeInfo& n : *added) {
-            if (nodes.size() < transfer::kMaxPipelineNodes) nodes.push_back(std::move(n));
-          }
-        } else {
-          LOG(WARNING) << "no replacement datanode for " << block_.block.Name() << ": "
-                       << added.status();
-        }
-      } else {
-        LOG(INFO) << block_.block.Name() << " of " << recovery_.path << " goes on with "
-                  << nodes.size() << " of " << recovery_.replication
-                  << " datanodes (a replacement would need the acknowledged " << acked
-                  << " bytes copied to it)";
-      }
+      MaybeAddDatanodes(&nodes, acked);
     }
     Result<uint64_t> stamp =
         recovery_.namenode->UpdateBlockForPipeline(block_.block, recovery_.client_name);
@@ -283,6 +263,61 @@ Status DataStreamer::Recover() {
     StartThreads();
     return Status::OK();
   }
+}
+
+void DataStreamer::MaybeAddDatanodes(std::vector<DatanodeInfo>* nodes, uint64_t acked) {
+  const int wanted = recovery_.replication - static_cast<int>(nodes->size());
+  Result<std::vector<DatanodeInfo>> added = recovery_.namenode->GetAdditionalDatanodes(
+      recovery_.path, recovery_.file_id, block_.block, *nodes, excluded_, wanted,
+      recovery_.client_name);
+  if (!added.ok() || added->empty() ||
+      nodes->size() + added->size() > transfer::kMaxPipelineNodes) {
+    LOG(WARNING) << "no replacement datanode for " << block_.block.Name() << " of "
+                 << recovery_.path << ", going on with " << nodes->size() << " of "
+                 << recovery_.replication << ": "
+                 << (added.ok() ? Status::Unavailable("none offered") : added.status());
+    return;
+  }
+  // A node that joins must first hold what the others acknowledged (nothing to copy when
+  // nothing was acknowledged: it starts the replica empty).
+  if (acked > 0) {
+    Status copied = TransferTo((*nodes)[0], *added, acked);
+    if (!copied.ok()) {
+      LOG(WARNING) << "could not give " << NamesOf(*added) << " the " << acked
+                   << " acknowledged bytes of " << block_.block.Name() << ", going on with "
+                   << nodes->size() << " datanodes: " << copied;
+      for (const DatanodeInfo& n : *added) excluded_.push_back(n.storage_id);
+      return;
+    }
+  }
+  LOG(INFO) << "adding " << NamesOf(*added) << " to the pipeline of " << block_.block.Name()
+            << " (" << recovery_.path << ")";
+  for (DatanodeInfo& n : *added) nodes->push_back(std::move(n));
+}
+
+Status DataStreamer::TransferTo(const DatanodeInfo& source,
+                                const std::vector<DatanodeInfo>& targets, uint64_t length) {
+  transfer::TransferBlockOp op;
+  op.block_id = block_.block.block_id;
+  op.genstamp = replica_genstamp_;
+  op.length = length;
+  op.client_name = recovery_.client_name;
+  for (const DatanodeInfo& t : targets) {
+    op.targets.push_back({t.host, static_cast<uint16_t>(t.data_port)});
+  }
+  ASSIGN_OR_RETURN(transfer::UniqueFd fd,
+                   transfer::SocketConnect(source.host, static_cast<uint16_t>(source.data_port),
+                                           transfer::DeadlineAfterMs(options_.timeout_ms)));
+  RETURN_NOT_OK(transfer::WriteOp(fd.get(), op, transfer::DeadlineAfterMs(options_.timeout_ms)));
+  // The copy itself takes time: a block at a few tens of MiB/s, on top of the usual timeout.
+  const int copy_ms = static_cast<int>(std::min<uint64_t>(length / (16 * 1024), 600000));
+  ASSIGN_OR_RETURN(transfer::OpResponse response,
+                   transfer::ReadResponse(
+                       fd.get(), transfer::DeadlineAfterMs(
+                                     transfer::PipelineTimeoutMs(options_.timeout_ms,
+                                                                 targets.size()) +
+                                     copy_ms)));
+  return transfer::TransferStatusToStatus(response.status, response.message);
 }
 
 template <typename Ready>

@@ -86,6 +86,12 @@ class DataStreamer {
   // Rebuilds the broken pipeline (writer thread). Not OK: the error is final (error_ is set).
   Status Recover();
   Status GiveUp(const Status& why, const Status& cause);
+  // Adds replacement nodes to `nodes` when the policy asks for them: from the namenode, given
+  // the acknowledged bytes by a survivor (TRANSFER_BLOCK) first. Any failure leaves `nodes` as
+  // it was: the block goes on with the survivors.
+  void MaybeAddDatanodes(std::vector<DatanodeInfo>* nodes, uint64_t acked);
+  Status TransferTo(const DatanodeInfo& source, const std::vector<DatanodeInfo>& targets,
+                    uint64_t length);
   // Waits for `ready`, recovering a broken pipeline on the way. OK once ready.
   template <typename Ready>
   Status WaitRecovering(std::unique_lock<std::mutex>& lock, Ready ready);

@@ -15,7 +15,8 @@ const uint8_t* Bytes(const std::string& s) { return reinterpret_cast<const uint8
 bool KnownKind(uint8_t kind) {
   return kind == static_cast<uint8_t>(OpCode::kWriteBlock) ||
          kind == static_cast<uint8_t>(OpCode::kReadBlock) ||
-         kind == static_cast<uint8_t>(OpCode::kBlockChecksum) || kind == kResponseKind;
+         kind == static_cast<uint8_t>(OpCode::kBlockChecksum) ||
+         kind == static_cast<uint8_t>(OpCode::kTransferBlock) || kind == kResponseKind;
 }
 
 std::string WithPrefix(uint8_t kind, const std::string& body) {
@@ -72,6 +73,23 @@ Status ValidateWriteBlock(const WriteBlockOp& op) {
   return Status::OK();
 }
 
+Status ValidateTransferBlock(const TransferBlockOp& op) {
+  RETURN_NOT_OK(CheckString(op.client_name, kMaxClientNameBytes, "TRANSFER_BLOCK: client_name"));
+  if (op.targets.empty() || op.targets.size() >= kMaxPipelineNodes) {
+    return Status::InvalidArgument("TRANSFER_BLOCK: " + std::to_string(op.targets.size()) +
+                                   " targets, expected 1 to " +
+                                   std::to_string(kMaxPipelineNodes - 1));
+  }
+  for (const HostPort& t : op.targets) {
+    if (t.host.empty() || t.port == 0) {
+      return Status::InvalidArgument("TRANSFER_BLOCK: target '" + t.host + ":" +
+                                     std::to_string(t.port) + "' needs a host and a port");
+    }
+    RETURN_NOT_OK(CheckString(t.host, kMaxHostBytes, "TRANSFER_BLOCK: target host"));
+  }
+  return Status::OK();
+}
+
 Status ValidateReadBlock(const ReadBlockOp& op) {
   if (op.offset + op.length < op.offset) {
     return Status::InvalidArgument("READ_BLOCK: offset " + std::to_string(op.offset) +
@@ -110,6 +128,21 @@ std::string EncodeReadBlockBody(const ReadBlockOp& op) {
   w.U64(op.length);
   w.U8(op.send_checksums ? 1 : 0);
   w.Str(op.client_name);
+  return body;
+}
+
+std::string EncodeTransferBlockBody(const TransferBlockOp& op) {
+  std::string body;
+  ByteWriter w(&body);
+  w.U64(op.block_id);
+  w.U64(op.genstamp);
+  w.U64(op.length);
+  w.Str(op.client_name);
+  w.U8(static_cast<uint8_t>(op.targets.size()));
+  for (const HostPort& t : op.targets) {
+    w.Str(t.host);
+    w.U16(t.port);
+  }
   return body;
 }
 
@@ -181,6 +214,10 @@ Result<std::string> EncodeOp(const TransferOp& op) {
   if (const auto* r = std::get_if<ReadBlockOp>(&op)) {
     RETURN_NOT_OK(ValidateReadBlock(*r));
     return WithPrefix(static_cast<uint8_t>(OpCode::kReadBlock), EncodeReadBlockBody(*r));
+  }
+  if (const auto* t = std::get_if<TransferBlockOp>(&op)) {
+    RETURN_NOT_OK(ValidateTransferBlock(*t));
+    return WithPrefix(static_cast<uint8_t>(OpCode::kTransferBlock), EncodeTransferBlockBody(*t));
   }
   const auto& c = std::get<BlockChecksumOp>(op);
   return WithPrefix(static_cast<uint8_t>(OpCode::kBlockChecksum), EncodeBlockChecksumBody(c));
@@ -257,6 +294,29 @@ Result<BlockChecksumOp> DecodeBlockChecksumBody(const std::string& body) {
   return op;
 }
 
+Result<TransferBlockOp> DecodeTransferBlockBody(const std::string& body) {
+  ByteReader r(Bytes(body), body.size(), "TRANSFER_BLOCK header");
+  TransferBlockOp op;
+  uint8_t count = 0;
+  RETURN_NOT_OK(r.U64(&op.block_id, "block_id"));
+  RETURN_NOT_OK(r.U64(&op.genstamp, "genstamp"));
+  RETURN_NOT_OK(r.U64(&op.length, "length"));
+  RETURN_NOT_OK(r.Str(&op.client_name, kMaxClientNameBytes, "client_name"));
+  RETURN_NOT_OK(r.U8(&count, "target_count"));
+  if (count == 0 || count >= kMaxPipelineNodes) {
+    return Status::Corruption("TRANSFER_BLOCK header: " + std::to_string(count) +
+                              " targets, expected 1 to " + std::to_string(kMaxPipelineNodes - 1));
+  }
+  op.targets.resize(count);
+  for (HostPort& t : op.targets) {
+    RETURN_NOT_OK(r.Str(&t.host, kMaxHostBytes, "target host"));
+    RETURN_NOT_OK(r.U16(&t.port, "target port"));
+  }
+  RETURN_NOT_OK(r.Finish());
+  RETURN_NOT_OK(ValidateTransferBlock(op));
+  return op;
+}
+
 Result<TransferOp> DecodeOp(const Frame& frame) {
   switch (frame.kind) {
     case static_cast<uint8_t>(OpCode::kWriteBlock): {
@@ -270,6 +330,10 @@ Result<TransferOp> DecodeOp(const Frame& frame) {
     case static_cast<uint8_t>(OpCode::kBlockChecksum): {
       ASSIGN_OR_RETURN(BlockChecksumOp op, DecodeBlockChecksumBody(frame.body));
       return TransferOp(op);
+    }
+    case static_cast<uint8_t>(OpCode::kTransferBlock): {
+      ASSIGN_OR_RETURN(TransferBlockOp op, DecodeTransferBlockBody(frame.body));
+      return TransferOp(std::move(op));
     }
   }
   return Status::InvalidArgument("expected an op, got frame kind " + std::to_string(frame.kind));

@@ -52,7 +52,19 @@ struct BlockChecksumOp {
   bool operator==(const BlockChecksumOp&) const = default;
 };
 
-using TransferOp = std::variant<WriteBlockOp, ReadBlockOp, BlockChecksumOp>;
+// Pipeline recovery: the receiving datanode copies the first `length` bytes of its replica (at
+// exactly `genstamp`) to `targets`, unfinalized, so a node joining the pipeline holds what
+// the others acknowledged.
+struct TransferBlockOp {
+  uint64_t block_id = 0;
+  uint64_t genstamp = 0;
+  uint64_t length = 0;
+  std::string client_name;
+  std::vector<HostPort> targets;  // 1..kMaxPipelineNodes - 1
+  bool operator==(const TransferBlockOp&) const = default;
+};
+
+using TransferOp = std::variant<WriteBlockOp, ReadBlockOp, BlockChecksumOp, TransferBlockOp>;
 
 // The answer to any op. Fields that do not apply to the op are zero.
 struct OpResponse {
@@ -99,5 +111,6 @@ WriteBlockOp DownstreamOp(const WriteBlockOp& op);
 Result<WriteBlockOp> DecodeWriteBlockBody(const std::string& body);
 Result<ReadBlockOp> DecodeReadBlockBody(const std::string& body);
 Result<BlockChecksumOp> DecodeBlockChecksumBody(const std::string& body);
+Result<TransferBlockOp> DecodeTransferBlockBody(const std::string& body);
 
 }  // namespace talus::transfer

@@ -19,6 +19,7 @@ const char* OpCodeName(OpCode op) {
     case OpCode::kWriteBlock: return "WRITE_BLOCK";
     case OpCode::kReadBlock: return "READ_BLOCK";
     case OpCode::kBlockChecksum: return "BLOCK_CHECKSUM";
+    case OpCode::kTransferBlock: return "TRANSFER_BLOCK";
   }
   return "UNKNOWN_OP";
 }

@@ -10,7 +10,8 @@
 // 1. Frame (a request op, or the response to one): a 16-byte prefix, then a body.
 //      u32 magic      0x54444C54 (the bytes "TLDT")
 //      u16 version    kProtocolVersion (1)
-//      u8  kind       an OpCode (1 WRITE_BLOCK, 2 READ_BLOCK, 3 BLOCK_CHECKSUM) or 0x80 RESPONSE
+//      u8  kind       an OpCode (1 WRITE_BLOCK, 2 READ_BLOCK, 3 BLOCK_CHECKSUM, 4 TRANSFER_BLOCK)
+//                     or 0x80 RESPONSE
 //      u8  reserved   0
 //      u32 body_len   <= kMaxFrameBodyBytes (64 KiB); checked before anything is allocated
 //      u32 body_crc   CRC32C of the body
@@ -23,6 +24,8 @@
 //      READ_BLOCK      u64 block_id, u64 genstamp, u64 offset, u64 length, u8 send_checksums,
 //                      str client_name
 //      BLOCK_CHECKSUM  u64 block_id, u64 genstamp, u64 length (kWholeBlock for all of it)
+//      TRANSFER_BLOCK  u64 block_id, u64 genstamp, u64 length, str client_name,
+//                      u8 target_count (1..15), target_count x (str host, u16 port)
 //      RESPONSE        u8 status (TransferStatus), u8 checksum_type, u16 reserved,
 //                      u32 bytes_per_checksum, u64 first_chunk_offset, u32 block_crc,
 //                      u32 reserved, u64 block_crc_length, str message
@@ -58,6 +61,11 @@
 // min_bytes_rcvd = the length every node acknowledged (max_bytes_rcvd = what it had sent). Each
 // node cuts its replica (being written, or finalized at the old stamp when it got the last
 // packet) to min_bytes_rcvd under the new stamp; packets then start there at seqno 0.
+//
+// A node joining a rebuilt pipeline first gets what the others acknowledged: the client sends
+// TRANSFER_BLOCK to a survivor, which copies the first `length` bytes of its replica (at exactly
+// `genstamp`) to the targets as a WRITE_BLOCK without a last packet, so they hold a replica
+// being written of that length; it answers RESPONSE once every target acknowledged it all.
 //
 // Timeouts: a node waits for the acks (and accepts writes) of the nodes after it for its socket
 // timeout plus PipelineTimeoutMs's extension per node further down, so the node next to a hung
@@ -100,6 +108,7 @@ enum class OpCode : uint8_t {
   kWriteBlock = 1,
   kReadBlock = 2,
   kBlockChecksum = 3,
+  kTransferBlock = 4,
 };
 inline constexpr uint8_t kResponseKind = 0x80;
 

@@ -17,6 +17,7 @@
 #include <glog/logging.h>
 
 #include "common/transfer/stream_io.h"
+#include "datanode/transfer/block_copier.h"
 #include "datanode/transfer/block_receiver.h"
 #include "datanode/transfer/block_sender.h"
 #include "datanode/transfer/op_context.h"
@@ -272,6 +273,8 @@ bool TransferServer::ServeOp(Connection* conn) {
           return ServeWriteBlock(ctx, o);
         } else if constexpr (std::is_same_v<T, transfer::ReadBlockOp>) {
           return ServeReadBlock(ctx, o);
+        } else if constexpr (std::is_same_v<T, transfer::TransferBlockOp>) {
+          return ServeTransferBlock(ctx, o);
         } else {
           return ServeBlockChecksum(ctx, o);
         }
@@ -279,6 +282,39 @@ bool TransferServer::ServeOp(Connection* conn) {
       *op);
   active_transfers_.fetch_sub(1);
   return keep;
+}
+
+bool TransferServer::ServeTransferBlock(const OpContext& ctx,
+                                        const transfer::TransferBlockOp& op) {
+  if (op.length == 0) {
+    RespondError(ctx, "TRANSFER_BLOCK", TransferStatus::kErrorInvalid,
+                 "block " + std::to_string(op.block_id) + ": nothing to transfer");
+    return false;
+  }
+  CopyRequest request;
+  request.block_id = op.block_id;
+  request.genstamp = op.genstamp;
+  request.length = op.length;
+  request.require_finalized = false;
+  request.stage = transfer::WriteStage::kCreate;
+  // The targets keep a replica being written: the rebuilt pipeline resumes it.
+  request.finalize = false;
+  request.targets = op.targets;
+  request.client_name = op.client_name;
+  request.timeout_ms = options_.socket_timeout_ms;
+  CopyStats stats;
+  Status s = CopyReplica(data_, request, /*throttle=*/nullptr, &stopping_, events_, &stats);
+  if (!s.ok()) {
+    RespondError(ctx, "TRANSFER_BLOCK", TransferStatusFor(s),
+                 "block " + std::to_string(op.block_id) + ": " + s.message());
+    return false;
+  }
+  LOG(INFO) << ctx.NodePrefix() << "transferred " << stats.bytes_sent << " bytes of block "
+            << op.block_id << " to " << op.targets[0].host << ":" << op.targets[0].port
+            << " for a rebuilt pipeline";
+  Status answered = transfer::WriteResponse(ctx.fd, transfer::OpResponse{}, ctx.IoDeadline());
+  counters_.ops_served.fetch_add(1, std::memory_order_relaxed);
+  return answered.ok();
 }
 
 int TransferServer::active_connections() const {

@@ -14,6 +14,7 @@
 #include "common/transfer/socket_io.h"
 #include "datanode/storage/dataset.h"
 #include "datanode/storage/replica.h"
+#include "common/transfer/ops.h"
 #include "datanode/transfer/write_tracker.h"
 
 // The datanode's data port: serves the data transfer protocol (common/transfer/protocol.h) on top
@@ -42,6 +43,8 @@
 //   [min_bytes_rcvd, max_bytes_rcvd] is reopened under latest_genstamp; packets start at its
 //   length.
 namespace talus::datanode {
+
+struct OpContext;
 
 // Callbacks to the daemon's namenode link (incremental block reports, bad replicas). Called from
 // connection threads; implementations must be thread-safe and should not block for long.
@@ -127,6 +130,9 @@ class TransferServer {
   void ServeConnection(Connection* conn);
   // Serves one op; returns false when the connection must close.
   bool ServeOp(Connection* conn);
+  // TRANSFER_BLOCK: copies the replica's acknowledged bytes to a node joining a rebuilt
+  // pipeline (block_copier.h) and answers once the targets hold them.
+  bool ServeTransferBlock(const OpContext& ctx, const transfer::TransferBlockOp& op);
   void ReapFinished();
   // Before a connection closes: FIN after our last bytes, then drop what the peer still sends
   // until it hangs up (at most kMaxDrainMs), so the close never resets the connection.

@@ -93,6 +93,25 @@ class PipelineRecoveryTest : public ::testing::Test {
     EXPECT_EQ(sum->crc, reference->crc);
   }
 
+  // Waits until the namenode lists `copies` replicas of the file's first block, none on
+  // datanode `gone`.
+  void ExpectReplicasWithout(const std::string& path, size_t copies, int gone) {
+    Result<std::vector<BlockLocation>> locations = Status::NotFound("not asked yet");
+    EXPECT_TRUE(test::WaitFor(
+        [&] {
+          locations = fs_->GetFileBlockLocations(path, 0, 1);
+          return locations.ok() && locations->size() == 1 &&
+                 (*locations)[0].hosts.size() == copies;
+        },
+        std::chrono::seconds(10)))
+        << (locations.ok() ? std::to_string(locations->empty() ? 0 : (*locations)[0].hosts.size())
+                           : locations.status().ToString());
+    if (!locations.ok() || locations->empty()) return;
+    for (const std::string& host : (*locations)[0].hosts) {
+      EXPECT_NE(host, cluster_->datanode_data_address(gone));
+    }
+  }
+
   // Whether datanode `index` still has a file of `block_id` at generation stamp `stamp`.
   bool HasReplicaAtStamp(int index, uint64_t block_id, uint64_t stamp) const {
     const std::string meta =
@@ -140,6 +159,7 @@ TEST_F(PipelineRecoveryTest, HungDatanodeIsDroppedAndItsStaleReplicaDeleted) {
     EXPECT_NE(host, cluster_->datanode_data_address(stopped));
   }
   ASSERT_TRUE(HasReplicaAtStamp(stopped, old_block.block_id, old_block.genstamp));
+  ExpectReplicasWithout("/hung", 3, stopped);
 
   // Back from the hang, the node reports its replica at the old stamp and is told to delete it.
   ASSERT_TRUE(cluster_->KillDatanode(stopped, SIGCONT).ok());
@@ -168,6 +188,30 @@ TEST_F(PipelineRecoveryTest, KilledMiddleDatanodeIsDropped) {
       &recoveries);
   EXPECT_GE(recoveries, 1);
   ASSERT_NO_FATAL_FAILURE(ExpectSameAsAnUnfailedWrite("/killed", data));
+  // The hflushed block got a replacement node (given the acked bytes by a survivor).
+  ExpectReplicasWithout("/killed", 3, killed);
+}
+
+TEST_F(PipelineRecoveryTest, ANodeLostAtCloseIsDroppedAndTheLastPacketResent) {
+  const std::string data = test::RandomBytes(3 << 20, 44);
+  CreateOptions options;
+  options.block_size = kBlock;
+  auto out = fs_->Create("/closing", options);
+  ASSERT_TRUE(out.ok()) << out.status();
+  auto* stream = dynamic_cast<client::OutputStreamImpl*>(out->get());
+  ASSERT_NE(stream, nullptr);
+  ASSERT_TRUE((*out)->Write(data.data(), data.size()).ok());
+  ASSERT_TRUE((*out)->Hflush().ok());
+  std::optional<client::LocatedBlock> block = stream->CurrentBlock();
+  ASSERT_TRUE(block.has_value());
+  const int killed = IndexOf(block->locations[2].DataAddress());
+  ASSERT_GE(killed, 0);
+  ASSERT_TRUE(cluster_->KillDatanode(killed, SIGKILL).ok());
+  // Only the last packet is left to send: it meets the dead node.
+  Status closed = (*out)->Close();
+  ASSERT_TRUE(closed.ok()) << closed;
+  EXPECT_GE(stream->pipeline_recoveries(), 1);
+  ASSERT_NO_FATAL_FAILURE(ExpectSameAsAnUnfailedWrite("/closing", data));
 }
 
 TEST_F(PipelineRecoveryTest, HungFirstDatanodeIsDroppedOnTheClientsTimeout) {

@@ -66,6 +66,28 @@ TEST(TransferOpsTest, ReadBlockAndBlockChecksumRoundTrip) {
   EXPECT_EQ(std::get<BlockChecksumOp>(RoundTrip(sum)), sum);
 }
 
+TEST(TransferOpsTest, TransferBlockRoundTripsAndNeedsATarget) {
+  TransferBlockOp op;
+  op.block_id = 11;
+  op.genstamp = 12;
+  op.length = 3 << 20;
+  op.client_name = "writer";
+  op.targets = {{"127.0.0.1", 5000}, {"dn7.example", 65535}};
+  EXPECT_EQ(std::get<TransferBlockOp>(RoundTrip(op)), op);
+  op.targets.clear();
+  EXPECT_FALSE(EncodeOp(op).ok());
+  op.targets.assign(kMaxPipelineNodes, HostPort{"h", 1});
+  EXPECT_FALSE(EncodeOp(op).ok());
+  op.targets = {{"", 1}};
+  EXPECT_FALSE(EncodeOp(op).ok());
+  // A body whose target count is 0 is refused on decoding too.
+  TransferBlockOp none;
+  none.targets = {{"h", 1}};
+  std::string body = Parse(*EncodeOp(none))->body;
+  body[body.size() - 6] = 0;  // target_count: before host "h" (u16 length + 1 byte) and port
+  EXPECT_FALSE(DecodeTransferBlockBody(body).ok());
+}
+
 TEST(TransferOpsTest, ResponseRoundTrips) {
   OpResponse r;
   r.status = TransferStatus::kErrorStaleGenstamp;
@@ -156,7 +178,7 @@ TEST_F(TransferFramePrefixTest, RejectsOtherVersions) {
 }
 
 TEST_F(TransferFramePrefixTest, RejectsUnknownOps) {
-  for (uint8_t op : {0, 4, 0x7f, 0x81, 0xff}) {
+  for (uint8_t op : {0, 5, 0x7f, 0x81, 0xff}) {
     p()[6] = op;
     Status s = Decode();
     EXPECT_EQ(s.code(), ErrorCode::kNotSupported) << int{op};
