@@ -126,12 +126,12 @@ Result<PlacementResult> PlacementPolicy::ChooseTargets(std::span<const DatanodeS
         int pick = -1;
         const size_t slot = chosen.size();
         if (slot == 0 && !request.writer_host.empty()) {
-          for (size_t i = 0; i < eligible.size() && pick < 0; ++i) {
-            if (eligible[i]->registration.host == request.writer_host &&
-                eligible[i]->liveness == DatanodeLiveness::kLive) {
-              pick = static_cast<int>(i);
-            }
-          }
+          // Weighted like any other choice: several datanodes may share the writer's host (a
+          // one-machine cluster), and the first of them must not take every first replica.
+          pick = ChooseOneLocked(eligible, taken, [&](const DatanodeSnapshot& n) {
+            return n.liveness == DatanodeLiveness::kLive &&
+                   n.registration.host == request.writer_host;
+          });
         }
         if (pick < 0 && slot == 1) {
           const std::string first = rack_of(chosen[0]);
