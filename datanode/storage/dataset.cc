@@ -128,7 +128,8 @@ Result<ReplicaInfo> DataSet::CreateRbw(uint64_t block_id, uint64_t genstamp,
     return Status::AlreadyExists(Describe(block_id) + ": replica already exists");
   }
   const uint64_t block_bytes = std::max(expected_bytes, options_.expected_block_bytes);
-  Result<Volume*> chosen = chooser_.Choose(volumes(), block_bytes + MetaFileLength(block_bytes));
+  const uint64_t reserve = block_bytes + MetaFileLength(block_bytes);
+  Result<Volume*> chosen = chooser_.Choose(volumes(), reserve, reserve);
   if (!chosen.ok()) {
     return Status(chosen.status().code(),
                   Describe(block_id) + ": no room for a new replica on this datanode: " +
@@ -137,6 +138,7 @@ Result<ReplicaInfo> DataSet::CreateRbw(uint64_t block_id, uint64_t genstamp,
   Volume* v = *chosen;
   auto r = std::make_shared<Replica>(block_id);
   std::unique_lock<std::shared_mutex> l(r->mu);
+  r->reserved = reserve;
   r->info.genstamp = genstamp;
   r->info.state = ReplicaState::kRbw;
   r->info.volume = v;
@@ -144,9 +146,11 @@ Result<ReplicaInfo> DataSet::CreateRbw(uint64_t block_id, uint64_t genstamp,
   r->info.meta_path = v->rbw_dir() + "/" + MetaFileName(block_id, genstamp);
   // Claim the id before touching the disk so two creators cannot both write the files.
   if (!map_.Insert(r)) {
+    ReleaseReserved(r.get());
     return Status::AlreadyExists(Describe(block_id) + ": replica already exists");
   }
   auto fail = [&](Status s) {
+    ReleaseReserved(r.get());
     r->deleted = true;
     r->data_fd.Reset();
     r->meta_fd.Reset();
@@ -158,6 +162,7 @@ Result<ReplicaInfo> DataSet::CreateRbw(uint64_t block_id, uint64_t genstamp,
   // O_EXCL: a leftover file of the same name is a bug or an unscanned volume, never reused.
   auto data = OpenFile(r->info.data_path, O_RDWR | O_CREAT | O_EXCL);
   if (!data.ok()) {
+    ReleaseReserved(r.get());
     map_.Remove(block_id, r.get());
     r->deleted = true;
     return v->CheckIo(data.status());
@@ -249,6 +254,8 @@ Status DataSet::AppendLocked(Replica* r, uint64_t offset, std::string_view data,
   v->AddUsedBytes(static_cast<int64_t>(new_length - length) +
                   static_cast<int64_t>(MetaFileLength(new_length) - MetaFileLength(length)));
   r->info.bytes_on_disk = new_length;
+  ReleaseReserved(r, (new_length - length) +
+                         (MetaFileLength(new_length) - MetaFileLength(length)));
   // Start writeback of every few MiB as it arrives (without waiting for it), as HDFS's
   // sync.behind.writes: the disk works while the block streams in, instead of the whole block
   // being flushed by the fsync at finalize while the pipeline waits for the last ack.
@@ -259,6 +266,13 @@ Status DataSet::AppendLocked(Replica* r, uint64_t offset, std::string_view data,
     r->writeback_started = new_length;
   }
   return Status::OK();
+}
+
+void DataSet::ReleaseReserved(Replica* r, uint64_t bytes) {
+  const uint64_t n = std::min(bytes, r->reserved);
+  if (n == 0) return;
+  r->reserved -= n;
+  r->info.volume->Release(n);
 }
 
 void DataSet::RollBackAppend(Replica* r, uint64_t length) {
@@ -329,6 +343,7 @@ Result<ReplicaInfo> DataSet::Finalize(uint64_t block_id, uint64_t genstamp) {
   r->data_fd.Reset();
   r->meta_fd.Reset();
   r->info.state = ReplicaState::kFinalized;
+  ReleaseReserved(r.get());
   return r->info;
 }
 
@@ -505,6 +520,7 @@ Status DataSet::Delete(uint64_t block_id, uint64_t genstamp) {
   // for it to be gone, and a half-deleted replica must not be served.
   r->deleted = true;
   map_.Remove(block_id, r.get());
+  ReleaseReserved(r.get());
   uint64_t length = r->info.bytes_on_disk;
   v->AddUsedBytes(-static_cast<int64_t>(length + MetaFileLength(length)));
   Status data = RemoveFile(r->info.data_path);

@@ -136,6 +136,8 @@ class DataSet {
   Status OpenRbwFiles(Replica* r);
   Status AppendLocked(Replica* r, uint64_t offset, std::string_view data,
                       std::string_view checksums);
+  // Gives back up to `bytes` of the space reserved for `r` (all of it by default).
+  void ReleaseReserved(Replica* r, uint64_t bytes = UINT64_MAX);
   // Cuts both files of `r` back to `length` bytes of data after a failed write.
   void RollBackAppend(Replica* r, uint64_t length);
 

@@ -41,6 +41,9 @@ struct Replica {
   // Data bytes [0, writeback_started) have been handed to the kernel's writeback (see
   // DataSet::AppendLocked), so the fsync at finalize has little left to do.
   uint64_t writeback_started = 0;
+  // Space still reserved on the volume for this replica being written (Volume::Reserve): set
+  // at creation, shrunk as data arrives, released when it is finalized or deleted.
+  uint64_t reserved = 0;
 
   explicit Replica(uint64_t id) : block_id(id) { info.block_id = id; }
 };

@@ -106,7 +106,8 @@ Result<VolumeUsage> Volume::Usage() const {
   uint64_t avail = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
   VolumeUsage u;
   u.capacity_bytes = total > reserved_bytes_ ? total - reserved_bytes_ : 0;
-  u.remaining_bytes = avail > reserved_bytes_ ? avail - reserved_bytes_ : 0;
+  const uint64_t held = reserved_bytes_ + reserved_for_replicas();
+  u.remaining_bytes = avail > held ? avail - held : 0;
   if (u.remaining_bytes > u.capacity_bytes) u.remaining_bytes = u.capacity_bytes;
   u.used_bytes = used_bytes();
   return u;

@@ -22,7 +22,8 @@ inline constexpr int kLayoutVersion = 1;
 struct VolumeUsage {
   uint64_t capacity_bytes = 0;   // file system size minus the reserved bytes
   uint64_t used_bytes = 0;       // bytes of replicas (data + meta) on this volume
-  uint64_t remaining_bytes = 0;  // free space available to us minus the reserved bytes
+  uint64_t remaining_bytes = 0;  // free space available to us minus the reserved bytes and
+                                 // the space promised to replicas being written
 };
 
 // Thread-safe.
@@ -46,6 +47,16 @@ class Volume {
     return v < 0 ? 0 : static_cast<uint64_t>(v);
   }
 
+  // Space promised to replicas being written (a whole block each, less what they already
+  // wrote), as HDFS reserves it: not counted as remaining, so concurrent new replicas do not
+  // all pick a volume with room for one.
+  void Reserve(uint64_t bytes) { reserved_for_replicas_.fetch_add(static_cast<int64_t>(bytes)); }
+  void Release(uint64_t bytes) { reserved_for_replicas_.fetch_sub(static_cast<int64_t>(bytes)); }
+  uint64_t reserved_for_replicas() const {
+    int64_t v = reserved_for_replicas_.load();
+    return v < 0 ? 0 : static_cast<uint64_t>(v);
+  }
+
   bool failed() const { return failed_.load(); }
   std::string failure_reason() const;
   void MarkFailed(const std::string& reason);
@@ -62,6 +73,7 @@ class Volume {
   const uint64_t reserved_bytes_;
   const std::string storage_id_;
   std::atomic<int64_t> used_bytes_{0};
+  std::atomic<int64_t> reserved_for_replicas_{0};
   std::atomic<bool> failed_{false};
   mutable std::mutex mu_;
   std::string failure_reason_;  // guarded by mu_

@@ -3,7 +3,8 @@
 namespace talus::datanode {
 
 Result<Volume*> RoundRobinVolumeChooser::Choose(const std::vector<Volume*>& volumes,
-                                                uint64_t required_bytes) {
+                                                uint64_t required_bytes,
+                                                uint64_t reserve_bytes) {
   if (volumes.empty()) return Status::NoSpace("no volumes configured");
   std::lock_guard<std::mutex> l(mu_);
   uint64_t best_remaining = 0;
@@ -22,6 +23,7 @@ Result<Volume*> RoundRobinVolumeChooser::Choose(const std::vector<Volume*>& volu
     }
     if (usage->remaining_bytes >= required_bytes) {
       next_ = (i + 1) % volumes.size();
+      if (reserve_bytes > 0) v->Reserve(reserve_bytes);
       return v;
     }
   }

@@ -13,8 +13,10 @@ namespace talus::datanode {
 // the requested bytes remaining. Thread-safe.
 class RoundRobinVolumeChooser {
  public:
-  // Returns kNoSpace when no healthy volume has `required_bytes` remaining.
-  Result<Volume*> Choose(const std::vector<Volume*>& volumes, uint64_t required_bytes);
+  // Returns kNoSpace when no healthy volume has `required_bytes` remaining. Reserves
+  // `reserve_bytes` on the volume chosen (Volume::Reserve) before another caller can choose.
+  Result<Volume*> Choose(const std::vector<Volume*>& volumes, uint64_t required_bytes,
+                         uint64_t reserve_bytes = 0);
 
  private:
   std::mutex mu_;

@@ -646,5 +646,41 @@ TEST_F(DatanodeDataSetTest, ScanKeepsOrphansWhenAskedAndSkipsInconsistentFinaliz
       << report_.problems[1];
 }
 
+// A replica being written holds a whole block's space on its volume (as HDFS reserves it), so
+// a second new replica does not take a volume with room for one; the reservation shrinks as
+// data arrives and goes at finalize or delete.
+TEST_F(DatanodeDataSetTest, ReplicasBeingWrittenReserveABlockOfSpace) {
+  Open();
+  Volume* v = ds_->volumes()[0];
+  auto usage = v->Usage();
+  ASSERT_TRUE(usage.ok());
+  // Room for one such block, not two (the margin absorbs what others write meanwhile).
+  const uint64_t block = usage->remaining_bytes / 10 * 6;
+  DataSetOptions o = Options(1);
+  o.expected_block_bytes = block;
+  OpenWith(o);
+  v = ds_->volumes()[0];
+  const uint64_t reserve = block + MetaFileLength(block);
+  ASSERT_TRUE(ds_->CreateRbw(1, 1001, 0).ok());
+  EXPECT_EQ(v->reserved_for_replicas(), reserve);
+  auto second = ds_->CreateRbw(2, 1001, 0);
+  EXPECT_EQ(second.status().code(), ErrorCode::kNoSpace) << second.status();
+  EXPECT_NE(second.status().message().find(v->root()), std::string::npos) << second.status();
+
+  const std::string data = Bytes(100000, 5);
+  Write(1, 1001, data, 65536);
+  EXPECT_EQ(v->reserved_for_replicas(), reserve - data.size() - (MetaFileLength(data.size()) -
+                                                                 MetaFileLength(0)));
+  ASSERT_TRUE(ds_->Finalize(1, 1001).ok());
+  EXPECT_EQ(v->reserved_for_replicas(), 0u);
+  ASSERT_TRUE(ds_->CreateRbw(2, 1001, 0).ok());
+  EXPECT_EQ(v->reserved_for_replicas(), reserve);
+  ASSERT_TRUE(ds_->Delete(2, 1001).ok());
+  EXPECT_EQ(v->reserved_for_replicas(), 0u);
+  // A create refused for an existing id gives its reservation back.
+  EXPECT_EQ(ds_->CreateRbw(1, 1001, 0).status().code(), ErrorCode::kAlreadyExists);
+  EXPECT_EQ(v->reserved_for_replicas(), 0u);
+}
+
 }  // namespace
 }  // namespace talus::datanode
