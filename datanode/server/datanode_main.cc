@@ -43,10 +43,12 @@ DEFINE_int32(transfer_socket_timeout_ms, 60000, "Timeout of each read or write o
 DEFINE_int32(max_transfer_connections, 256, "Most data transfer connections served at once; "
              "more are refused with an error.");
 DEFINE_uint64(expected_block_bytes, 128ULL << 20, "Space a new replica is assumed to need: a "
-              "volume with less remaining (after --reserved_bytes_per_volume) takes no new "
-              "replica, and when no volume has room a write is refused with a no-space error "
-              "(the client then writes elsewhere). The write op does not say the block size; "
-              "give the file system's largest block size (HDFS: 128 MiB).");
+              "volume with less remaining (after --reserved_bytes_per_volume and the space held "
+              "for replicas being written) takes no new replica, and when no volume has room a "
+              "write is refused with a no-space error (the client then writes elsewhere). Each "
+              "replica being written holds this much until it is finalized, as HDFS reserves "
+              "a block. The write op does not say the block size; give the file system's usual "
+              "block size (HDFS: 128 MiB).");
 DEFINE_int32(max_replication_streams, 2, "Most replica copies to other datanodes "
              "(REPLICATE_BLOCKS from the namenode) running at once; more wait in a queue.");
 DEFINE_int32(max_queued_replications, 1024, "Most replica copies waiting to run; more are "
