@@ -43,6 +43,9 @@ struct FakeStorage {
   std::set<int> ack_error_nodes;    // these nodes' replies are ERROR...
   int64_t ack_error_from_seqno = 0;  // ...in the acks of packets from this seqno on
   std::vector<transfer::WriteBlockOp> recovery_ops;  // every WRITE_BLOCK with stage recovery
+  // The latest WRITE_BLOCK of each block: an older one still reading stops storing (as a real
+  // datanode's recovery stops the old writer first).
+  std::map<uint64_t, int> writer_epoch;
   int refuse_node = -1;     // this node refuses WRITE_BLOCK
   int cut_reads_node = -1;  // this node hangs up halfway through every READ_BLOCK
 };
@@ -107,12 +110,14 @@ class FakeDatanode {
     std::vector<int> nodes = {index_};
     std::set<int> ack_error_nodes;
     int64_t ack_error_from = 0;
+    int epoch = 0;
     const bool recovery = op.stage == transfer::WriteStage::kRecovery;
     const uint64_t new_stamp = op.latest_genstamp != 0 ? op.latest_genstamp : op.genstamp;
     {
       std::lock_guard<std::mutex> lock(storage_->mu);
       ack_error_nodes = storage_->ack_error_nodes;
       ack_error_from = storage_->ack_error_from_seqno;
+      epoch = ++storage_->writer_epoch[op.block_id];
       if (recovery) storage_->recovery_ops.push_back(op);
       if (storage_->refuse_node == index_) {
         transfer::OpResponse refused;
@@ -160,6 +165,7 @@ class FakeDatanode {
                                                  packet.checksums.data(), h.checksum_len);
       {
         std::lock_guard<std::mutex> lock(storage_->mu);
+        if (storage_->writer_epoch[op.block_id] != epoch) return;  // superseded
         for (int n : nodes) {
           std::string& bytes = storage_->data[{n, op.block_id}];
           bytes.resize(h.offset_in_block);
