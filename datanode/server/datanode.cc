@@ -312,6 +312,9 @@ void Datanode::ReplicateNow(const TransferCommand& command) {
     } else {
       LOG(WARNING) << "Copy of blk_" << id << " stamp " << command.block.genstamp << " to "
                    << names << " failed after " << ms << " ms: " << s;
+      // A file that vanished under a replica still in the map: have the scanner look at it
+      // now (it drops the replica and tells the namenode) rather than on its next pass.
+      if (s.IsNotFound() && scanner_ && data_->GetReplica(id).ok()) scanner_->MarkSuspect(id);
     }
   }
   std::lock_guard<std::mutex> lock(mu_);

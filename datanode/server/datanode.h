@@ -103,7 +103,7 @@ class Datanode : public ReplicaEvents, public LinkOwner {
 
   ReplicationCounters replication_counters() const;
   // Null when the scanner is disabled.
-  const BlockScanner* scanner() const { return scanner_.get(); }
+  BlockScanner* scanner() const { return scanner_.get(); }
   BlockScannerCounters scanner_counters() const {
     return scanner_ ? scanner_->counters() : BlockScannerCounters{};
   }

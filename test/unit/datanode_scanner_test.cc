@@ -182,6 +182,17 @@ TEST_F(ScannerTest, ARateBoundsThePass) {
   EXPECT_GE(scanner_->counters().bytes_scanned, uint64_t{6} << 20);
 }
 
+TEST_F(ScannerTest, ASuspectIsVerifiedAgainAtOnce) {
+  ReplicaInfo r = Put(60, 10000);
+  StartScanner(0, 1h);
+  ASSERT_TRUE(WaitFor([&] { return scanner_->counters().replicas_scanned >= 1; }, 10s));
+  ASSERT_EQ(::unlink(r.data_path.c_str()), 0);
+  // Not due for an hour; marked suspect, it is looked at now.
+  scanner_->MarkSuspect(60);
+  ASSERT_TRUE(WaitFor([&] { return missing().size() == 1; }, 10s));
+  EXPECT_EQ(missing()[0], 60u);
+}
+
 TEST_F(ScannerTest, VerifyNowAnswersAtOnce) {
   Put(50, 3000);
   ReplicaInfo bad = Put(51, 3000);
