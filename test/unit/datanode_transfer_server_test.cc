@@ -832,6 +832,33 @@ TEST_F(TransferServerTest, RejectsATruncatedPacket) {
   ExpectStillServing(dn);
 }
 
+TEST_F(TransferServerTest, AnErrorAckSurvivesAWriterThatKeepsSending) {
+  // The writer goes on sending after the packet the node refused, and reads the acks only
+  // later: the node must not close on unread data (the kernel would reset the connection and
+  // could destroy the error ack before the writer reads it); it drains until the writer hangs up.
+  Node* dn = AddNode();
+  ASSERT_TRUE(dn);
+  auto w = StartWrite(dn->server->port(), CreateOp(26, 1));
+  ASSERT_TRUE(w.ok());
+  ASSERT_EQ(w->response.status, TransferStatus::kSuccess);
+  const std::string data = Bytes(64 * 1024, 5);
+  ASSERT_TRUE(SendPacket(w->fd.get(), 0, 0, data, false, false, /*corrupt_checksum=*/true).ok());
+  // Wait until the node has given up on the stream, then send more.
+  ASSERT_TRUE(WaitFor([&] { return dn->server->counters().ops_failed == 1; }));
+  for (int64_t seqno = 1; seqno < 20; ++seqno) {
+    Status sent = SendPacket(w->fd.get(), seqno, seqno * data.size(), data, false);
+    ASSERT_TRUE(sent.ok()) << "the node reset the connection: " << sent;
+  }
+  PipelineAck ack;
+  Status read = transfer::ReadAck(w->fd.get(), Soon(), &ack);
+  ASSERT_TRUE(read.ok()) << read;
+  EXPECT_EQ(ack.seqno, 0);
+  EXPECT_EQ(ack.replies[0], TransferStatus::kErrorChecksum);
+  // Then the node's end of stream, not a reset.
+  char byte;
+  EXPECT_EQ(::recv(w->fd.get(), &byte, 1, 0), 0);
+}
+
 TEST_F(TransferServerTest, RejectsAWrongChecksum) {
   Node* dn1 = AddNode();
   Node* dn2 = AddNode();
