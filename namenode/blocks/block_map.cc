@@ -154,12 +154,19 @@ Status BlockMap::CommitBlock(const Block& block) {
   }
   info->expected.clear();
   info->expected.shrink_to_fit();
+  // Replicas still recorded at an older stamp were left behind by a pipeline recovery or a
+  // lease recovery (a node dropped from the pipeline, a hung node): they are deleted at that
+  // stamp, as HDFS invalidates them when the last block commits. A node that did move to the new
+  // stamp and has not said so yet ignores the delete (datanodes delete only at a matching stamp).
+  std::unordered_map<DatanodeIndex, std::vector<Block>> deletes;
   std::erase_if(info->replicas, [&](const Replica& r) {
     if (r.generation_stamp >= info->generation_stamp) return false;
     NodeUnlocked(r.node).blocks.erase(block.id);
+    deletes[r.node].push_back(Block{block.id, r.generation_stamp, 0});
     return true;
   });
   dirty_.insert(block.id);
+  QueueDeletes(deletes);
   return Status::OK();
 }
 
