@@ -276,7 +276,10 @@ int Run() {
   auto service = std::make_shared<ClientService>(&namesystem, &user_groups, &slow_calls);
   service->SetBlockManagement(&datanodes, &block_map, &placement);
   service->SetOperations(&safe_mode, &block_manager);
-  service->SetHostsExcludeFile(FLAGS_hosts_exclude_file);
+  if (Status excludes = service->SetHostsExcludeFile(FLAGS_hosts_exclude_file); !excludes.ok()) {
+    LOG(ERROR) << excludes;
+    return 2;
+  }
   auto processor = std::make_shared<rpc::ClientNamenodeAsyncProcessor>(service);
   AsyncThriftServerOptions server_options;
   server_options.host = FLAGS_rpc_host;

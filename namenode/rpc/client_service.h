@@ -48,8 +48,8 @@ class ClientService : public rpc::ClientNamenodeCobSvIf {
   }
   // The hosts exclude file re-read by refreshNodes (HDFS dfs.hosts.exclude); empty for none.
   // Read at once (after SetBlockManagement): its nodes start decommissioning. A file that cannot
-  // be read is logged as an error and leaves the list empty until a refreshNodes succeeds.
-  void SetHostsExcludeFile(std::string path);
+  // be read or parsed is an error, so the namenode refuses to start with it (as HDFS does).
+  Status SetHostsExcludeFile(std::string path);
 
   void ping(Cob<rpc::Timespec> cob, ExnCob exn_cob, const rpc::RequestHeader& h) override;
   void getFileInfo(Cob<rpc::FileStatus> cob, ExnCob exn_cob, const rpc::RequestHeader& h,

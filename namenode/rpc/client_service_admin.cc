@@ -53,17 +53,15 @@ constexpr int32_t kMaxCorruptFileBlocks = 500;
 
 }  // namespace
 
-void ClientService::SetHostsExcludeFile(std::string path) {
+Status ClientService::SetHostsExcludeFile(std::string path) {
   hosts_exclude_file_ = std::move(path);
-  if (hosts_exclude_file_.empty()) return;
+  if (hosts_exclude_file_.empty()) return Status::OK();
   Result<std::vector<std::string>> entries = ReadHostsFile(hosts_exclude_file_);
-  if (!entries.ok()) {
-    LOG(ERROR) << "hosts exclude file not applied: " << entries.status();
-    return;
-  }
+  if (!entries.ok()) return entries.status().Prepend("--hosts_exclude_file");
   LOG(INFO) << "hosts exclude file " << hosts_exclude_file_ << ": " << entries->size()
             << " entries";
   decommission_hosts_.SetFileEntries(std::move(*entries), datanodes_);
+  return Status::OK();
 }
 
 void ClientService::setSafeMode(Cob<rpc::SafeModeStatus> cob, ExnCob exn_cob,
