@@ -38,6 +38,58 @@ Status CheckString(const std::string& s, size_t max_len, const char* field) {
                                  " bytes, limit " + std::to_string(max_len));
 }
 
+// How many targets an op may name: at least `min_targets`, and fewer than kMaxPipelineNodes.
+std::string TargetCountError(size_t count, std::string_view what, size_t min_targets) {
+  const std::string limit = std::to_string(kMaxPipelineNodes - 1);
+  return std::string(what) + ": " + std::to_string(count) + " targets, " +
+         (min_targets == 0 ? "limit " + limit
+                           : "expected " + std::to_string(min_targets) + " to " + limit);
+}
+
+bool TargetCountOk(size_t count, size_t min_targets) {
+  return count >= min_targets && count < kMaxPipelineNodes;
+}
+
+Status ValidateTargets(const std::vector<HostPort>& targets, std::string_view what,
+                       size_t min_targets) {
+  if (!TargetCountOk(targets.size(), min_targets)) {
+    return Status::InvalidArgument(TargetCountError(targets.size(), what, min_targets));
+  }
+  for (const HostPort& t : targets) {
+    if (t.host.empty() || t.port == 0) {
+      return Status::InvalidArgument(std::string(what) + ": target '" + t.host + ":" +
+                                     std::to_string(t.port) + "' needs a host and a port");
+    }
+    const std::string field = std::string(what) + ": target host";
+    RETURN_NOT_OK(CheckString(t.host, kMaxHostBytes, field.c_str()));
+  }
+  return Status::OK();
+}
+
+void EncodeTargets(ByteWriter* w, const std::vector<HostPort>& targets) {
+  w->U8(static_cast<uint8_t>(targets.size()));
+  for (const HostPort& t : targets) {
+    w->Str(t.host);
+    w->U16(t.port);
+  }
+}
+
+// `header` names the op's header in errors ("WRITE_BLOCK header").
+Status DecodeTargets(ByteReader* r, std::string_view header, size_t min_targets,
+                     std::vector<HostPort>* targets) {
+  uint8_t count = 0;
+  RETURN_NOT_OK(r->U8(&count, "target_count"));
+  if (!TargetCountOk(count, min_targets)) {
+    return Status::Corruption(TargetCountError(count, header, min_targets));
+  }
+  targets->resize(count);
+  for (HostPort& t : *targets) {
+    RETURN_NOT_OK(r->Str(&t.host, kMaxHostBytes, "target host"));
+    RETURN_NOT_OK(r->U16(&t.port, "target port"));
+  }
+  return Status::OK();
+}
+
 Status ValidateWriteBlock(const WriteBlockOp& op) {
   if (op.stage > WriteStage::kRecovery) {
     return Status::InvalidArgument("WRITE_BLOCK: unknown stage " +
@@ -59,35 +111,12 @@ Status ValidateWriteBlock(const WriteBlockOp& op) {
                                    std::to_string(op.max_bytes_rcvd));
   }
   RETURN_NOT_OK(CheckString(op.client_name, kMaxClientNameBytes, "WRITE_BLOCK: client_name"));
-  if (op.targets.size() >= kMaxPipelineNodes) {
-    return Status::InvalidArgument("WRITE_BLOCK: " + std::to_string(op.targets.size()) +
-                                   " targets, limit " + std::to_string(kMaxPipelineNodes - 1));
-  }
-  for (const HostPort& t : op.targets) {
-    if (t.host.empty() || t.port == 0) {
-      return Status::InvalidArgument("WRITE_BLOCK: target '" + t.host + ":" +
-                                     std::to_string(t.port) + "' needs a host and a port");
-    }
-    RETURN_NOT_OK(CheckString(t.host, kMaxHostBytes, "WRITE_BLOCK: target host"));
-  }
-  return Status::OK();
+  return ValidateTargets(op.targets, "WRITE_BLOCK", 0);
 }
 
 Status ValidateTransferBlock(const TransferBlockOp& op) {
   RETURN_NOT_OK(CheckString(op.client_name, kMaxClientNameBytes, "TRANSFER_BLOCK: client_name"));
-  if (op.targets.empty() || op.targets.size() >= kMaxPipelineNodes) {
-    return Status::InvalidArgument("TRANSFER_BLOCK: " + std::to_string(op.targets.size()) +
-                                   " targets, expected 1 to " +
-                                   std::to_string(kMaxPipelineNodes - 1));
-  }
-  for (const HostPort& t : op.targets) {
-    if (t.host.empty() || t.port == 0) {
-      return Status::InvalidArgument("TRANSFER_BLOCK: target '" + t.host + ":" +
-                                     std::to_string(t.port) + "' needs a host and a port");
-    }
-    RETURN_NOT_OK(CheckString(t.host, kMaxHostBytes, "TRANSFER_BLOCK: target host"));
-  }
-  return Status::OK();
+  return ValidateTargets(op.targets, "TRANSFER_BLOCK", 1);
 }
 
 Status ValidateReadBlock(const ReadBlockOp& op) {
@@ -111,11 +140,7 @@ std::string EncodeWriteBlockBody(const WriteBlockOp& op) {
   w.U64(op.min_bytes_rcvd);
   w.U64(op.max_bytes_rcvd);
   w.Str(op.client_name);
-  w.U8(static_cast<uint8_t>(op.targets.size()));
-  for (const HostPort& t : op.targets) {
-    w.Str(t.host);
-    w.U16(t.port);
-  }
+  EncodeTargets(&w, op.targets);
   return body;
 }
 
@@ -138,11 +163,7 @@ std::string EncodeTransferBlockBody(const TransferBlockOp& op) {
   w.U64(op.genstamp);
   w.U64(op.length);
   w.Str(op.client_name);
-  w.U8(static_cast<uint8_t>(op.targets.size()));
-  for (const HostPort& t : op.targets) {
-    w.Str(t.host);
-    w.U16(t.port);
-  }
+  EncodeTargets(&w, op.targets);
   return body;
 }
 
@@ -242,7 +263,7 @@ Result<std::string> EncodeResponse(const OpResponse& response) {
 Result<WriteBlockOp> DecodeWriteBlockBody(const std::string& body) {
   ByteReader r(Bytes(body), body.size(), "WRITE_BLOCK header");
   WriteBlockOp op;
-  uint8_t stage = 0, type = 0, count = 0;
+  uint8_t stage = 0, type = 0;
   RETURN_NOT_OK(r.U64(&op.block_id, "block_id"));
   RETURN_NOT_OK(r.U64(&op.genstamp, "genstamp"));
   RETURN_NOT_OK(r.U64(&op.latest_genstamp, "latest_genstamp"));
@@ -253,16 +274,7 @@ Result<WriteBlockOp> DecodeWriteBlockBody(const std::string& body) {
   RETURN_NOT_OK(r.U64(&op.min_bytes_rcvd, "min_bytes_rcvd"));
   RETURN_NOT_OK(r.U64(&op.max_bytes_rcvd, "max_bytes_rcvd"));
   RETURN_NOT_OK(r.Str(&op.client_name, kMaxClientNameBytes, "client_name"));
-  RETURN_NOT_OK(r.U8(&count, "target_count"));
-  if (count >= kMaxPipelineNodes) {
-    return Status::Corruption("WRITE_BLOCK header: " + std::to_string(count) +
-                              " targets, limit " + std::to_string(kMaxPipelineNodes - 1));
-  }
-  op.targets.resize(count);
-  for (HostPort& t : op.targets) {
-    RETURN_NOT_OK(r.Str(&t.host, kMaxHostBytes, "target host"));
-    RETURN_NOT_OK(r.U16(&t.port, "target port"));
-  }
+  RETURN_NOT_OK(DecodeTargets(&r, "WRITE_BLOCK header", 0, &op.targets));
   RETURN_NOT_OK(r.Finish());
   op.stage = static_cast<WriteStage>(stage);
   op.checksum_type = static_cast<ChecksumType>(type);
@@ -297,21 +309,11 @@ Result<BlockChecksumOp> DecodeBlockChecksumBody(const std::string& body) {
 Result<TransferBlockOp> DecodeTransferBlockBody(const std::string& body) {
   ByteReader r(Bytes(body), body.size(), "TRANSFER_BLOCK header");
   TransferBlockOp op;
-  uint8_t count = 0;
   RETURN_NOT_OK(r.U64(&op.block_id, "block_id"));
   RETURN_NOT_OK(r.U64(&op.genstamp, "genstamp"));
   RETURN_NOT_OK(r.U64(&op.length, "length"));
   RETURN_NOT_OK(r.Str(&op.client_name, kMaxClientNameBytes, "client_name"));
-  RETURN_NOT_OK(r.U8(&count, "target_count"));
-  if (count == 0 || count >= kMaxPipelineNodes) {
-    return Status::Corruption("TRANSFER_BLOCK header: " + std::to_string(count) +
-                              " targets, expected 1 to " + std::to_string(kMaxPipelineNodes - 1));
-  }
-  op.targets.resize(count);
-  for (HostPort& t : op.targets) {
-    RETURN_NOT_OK(r.Str(&t.host, kMaxHostBytes, "target host"));
-    RETURN_NOT_OK(r.U16(&t.port, "target port"));
-  }
+  RETURN_NOT_OK(DecodeTargets(&r, "TRANSFER_BLOCK header", 1, &op.targets));
   RETURN_NOT_OK(r.Finish());
   RETURN_NOT_OK(ValidateTransferBlock(op));
   return op;

@@ -143,6 +143,8 @@ class ClientService : public rpc::ClientNamenodeCobSvIf {
   void AnswerAddBlock(const Cob<rpc::LocatedBlock>& cob, const ExnCob& exn_cob, uint64_t file_id,
                       int64_t block_id, std::vector<blocks::DatanodeIndex> targets);
 
+  // The file at `path` if the caller may read its blocks (a directory: IsADirectory).
+  Result<Inode> ReadableFile(const Caller& caller, const std::string& path) const;
   // Checks the header and resolves the caller.
   Result<Caller> CallerOf(const rpc::RequestHeader& h);
   // Runs a mutation; `then` turns its value into the reply (on whatever thread completes it).

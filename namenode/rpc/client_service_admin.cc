@@ -206,11 +206,8 @@ void ClientService::getFileHealth(Cob<rpc::FileHealth> cob, ExnCob exn_cob,
   if (!caller.ok()) return Fail(exn_cob, caller.status());
   Status valid = CheckBlockManagement();
   if (!valid.ok()) return Fail(exn_cob, valid);
-  Result<Inode> file = namesystem_->GetFileInfo(*caller, path);
+  Result<Inode> file = ReadableFile(*caller, path);
   if (!file.ok()) return Fail(exn_cob, file.status());
-  if (!file->IsFile()) return Fail(exn_cob, Status::IsADirectory(path + " is a directory"));
-  Status readable = CheckAccess(*caller, *file, kAccessRead, path);
-  if (!readable.ok()) return Fail(exn_cob, readable);
 
   std::unordered_map<int64_t, blocks::BlockHealth> health;
   for (blocks::BlockHealth& b : block_map_->FileBlockHealth(static_cast<int64_t>(file->id))) {

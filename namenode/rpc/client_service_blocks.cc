@@ -267,6 +267,13 @@ void ClientService::append(Cob<rpc::AppendResponse> cob, ExnCob exn_cob,
          });
 }
 
+Result<Inode> ClientService::ReadableFile(const Caller& caller, const std::string& path) const {
+  ASSIGN_OR_RETURN(Inode file, namesystem_->GetFileInfo(caller, path));
+  if (!file.IsFile()) return Status::IsADirectory(path + " is a directory");
+  RETURN_NOT_OK(CheckAccess(caller, file, kAccessRead, path));
+  return file;
+}
+
 void ClientService::getBlockLocations(Cob<rpc::LocatedBlocks> cob, ExnCob exn_cob,
                                       const rpc::RequestHeader& h, const std::string& path,
                                       int64_t offset, int64_t length) {
@@ -277,11 +284,8 @@ void ClientService::getBlockLocations(Cob<rpc::LocatedBlocks> cob, ExnCob exn_co
   }
   Status valid = CheckBlockManagement();
   if (!valid.ok()) return Fail(exn_cob, valid);
-  Result<Inode> file = namesystem_->GetFileInfo(*caller, path);
+  Result<Inode> file = ReadableFile(*caller, path);
   if (!file.ok()) return Fail(exn_cob, file.status());
-  if (!file->IsFile()) return Fail(exn_cob, Status::IsADirectory(path + " is a directory"));
-  Status readable = CheckAccess(*caller, *file, kAccessRead, path);
-  if (!readable.ok()) return Fail(exn_cob, readable);
 
   std::unordered_map<int64_t, blocks::LocatedBlock> located;
   for (blocks::LocatedBlock& b : block_map_->FileBlocks(static_cast<int64_t>(file->id))) {
