@@ -19,20 +19,10 @@ constexpr int64_t kBlock = 1 << 20;
 class CorruptReplicaTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    test::MiniClusterOptions options;
-    options.datanodes = 5;
-    options.extra_flags = test::FastFailureFlags();
     // Scan every replica about once a second.
-    options.extra_flags.push_back("--block_scan_period_ms=1000");
-    options.extra_flags.push_back("--block_scan_bytes_per_sec=100000000");
-    auto started = test::MiniCluster::Start(options);
-    ASSERT_TRUE(started.ok()) << started.status();
-    cluster_ = std::move(*started);
-    ClientOptions client;
-    client.default_block_size = kBlock;
-    auto fs = FileSystem::Connect(cluster_->uri(), client);
-    ASSERT_TRUE(fs.ok()) << fs.status();
-    fs_ = std::move(*fs);
+    test::StartFastCluster(5, kBlock,
+                           {"--block_scan_period_ms=1000", "--block_scan_bytes_per_sec=100000000"},
+                           &cluster_, &fs_);
   }
 
   // Where block 0 of `path` lives: (datanode index, replica file) for each location.

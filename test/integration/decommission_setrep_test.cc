@@ -21,19 +21,7 @@ constexpr int64_t kBlock = 1 << 20;
 
 class DecommissionSetrepTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    test::MiniClusterOptions options;
-    options.datanodes = 5;
-    options.extra_flags = test::FastFailureFlags();
-    auto started = test::MiniCluster::Start(options);
-    ASSERT_TRUE(started.ok()) << started.status();
-    cluster_ = std::move(*started);
-    ClientOptions client;
-    client.default_block_size = kBlock;
-    auto fs = FileSystem::Connect(cluster_->uri(), client);
-    ASSERT_TRUE(fs.ok()) << fs.status();
-    fs_ = std::move(*fs);
-  }
+  void SetUp() override { test::StartFastCluster(5, kBlock, {}, &cluster_, &fs_); }
 
   test::CommandResult Talus(std::vector<std::string> args) {
     return test::RunTalus(args, {{"TALUS_FS", cluster_->uri()}});

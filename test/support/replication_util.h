@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
 #include <string>
@@ -25,6 +26,26 @@ namespace talus::test {
 inline std::vector<std::string> FastFailureFlags() {
   return {"--heartbeat_interval_ms=200", "--datanode_dead_after_ms=3000",
           "--replication_interval_ms=200", "--replication_timeout_ms=10000"};
+}
+
+// Starts `datanodes` datanodes with FastFailureFlags() plus `extra_flags`, and connects a client
+// writing blocks of `block_size`. Fails the calling test (ASSERT) when either cannot be done.
+inline void StartFastCluster(int datanodes, int64_t block_size,
+                             const std::vector<std::string>& extra_flags,
+                             std::unique_ptr<MiniCluster>* cluster,
+                             std::unique_ptr<FileSystem>* fs) {
+  MiniClusterOptions options;
+  options.datanodes = datanodes;
+  options.extra_flags = FastFailureFlags();
+  options.extra_flags.insert(options.extra_flags.end(), extra_flags.begin(), extra_flags.end());
+  auto started = MiniCluster::Start(options);
+  ASSERT_TRUE(started.ok()) << started.status();
+  *cluster = std::move(*started);
+  ClientOptions client;
+  client.default_block_size = block_size;
+  auto connected = FileSystem::Connect((*cluster)->uri(), client);
+  ASSERT_TRUE(connected.ok()) << connected.status();
+  *fs = std::move(*connected);
 }
 
 // Files whose contents are a function of (seed, size), so they need not be kept in memory.
