@@ -320,6 +320,25 @@ Result<std::vector<BlockLocation>> FileSystemImpl::GetFileBlockLocations(const s
   return client::ListBlockLocations(&core_->data_namenode, abs, offset, length);
 }
 
+// TODO(issue 5): implemented in client/rewrite/ (random writes) and the proxy.
+Result<std::unique_ptr<RandomWriteFile>> FileSystemImpl::CreateRandomWrite(
+    const std::string& path, const CreateOptions& options) {
+  return Status::NotSupported("CreateRandomWrite " + path);
+}
+Result<std::unique_ptr<RandomWriteFile>> FileSystemImpl::OpenRandomWrite(const std::string& path) {
+  return Status::NotSupported("OpenRandomWrite " + path);
+}
+Status FileSystemImpl::Truncate(const std::string& path, int64_t length) {
+  return Status::NotSupported("Truncate " + path);
+}
+Status FileSystemImpl::CreateSymlink(const std::string& target, const std::string& link,
+                                     bool create_parent) {
+  return Status::NotSupported("CreateSymlink " + link);
+}
+Status FileSystemImpl::RenameExchange(const std::string& a, const std::string& b) {
+  return Status::NotSupported("RenameExchange " + a);
+}
+
 Result<FileChecksum> FileSystemImpl::GetFileChecksum(const std::string& path) {
   ASSIGN_OR_RETURN(std::string abs, MakeAbsolute(path));
   return client::ComputeFileChecksum(&core_->data_namenode, abs,

@@ -42,6 +42,13 @@ class FileSystemImpl : public FileSystem {
                                                const CreateOptions& options) override;
   Result<std::unique_ptr<OutputStream>> Append(const std::string& path) override;
   Result<std::unique_ptr<InputStream>> Open(const std::string& path) override;
+  Result<std::unique_ptr<RandomWriteFile>> CreateRandomWrite(const std::string& path,
+                                                             const CreateOptions& options) override;
+  Result<std::unique_ptr<RandomWriteFile>> OpenRandomWrite(const std::string& path) override;
+  Status Truncate(const std::string& path, int64_t length) override;
+  Status CreateSymlink(const std::string& target, const std::string& link,
+                       bool create_parent) override;
+  Status RenameExchange(const std::string& a, const std::string& b) override;
   Result<std::vector<BlockLocation>> GetFileBlockLocations(const std::string& path,
                                                            int64_t offset,
                                                            int64_t length) override;

@@ -142,8 +142,27 @@ struct AppendResponse {
 // directory) is replaced atomically; without it an existing destination is an error.
 struct RenameOptions {
   1: required bool overwrite,
+  // Linux RENAME_EXCHANGE: both paths must exist; they swap places atomically (any kinds).
+  // `overwrite` is ignored with it.
+  2: optional bool exchange,
 }
 
+// Copy-on-write of one block of a file (random writes, truncation): the block at `index` of
+// the file's block list, which must currently be `old_block_id` (0 when `index` is past the
+// current end: the list grows), becomes `new_block` — a block allocated by allocateBlock and
+// written through a pipeline.
+struct BlockReplacement {
+  1: required i32 index,
+  2: required i64 old_block_id,
+  3: required common.ExtendedBlock new_block,
+}
+
+// Every path argument may also name an inode directly, as HDFS does: "/.reserved/.inodes/<id>"
+// is the file or directory with inode id <id> wherever it is now, and
+// "/.reserved/.inodes/<id>/<name>" the entry <name> in directory <id>. The FUSE mount uses only
+// such paths (it never rebuilds full paths), so an open handle follows its file across renames
+// and a path of any depth works. They are resolved when the call is applied (journal order), so
+// a concurrent rename cannot misdirect a call. "/.reserved" itself can never be created.
 service ClientNamenode {
   common.Timespec ping(1: common.RequestHeader h) throws (1: common.TalusError e),
 
@@ -217,6 +236,35 @@ service ClientNamenode {
                                      5: list<common.DatanodeId> existing,
                                      6: list<string> excluded, 7: i32 num_additional,
                                      8: string client_name) throws (1: common.TalusError e),
+  // --- symbolic links ---
+  // Creates a symlink at `link` pointing at `target` (any string of 1..4096 bytes, not
+  // resolved). The namenode never follows symlinks: the FUSE kernel side does.
+  FileStatus createSymlink(1: common.RequestHeader h, 2: string target, 3: string link,
+                           4: bool create_parent) throws (1: common.TalusError e),
+
+  // --- writes at any offset (copy-on-write blocks; see docs/fuse.md) ---
+  // Takes the write lease on a closed file for `client_name` WITHOUT reopening its last block
+  // (unlike append): the file stays readable as it is; the writer then replaces blocks with
+  // commitBlocks. LEASE_CONFLICT when another client holds the lease (the same soft-limit
+  // recovery as append applies).
+  FileStatus openForOverwrite(1: common.RequestHeader h, 2: string path, 3: string client_name)
+      throws (1: common.TalusError e),
+  // A new block (id, stamp, pipeline) for a file held by openForOverwrite, not yet part of the
+  // file: it becomes part of it only through commitBlocks. Journaled, so datanodes' reports of
+  // it are accepted; dropped (replicas deleted) if never committed by the time the lease is
+  // released or expires.
+  LocatedBlock allocateBlock(1: common.RequestHeader h, 2: string path, 3: i64 file_id,
+                             4: string client_name, 5: list<string> excluded_nodes)
+      throws (1: common.TalusError e),
+  // One journaled edit swaps blocks into the file: every replacement applied, then the list cut
+  // to the blocks covering `new_length` (which must equal the sum of their lengths; every block
+  // but the last must be a full block_size). Replaced and cut blocks are deleted from the
+  // datanodes. `release` ends the lease (the file is closed, as complete) and drops uncommitted
+  // allocated blocks. Readers see the whole old or the whole new list, never a mix.
+  FileStatus commitBlocks(1: common.RequestHeader h, 2: string path, 3: i64 file_id,
+                          4: string client_name, 5: list<BlockReplacement> replacements,
+                          6: i64 new_length, 7: bool release) throws (1: common.TalusError e),
+
   // --- operators ---
   SafeModeStatus setSafeMode(1: common.RequestHeader h, 2: SafeModeAction action)
       throws (1: common.TalusError e),

@@ -114,6 +114,20 @@ class ClientService : public rpc::ClientNamenodeCobSvIf {
                              const std::vector<std::string>& excluded, int32_t num_additional,
                              const std::string& client_name) override;
 
+  // Symlinks and writes at any offset (client_service_overwrite.cc).
+  void createSymlink(Cob<rpc::FileStatus> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                     const std::string& target, const std::string& link,
+                     bool create_parent) override;
+  void openForOverwrite(Cob<rpc::FileStatus> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                        const std::string& path, const std::string& client_name) override;
+  void allocateBlock(Cob<rpc::LocatedBlock> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                     const std::string& path, int64_t file_id, const std::string& client_name,
+                     const std::vector<std::string>& excluded_nodes) override;
+  void commitBlocks(Cob<rpc::FileStatus> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
+                    const std::string& path, int64_t file_id, const std::string& client_name,
+                    const std::vector<rpc::BlockReplacement>& replacements, int64_t new_length,
+                    bool release) override;
+
   // Operators' calls (client_service_admin.cc).
   void setSafeMode(Cob<rpc::SafeModeStatus> cob, ExnCob exn_cob, const rpc::RequestHeader& h,
                    rpc::SafeModeAction::type action) override;

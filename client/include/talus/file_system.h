@@ -190,6 +190,44 @@ class InputStream {
   virtual Status Close() = 0;
 };
 
+// A file open for writing at any offset, with truncation to any length (what the FUSE mount
+// and batch jobs that update files in place need; HDFS has no such thing).
+//
+// Writes at the file's end (a new file written from 0, an append) stream through the block
+// pipeline exactly as OutputStream does. A write elsewhere, or a truncation, is copy-on-write at
+// block granularity: the new content of each touched block is written as a NEW block through a
+// pipeline and swapped into the file's block list by one journaled edit (commitBlocks) at
+// Flush/Sync/Close. Readers therefore see whole old or whole new blocks, never a torn mix, and
+// a crash loses only writes not yet flushed. Unflushed writes are held in memory (bounded:
+// past ClientOptions::max_dirty_bytes a Flush happens by itself).
+//
+// The write lease is held from the first write (or truncation) until the next Flush, Sync or
+// Close, so between flushes the file is closed and other clients may open it for writing.
+// Thread-safe: FUSE calls Write, Read and Flush of one file from several threads.
+class RandomWriteFile {
+ public:
+  virtual ~RandomWriteFile() = default;  // closes if still open (errors only logged)
+  virtual uint64_t file_id() const = 0;
+  // The file as the namenode answered when it was created or opened (attributes for FUSE).
+  virtual const FileInfo& opened_info() const = 0;
+  virtual Status Write(int64_t offset, const void* data, size_t n) = 0;
+  // Reads what the file holds now, including this writer's unflushed writes; short only at the
+  // end of the file. A hole left by truncating up or writing past the end reads as zeros.
+  virtual Result<size_t> Read(int64_t offset, void* buf, size_t n) = 0;
+  virtual Status Truncate(int64_t length) = 0;
+  // The length including unflushed writes and truncations.
+  virtual int64_t Length() const = 0;
+  // True when writes or truncations are waiting for Flush.
+  virtual bool Dirty() const = 0;
+  // Everything written so far becomes the file's content for every new reader (complete or
+  // commitBlocks), replicas in datanode memory; the lease is released.
+  virtual Status Flush() = 0;
+  // As Flush, with every replica fsync'd to disk first.
+  virtual Status Sync() = 0;
+  // Flush; later calls fail.
+  virtual Status Close() = 0;
+};
+
 // When a write pipeline that lost datanodes asks the namenode for replacements (HDFS
 // dfs.client.block.write.replace-datanode-on-failure.policy).
 enum class ReplaceDatanodePolicy {
@@ -227,6 +265,8 @@ struct ClientOptions {
   // dfs.client.block.write.retries).
   int pipeline_recovery_retries = 5;
   ReplaceDatanodePolicy replace_datanode_on_failure = ReplaceDatanodePolicy::kDefault;
+  // A RandomWriteFile flushes by itself once it holds this many unflushed bytes.
+  int64_t max_dirty_bytes = 64LL * 1024 * 1024;
   // How often the background thread renews this client's leases while files are open.
   int lease_renew_interval_ms = 10000;
 };
@@ -288,6 +328,20 @@ class FileSystem {
   // Reopens an existing file for writing at its end.
   virtual Result<std::unique_ptr<OutputStream>> Append(const std::string& path) = 0;
   virtual Result<std::unique_ptr<InputStream>> Open(const std::string& path) = 0;
+  // Creates a new file (as Create: options.overwrite replaces an existing file) and opens it
+  // for writes at any offset.
+  virtual Result<std::unique_ptr<RandomWriteFile>> CreateRandomWrite(
+      const std::string& path, const CreateOptions& options = {}) = 0;
+  // Opens an existing file for writes at any offset (takes no lease until the first write).
+  virtual Result<std::unique_ptr<RandomWriteFile>> OpenRandomWrite(const std::string& path) = 0;
+  // Cuts or extends (with zeros) a closed file to `length`; one journaled commit.
+  virtual Status Truncate(const std::string& path, int64_t length) = 0;
+  // Creates a symbolic link at `link` whose target is `target` (stored as given, never
+  // followed by the namenode).
+  virtual Status CreateSymlink(const std::string& target, const std::string& link,
+                               bool create_parent = false) = 0;
+  // Linux RENAME_EXCHANGE: swaps two existing paths atomically.
+  virtual Status RenameExchange(const std::string& a, const std::string& b) = 0;
   virtual Result<std::vector<BlockLocation>> GetFileBlockLocations(const std::string& path,
                                                                    int64_t offset,
                                                                    int64_t length) = 0;
