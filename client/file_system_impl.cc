@@ -7,37 +7,19 @@
 #include <fstream>
 #include <random>
 
+#include "client/file_info_convert.h"
+#include "client/rewrite/random_write_file_impl.h"
 #include "client/stream/file_checksum.h"
 #include "client/stream/input_stream_impl.h"
 #include "client/stream/output_stream_impl.h"
 #include "common/path.h"
+#include "common/transfer/checksum.h"
 
 namespace talus {
 
 namespace {
 
-Timestamp FromWire(const rpc::Timespec& t) { return Timestamp{t.sec, t.nsec}; }
-
-FileInfo ToFileInfo(const rpc::FileStatus& st, std::string path) {
-  FileInfo info;
-  info.inode_id = static_cast<uint64_t>(st.inode_id);
-  info.path = std::move(path);
-  info.name = st.name;
-  info.type = static_cast<FileType>(st.type);
-  info.length = st.length;
-  info.replication = st.replication;
-  info.block_size = st.block_size;
-  info.mtime = FromWire(st.mtime);
-  info.atime = FromWire(st.atime);
-  info.ctime = FromWire(st.ctime);
-  info.mode = static_cast<uint32_t>(st.mode) & 07777;
-  info.owner = st.owner;
-  info.group = st.group;
-  info.children_count = st.__isset.children_count ? st.children_count : 0;
-  info.under_construction = st.__isset.under_construction && st.under_construction;
-  info.symlink_target = st.__isset.symlink_target ? st.symlink_target : "";
-  return info;
-}
+using client::FileInfoFromWire;
 
 std::string OsUser() {
   passwd* pw = getpwuid(geteuid());
@@ -121,6 +103,8 @@ FileSystemImpl::FileSystemImpl(std::string uri, std::vector<NamenodeAddress> nam
   stream_context_.client_name = client_name_;
   stream_context_.options = options_;
   stream_context_.leases = &core_->leases;
+  // TODO(issue 5): true once the namenode resolves /.reserved/.inodes paths.
+  stream_context_.address_by_inode = false;
   stream_context_.keep_alive = core_;
 }
 
@@ -134,7 +118,7 @@ Result<FileInfo> FileSystemImpl::GetFileInfo(const std::string& path) {
   RETURN_NOT_OK(proxy_.Call("getFileInfo", [&](rpc::ClientNamenodeClient& c) {
     c.getFileInfo(st, proxy_.NewHeader(false), abs);
   }));
-  return ToFileInfo(st, abs);
+  return FileInfoFromWire(st, abs);
 }
 
 Status FileSystemImpl::ListDirectoryPaged(const std::string& path,
@@ -153,7 +137,7 @@ Status FileSystemImpl::ListDirectoryPaged(const std::string& path,
            BaseName(abs) == st.name && start_after.empty() && !page.has_more)
               ? abs
               : JoinPath(abs, st.name);
-      if (!each(ToFileInfo(st, std::move(child_path)))) return Status::OK();
+      if (!each(FileInfoFromWire(st, std::move(child_path)))) return Status::OK();
     }
     if (!page.has_more || page.entries.empty()) return Status::OK();
     start_after = page.entries.back().name;
@@ -320,23 +304,63 @@ Result<std::vector<BlockLocation>> FileSystemImpl::GetFileBlockLocations(const s
   return client::ListBlockLocations(&core_->data_namenode, abs, offset, length);
 }
 
-// TODO(issue 5): implemented in client/rewrite/ (random writes) and the proxy.
 Result<std::unique_ptr<RandomWriteFile>> FileSystemImpl::CreateRandomWrite(
     const std::string& path, const CreateOptions& options) {
-  return Status::NotSupported("CreateRandomWrite " + path);
+  ASSIGN_OR_RETURN(std::string abs, MakeAbsolute(path));
+  const int16_t replication =
+      options.replication > 0 ? options.replication : options_.default_replication;
+  const int64_t block_size =
+      options.block_size > 0 ? options.block_size : options_.default_block_size;
+  if (block_size <= 0 || block_size % transfer::kDefaultBytesPerChecksum != 0) {
+    return Status::InvalidArgument("block size " + std::to_string(block_size) +
+                                   " is not a positive multiple of " +
+                                   std::to_string(transfer::kDefaultBytesPerChecksum) + " bytes");
+  }
+  const uint32_t mode = options.mode & ~options_.umask & 07777;
+  ASSIGN_OR_RETURN(client::OpenedFile file,
+                   core_->data_namenode.Create(abs, mode, client_name_, options.overwrite,
+                                               options.create_parent, replication, block_size));
+  return std::unique_ptr<RandomWriteFile>(client::RandomWriteFileImpl::ForCreated(
+      stream_context_, abs, file, replication, block_size));
 }
+
 Result<std::unique_ptr<RandomWriteFile>> FileSystemImpl::OpenRandomWrite(const std::string& path) {
-  return Status::NotSupported("OpenRandomWrite " + path);
+  ASSIGN_OR_RETURN(FileInfo info, GetFileInfo(path));
+  if (info.IsDirectory()) return Status::IsADirectory(info.path + " is a directory");
+  if (!info.IsFile()) return Status::InvalidArgument(info.path + " is not a regular file");
+  const std::string abs = info.path;
+  return std::unique_ptr<RandomWriteFile>(
+      client::RandomWriteFileImpl::ForExisting(stream_context_, abs, info));
 }
+
 Status FileSystemImpl::Truncate(const std::string& path, int64_t length) {
-  return Status::NotSupported("Truncate " + path);
+  if (length < 0) return Status::InvalidArgument("truncate of " + path + " to a negative length");
+  ASSIGN_OR_RETURN(std::unique_ptr<RandomWriteFile> file, OpenRandomWrite(path));
+  RETURN_NOT_OK(file->Truncate(length));
+  return file->Close();
 }
+
 Status FileSystemImpl::CreateSymlink(const std::string& target, const std::string& link,
                                      bool create_parent) {
-  return Status::NotSupported("CreateSymlink " + link);
+  ASSIGN_OR_RETURN(std::string abs, MakeAbsolute(link));
+  if (target.empty()) return Status::InvalidArgument("symlink " + abs + ": empty target");
+  rpc::RequestHeader h = proxy_.NewHeader(true);
+  rpc::FileStatus st;
+  return proxy_.Call("createSymlink", [&](rpc::ClientNamenodeClient& c) {
+    c.createSymlink(st, h, target, abs, create_parent);
+  });
 }
+
 Status FileSystemImpl::RenameExchange(const std::string& a, const std::string& b) {
-  return Status::NotSupported("RenameExchange " + a);
+  ASSIGN_OR_RETURN(std::string abs_a, MakeAbsolute(a));
+  ASSIGN_OR_RETURN(std::string abs_b, MakeAbsolute(b));
+  rpc::RequestHeader h = proxy_.NewHeader(true);
+  rpc::RenameOptions opts;
+  opts.overwrite = false;
+  opts.__set_exchange(true);
+  return proxy_.Call("rename", [&](rpc::ClientNamenodeClient& c) {
+    c.rename(h, abs_a, abs_b, opts);
+  });
 }
 
 Result<FileChecksum> FileSystemImpl::GetFileChecksum(const std::string& path) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "talus/file_system.h"
 
 // What the data path needs from the namenode, in the client's own types (no Thrift types
 // outside the proxy that implements it), so streams can be tested against a fake namenode.
@@ -53,6 +54,16 @@ struct OpenedFile {
   int64_t length = 0;
   int64_t block_size = 0;
   int16_t replication = 0;
+  // Everything the namenode answered (mode, owner, times...); `path` is left empty.
+  FileInfo info;
+};
+
+// Copy-on-write: block `index` of the file, currently `old_block_id` (0 when the list grows),
+// becomes `new_block` (allocated by AllocateBlock, written, its num_bytes its length).
+struct BlockReplacement {
+  int32_t index = 0;
+  uint64_t old_block_id = 0;
+  BlockRef new_block;
 };
 
 struct AppendedFile {
@@ -86,6 +97,27 @@ class DataNamenode {
   virtual Status RenewLease(const std::string& client_name) = 0;
   // Each block with the locations whose replicas are bad.
   virtual Status ReportBadBlocks(const std::vector<LocatedBlock>& blocks) = 0;
+
+  // Writes at any offset (copy-on-write blocks). Defaults refuse, for fakes without them.
+  // Takes the write lease on a closed file without reopening its last block.
+  virtual Result<OpenedFile> OpenForOverwrite(const std::string& path,
+                                              const std::string& client_name) {
+    return Status::NotSupported("openForOverwrite of " + path);
+  }
+  // A new block and its pipeline, part of the file only once committed.
+  virtual Result<LocatedBlock> AllocateBlock(const std::string& path, uint64_t file_id,
+                                             const std::string& client_name,
+                                             const std::vector<std::string>& excluded_storage_ids) {
+    return Status::NotSupported("allocateBlock for " + path);
+  }
+  // One journaled swap of blocks, the list cut to `new_length`; `release` closes the file.
+  // Answers the file as it is after the commit.
+  virtual Result<OpenedFile> CommitBlocks(const std::string& path, uint64_t file_id,
+                                          const std::string& client_name,
+                                          const std::vector<BlockReplacement>& replacements,
+                                          int64_t new_length, bool release) {
+    return Status::NotSupported("commitBlocks of " + path);
+  }
 
   // Pipeline recovery (HDFS ClientProtocol). Defaults refuse, for fakes that do not recover.
   // A new generation stamp for the file's last block (`block` as the namenode knows it).

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <thread>
 
+#include "client/stream/inode_path.h"
 #include "common/transfer/checksum.h"
 
 namespace talus::client {
@@ -31,6 +32,7 @@ OutputStreamImpl::OutputStreamImpl(const StreamContext& ctx, std::string path, u
                                    int64_t block_size, int64_t length, int replication)
     : ctx_(ctx),
       path_(std::move(path)),
+      rpc_path_(ctx.address_by_inode ? InodePath(file_id) : path_),
       file_id_(file_id),
       block_size_(block_size),
       replication_(replication),
@@ -56,7 +58,7 @@ DataStreamer::Options OutputStreamImpl::StreamerOptions() const {
 DataStreamer::Recovery OutputStreamImpl::StreamerRecovery(bool appended) const {
   DataStreamer::Recovery r;
   r.namenode = ctx_.namenode;
-  r.path = path_;
+  r.path = rpc_path_;
   r.file_id = file_id_;
   r.client_name = ctx_.client_name;
   r.replication = replication_;
@@ -89,18 +91,36 @@ Result<std::unique_ptr<OutputStream>> OutputStreamImpl::Create(const StreamConte
   ASSIGN_OR_RETURN(OpenedFile file,
                    ctx.namenode->Create(path, mode, ctx.client_name, options.overwrite,
                                         options.create_parent, replication, block_size));
+  return std::unique_ptr<OutputStream>(ForCreated(ctx, path, file, replication, block_size));
+}
+
+std::unique_ptr<OutputStreamImpl> OutputStreamImpl::ForCreated(const StreamContext& ctx,
+                                                               const std::string& path,
+                                                               const OpenedFile& file,
+                                                               int16_t replication,
+                                                               int64_t block_size) {
   auto stream = std::unique_ptr<OutputStreamImpl>(new OutputStreamImpl(
       ctx, path, file.file_id, file.block_size > 0 ? file.block_size : block_size, 0,
       file.replication > 0 ? file.replication : replication));
-  if (ctx.leases != nullptr) {
-    ctx.leases->StreamOpened();
-    stream->lease_registered_ = true;
+  stream->RegisterLease();
+  return stream;
+}
+
+void OutputStreamImpl::RegisterLease() {
+  if (ctx_.leases != nullptr && !lease_registered_) {
+    ctx_.leases->StreamOpened();
+    lease_registered_ = true;
   }
-  return std::unique_ptr<OutputStream>(std::move(stream));
 }
 
 Result<std::unique_ptr<OutputStream>> OutputStreamImpl::Append(const StreamContext& ctx,
                                                                const std::string& path) {
+  ASSIGN_OR_RETURN(std::unique_ptr<OutputStreamImpl> stream, OpenAppend(ctx, path));
+  return std::unique_ptr<OutputStream>(std::move(stream));
+}
+
+Result<std::unique_ptr<OutputStreamImpl>> OutputStreamImpl::OpenAppend(const StreamContext& ctx,
+                                                                       const std::string& path) {
   ASSIGN_OR_RETURN(AppendedFile appended, ctx.namenode->Append(path, ctx.client_name));
   if (appended.file.block_size <= 0 || appended.file.block_size % kBytesPerChecksum != 0) {
     return Status::Internal("append of " + path + ": namenode sent block size " +
@@ -109,17 +129,14 @@ Result<std::unique_ptr<OutputStream>> OutputStreamImpl::Append(const StreamConte
   auto stream = std::unique_ptr<OutputStreamImpl>(
       new OutputStreamImpl(ctx, path, appended.file.file_id, appended.file.block_size,
                            appended.file.length, appended.file.replication));
-  if (ctx.leases != nullptr) {
-    ctx.leases->StreamOpened();
-    stream->lease_registered_ = true;
-  }
+  stream->RegisterLease();
   Status s;
   if (appended.last_block) {
     s = stream->OpenAppendPipeline(*appended.last_block, appended.previous_genstamp);
   } else if (appended.file.length > 0) {
     // The last block is full: the next block follows it, so addBlock must name it.
     Result<LocatedBlocks> located =
-        ctx.namenode->GetBlockLocations(path, appended.file.length - 1, 1);
+        ctx.namenode->GetBlockLocations(stream->rpc_path_, appended.file.length - 1, 1);
     if (!located.ok()) {
       s = located.status();
     } else if (located->last_block) {
@@ -139,7 +156,7 @@ Result<std::unique_ptr<OutputStream>> OutputStreamImpl::Append(const StreamConte
     stream->lease_registered_ = false;
     return s.Prepend("append to " + path);
   }
-  return std::unique_ptr<OutputStream>(std::move(stream));
+  return stream;
 }
 
 Status OutputStreamImpl::OpenAppendPipeline(const LocatedBlock& block,
@@ -213,7 +230,7 @@ Status OutputStreamImpl::StartBlock() {
   Status last_error;
   for (int attempt = 0; attempt < kMaxBlockTries; ++attempt) {
     ASSIGN_OR_RETURN(LocatedBlock block,
-                     ctx_.namenode->AddBlock(path_, ctx_.client_name, previous_, excluded_,
+                     ctx_.namenode->AddBlock(rpc_path_, ctx_.client_name, previous_, excluded_,
                                              file_id_));
     transfer::WriteBlockOp op;
     op.block_id = block.block.block_id;
@@ -232,7 +249,7 @@ Status OutputStreamImpl::StartBlock() {
     LOG(WARNING) << "abandoning " << block.block.Name() << " of " << path_ << ": "
                  << last_error;
     Status abandoned =
-        ctx_.namenode->AbandonBlock(path_, ctx_.client_name, block.block, file_id_);
+        ctx_.namenode->AbandonBlock(rpc_path_, ctx_.client_name, block.block, file_id_);
     if (!abandoned.ok()) return abandoned.Prepend("abandoning " + block.block.Name());
     // The streamer names the refusing node in the status detail (its storage id).
     if (last_error.detail().empty()) break;
@@ -274,7 +291,7 @@ Status OutputStreamImpl::CompleteFile() {
   auto backoff = std::chrono::milliseconds(10);
   while (true) {
     ASSIGN_OR_RETURN(bool done,
-                     ctx_.namenode->Complete(path_, ctx_.client_name, previous_, file_id_));
+                     ctx_.namenode->Complete(rpc_path_, ctx_.client_name, previous_, file_id_));
     if (done) return Status::OK();
     if (std::chrono::steady_clock::now() + backoff > deadline) {
       return Status::TimedOut("could not close " + path_ + ": the namenode still waits for " +

@@ -22,6 +22,15 @@ class OutputStreamImpl : public OutputStream {
                                                       const CreateOptions& options);
   static Result<std::unique_ptr<OutputStream>> Append(const StreamContext& ctx,
                                                       const std::string& path);
+  // A stream for a file `ctx.namenode->Create` has just created for this client (its lease is
+  // ours), with the replication and block size asked for when the answer leaves them out.
+  static std::unique_ptr<OutputStreamImpl> ForCreated(const StreamContext& ctx,
+                                                      const std::string& path,
+                                                      const OpenedFile& file,
+                                                      int16_t replication, int64_t block_size);
+  // Append, keeping the concrete type.
+  static Result<std::unique_ptr<OutputStreamImpl>> OpenAppend(const StreamContext& ctx,
+                                                              const std::string& path);
   ~OutputStreamImpl() override;
 
   Status Write(const void* data, size_t n) override;
@@ -38,6 +47,7 @@ class OutputStreamImpl : public OutputStream {
  private:
   OutputStreamImpl(const StreamContext& ctx, std::string path, uint64_t file_id,
                    int64_t block_size, int64_t length, int replication);
+  void RegisterLease();
 
   Status Flush(bool sync);
   // Computes the current packet's checksums and queues it on the block's pipeline (setting the
@@ -55,7 +65,8 @@ class OutputStreamImpl : public OutputStream {
   DataStreamer::Recovery StreamerRecovery(bool appended) const;
 
   const StreamContext ctx_;
-  const std::string path_;
+  const std::string path_;      // as the caller named the file (messages)
+  const std::string rpc_path_;  // the file's inode path: every call after create/append
   const uint64_t file_id_;
   const int64_t block_size_;
   const int replication_;

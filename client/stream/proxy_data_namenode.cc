@@ -1,5 +1,7 @@
 #include "client/stream/proxy_data_namenode.h"
 
+#include "client/file_info_convert.h"
+
 namespace talus::client {
 
 namespace {
@@ -66,6 +68,7 @@ Result<LocatedBlock> FromWire(const rpc::LocatedBlock& lb) {
 
 OpenedFile FromWire(const rpc::FileStatus& st) {
   OpenedFile out;
+  out.info = FileInfoFromWire(st, "");
   out.file_id = static_cast<uint64_t>(st.inode_id);
   out.length = st.length;
   out.block_size = st.block_size;
@@ -177,6 +180,52 @@ Status ProxyDataNamenode::ReportBadBlocks(const std::vector<LocatedBlock>& block
   return proxy_->Call("reportBadBlocks", [&](rpc::ClientNamenodeClient& c) {
     c.reportBadBlocks(h, wire);
   });
+}
+
+Result<OpenedFile> ProxyDataNamenode::OpenForOverwrite(const std::string& path,
+                                                       const std::string& client_name) {
+  rpc::RequestHeader h = proxy_->NewHeader(true);
+  rpc::FileStatus st;
+  RETURN_NOT_OK(proxy_->Call("openForOverwrite", [&](rpc::ClientNamenodeClient& c) {
+    c.openForOverwrite(st, h, path, client_name);
+  }));
+  return FromWire(st);
+}
+
+Result<LocatedBlock> ProxyDataNamenode::AllocateBlock(const std::string& path, uint64_t file_id,
+                                                      const std::string& client_name,
+                                                      const std::vector<std::string>& excluded) {
+  rpc::RequestHeader h = proxy_->NewHeader(true);
+  rpc::LocatedBlock lb;
+  RETURN_NOT_OK(proxy_->Call("allocateBlock", [&](rpc::ClientNamenodeClient& c) {
+    c.allocateBlock(lb, h, path, static_cast<int64_t>(file_id), client_name, excluded);
+  }));
+  ASSIGN_OR_RETURN(LocatedBlock block, FromWire(lb));
+  if (block.locations.empty()) {
+    return Status::Internal("allocateBlock for " + path + ": namenode sent no pipeline");
+  }
+  return block;
+}
+
+Result<OpenedFile> ProxyDataNamenode::CommitBlocks(
+    const std::string& path, uint64_t file_id, const std::string& client_name,
+    const std::vector<BlockReplacement>& replacements, int64_t new_length, bool release) {
+  std::vector<rpc::BlockReplacement> wire;
+  wire.reserve(replacements.size());
+  for (const BlockReplacement& r : replacements) {
+    rpc::BlockReplacement w;
+    w.index = r.index;
+    w.old_block_id = static_cast<int64_t>(r.old_block_id);
+    w.new_block = ToWire(std::optional<BlockRef>(r.new_block));
+    wire.push_back(std::move(w));
+  }
+  rpc::RequestHeader h = proxy_->NewHeader(true);
+  rpc::FileStatus st;
+  RETURN_NOT_OK(proxy_->Call("commitBlocks", [&](rpc::ClientNamenodeClient& c) {
+    c.commitBlocks(st, h, path, static_cast<int64_t>(file_id), client_name, wire, new_length,
+                   release);
+  }));
+  return FromWire(st);
 }
 
 Result<uint64_t> ProxyDataNamenode::UpdateBlockForPipeline(const BlockRef& block,

@@ -27,6 +27,15 @@ class ProxyDataNamenode : public DataNamenode {
                                           int64_t length) override;
   Status RenewLease(const std::string& client_name) override;
   Status ReportBadBlocks(const std::vector<LocatedBlock>& blocks) override;
+  Result<OpenedFile> OpenForOverwrite(const std::string& path,
+                                      const std::string& client_name) override;
+  Result<LocatedBlock> AllocateBlock(const std::string& path, uint64_t file_id,
+                                     const std::string& client_name,
+                                     const std::vector<std::string>& excluded_storage_ids) override;
+  Result<OpenedFile> CommitBlocks(const std::string& path, uint64_t file_id,
+                                  const std::string& client_name,
+                                  const std::vector<BlockReplacement>& replacements,
+                                  int64_t new_length, bool release) override;
   Result<uint64_t> UpdateBlockForPipeline(const BlockRef& block,
                                           const std::string& client_name) override;
   Status UpdatePipeline(const std::string& client_name, const BlockRef& old_block,

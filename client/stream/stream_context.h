@@ -15,6 +15,10 @@ struct StreamContext {
   std::string client_name;
   ClientOptions options;
   LeaseRenewer* leases = nullptr;  // null: no renewal (tests)
+  // After create/append/open, name the file by its inode path ("/.reserved/.inodes/<id>") in
+  // every namenode call, so a rename of the file or its directories cannot misdirect a writer.
+  // Off for fake namenodes that only know real paths.
+  bool address_by_inode = false;
   // Keeps what the pointers above point to alive while a stream uses them.
   std::shared_ptr<const void> keep_alive;
 };
