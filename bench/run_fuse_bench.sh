@@ -246,7 +246,7 @@ run_target() {  # run_target TARGET RUN
   out=$("${fio[@]}" --rw=write --bs=1M --end_fsync=1 | fio_field write bw); record "$t" write "$out"
   if [ "$t" = moosefs ] && [ "$2" = 1 ]; then
     mfs_check_loopback
-    echo "  mfsfileinfo of the written file, first chunk: $(mfsfileinfo "$f" | grep -c 'copy [0-9]') copies in all"
+    echo "  mfsfileinfo of the written file: $(mfsfileinfo "$f" | grep -c 'chunk [0-9]') chunks, $(mfsfileinfo "$f" | grep -c 'copy [0-9].*VALID') valid copies"
   fi
   if [ "$t" = talus ] && [ "$2" = 1 ]; then
     echo "  talus fsck of the written file: $("$BIN/talus" fsck -fs "$TALUS_FS" /bench/seq.dat 2>/dev/null | grep -E 'Average block replication|is (HEALTHY|CORRUPT)' | tr -s ' \t' ' ' | paste -sd';')"
@@ -294,7 +294,7 @@ for r in $(seq "$RUNS"); do
 done
 
 echo "## medians of $RUNS runs (runs in brackets)"
-printf "%-22s" job; for t in $ACTIVE; do printf "%-30s" "$t"; done; echo
+printf "%-22s" job; for t in $ACTIVE; do printf "%-34s" "$t"; done; echo
 for job in write read_cold read_warm randread create stat unlink ls; do
   case $job in
     write) label="seq write MiB/s" ;; read_cold) label="seq read cold MiB/s" ;;
@@ -306,7 +306,7 @@ for job in write read_cold read_warm randread create stat unlink ls; do
   for t in $ACTIVE; do
     # shellcheck disable=SC2086
     digits=0; [ "$job" = ls ] && digits=3
-    printf "%-30s" "$(median $digits ${R[$t,$job]}) [$(echo ${R[$t,$job]} | tr ' ' ',')]"
+    printf "%-34s" "$(median $digits ${R[$t,$job]}) [$(echo ${R[$t,$job]} | tr ' ' ',')]"
   done
   echo
 done
