@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "cluster/fuse_mount.h"
 #include "cluster/local_cluster.h"
 #include "cluster/process.h"
 
@@ -35,19 +36,24 @@ constexpr char kUsage[] =
     "          --datanodes N   number of datanodes (default 3, enough for three replicas);\n"
     "                          each keeps its replicas in DIR/datanode-N/data. On a DIR\n"
     "                          used before, a larger N adds datanodes; none is removed.\n"
-    "          --mount PATH    mount the file system there with FUSE (not available yet)\n"
+    "          --mount PATH    once the daemons answer, also mount the file system on PATH\n"
+    "                          with talus-fuse (created if absent; needs /dev/fuse, and root\n"
+    "                          or fusermount3). Its log is DIR/logs/fuse.out.\n"
     "          --timeout_s S   how long each daemon may take to answer (default 60)\n"
     "          -- FLAGS...     given to every daemon this command starts, e.g.\n"
     "                          `-- --heartbeat_interval_ms=200`; each must be --name=value.\n"
     "                          Their names are passed in --undefok, so a flag that one kind\n"
     "                          of daemon does not define is ignored by it.\n"
-    "down    Stops every daemon recorded in DIR, datanodes first: SIGTERM, then SIGKILL for\n"
+    "down    Unmounts the FUSE mount if there is one (fusermount3 -u, else umount -l) and\n"
+    "        waits for talus-fuse to exit; then stops every daemon recorded in DIR,\n"
+    "        datanodes first: SIGTERM, then SIGKILL for\n"
     "        any still running after --timeout_s (default 30). Only processes that are still\n"
     "        the ones it started are signalled (checked in /proc), never a recycled pid. Data\n"
     "        is kept.\n"
     "status  One line per daemon (namenodes, then datanodes): role, index, state (running,\n"
     "        dead or stopped), pid, its addresses (a datanode's rpc and data ports) and data\n"
-    "        directory; then TALUS_FS once the ports are known.\n"
+    "        directory; a line for the FUSE mount if one was started; then TALUS_FS once\n"
+    "        the ports are known.\n"
     "\n"
     "Daemon binaries are taken from the directory of the talus executable. Default daemon\n"
     "flags are read from ../conf/local/ROLE.flags beside it when present.\n"
@@ -159,13 +165,9 @@ Result<LocalClusterOptions> MakeOptions(const CommandLine& cl) {
 }
 
 int Up(const CommandLine& cl) {
-  if (!cl.mount.empty()) {
-    return Fail(Status::NotSupported(
-        "--mount is not available yet: the FUSE mount (talus-fuse) arrives with the FUSE "
-        "issue. Start the cluster without --mount and use `talus dfs`."));
-  }
   Result<LocalClusterOptions> options = MakeOptions(cl);
   if (!options.ok()) return Fail(options.status());
+  const std::string bin_dir = options->bin_dir;
   Result<std::unique_ptr<LocalCluster>> opened = LocalCluster::Open(std::move(options).value());
   if (!opened.ok()) return Fail(opened.status());
   LocalCluster& cluster = **opened;
@@ -181,6 +183,12 @@ int Up(const CommandLine& cl) {
     s = cluster.StartAll(Print);
     if (!s.ok()) return Fail(s);
   }
+  if (!cl.mount.empty()) {
+    LocalMount mount(cluster.dir(), bin_dir);
+    s = mount.Mount(cluster.FileSystemUri(), cl.mount,
+                    std::chrono::seconds(cl.timeout_s.value_or(60)), Print);
+    if (!s.ok()) return Fail(s);
+  }
   Print("TALUS_FS=" + cluster.FileSystemUri());
   Print("Wrote " + cluster.EnvPath() + " (load it with: set -a; . " + cluster.EnvPath() +
         "; set +a). Stop with: talus cluster down --dir " + cluster.dir());
@@ -190,11 +198,16 @@ int Up(const CommandLine& cl) {
 int Down(const CommandLine& cl) {
   Result<LocalClusterOptions> options = MakeOptions(cl);
   if (!options.ok()) return Fail(options.status());
+  const std::string bin_dir = options->bin_dir;
   Result<std::unique_ptr<LocalCluster>> opened =
       LocalCluster::OpenExisting(std::move(options).value());
   if (!opened.ok()) return Fail(opened.status());
   LocalCluster& cluster = **opened;
   Status s = cluster.LockDirectory();
+  if (!s.ok()) return Fail(s);
+  // The mount goes first: it flushes open files to the daemons before they stop.
+  LocalMount mount(cluster.dir(), bin_dir);
+  s = mount.Unmount(std::chrono::seconds(cl.timeout_s.value_or(30)), Print);
   if (!s.ok()) return Fail(s);
   s = cluster.StopAll(std::chrono::seconds(cl.timeout_s.value_or(30)), Print);
   if (!s.ok()) return Fail(s);
@@ -208,6 +221,7 @@ int Down(const CommandLine& cl) {
 int StatusCommand(const CommandLine& cl) {
   Result<LocalClusterOptions> options = MakeOptions(cl);
   if (!options.ok()) return Fail(options.status());
+  const std::string bin_dir = options->bin_dir;
   Result<std::unique_ptr<LocalCluster>> opened =
       LocalCluster::OpenExisting(std::move(options).value());
   if (!opened.ok()) return Fail(opened.status());
@@ -225,6 +239,8 @@ int StatusCommand(const CommandLine& cl) {
     line += " dir=" + d.data_dir;
     Print(line);
   }
+  std::string mount_line = LocalMount(cluster.dir(), bin_dir).StatusLine();
+  if (!mount_line.empty()) Print(mount_line);
   bool ports_known = true;
   for (size_t i = 0; i < daemons.size(); ++i) {
     if (daemons[i].role == kNamenodeRole && cluster.Address(i).empty()) ports_known = false;

@@ -1,0 +1,70 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "talus/file_system.h"
+
+namespace talus::fuse {
+
+// What the mount keeps about one inode the kernel knows (FUSE node id = Talus inode id).
+struct InodeState {
+  explicit InodeState(uint64_t inode_id) : id(inode_id) {}
+
+  const uint64_t id;
+
+  // Guards everything below. Held across namenode calls that must not interleave for this
+  // inode (opening the writer, closing it), never while taking the table's lock.
+  std::mutex mu;
+  // One writer per inode, shared by every handle: with the writeback cache the kernel may send a
+  // write with any handle of the file. Opened at the first write (or create), closed when the
+  // last handle is released.
+  std::shared_ptr<RandomWriteFile> writer;
+  // Bumped whenever this mount changes the file's data outside the writer (truncate by path) or
+  // closes the writer, so read streams opened before know to reopen.
+  uint64_t data_version = 0;
+  // Size and mtime last given to the kernel, to tell at open whether its cache is still good.
+  bool kernel_attrs_known = false;
+  int64_t kernel_size = 0;
+  Timestamp kernel_mtime;
+  // Unlinked while open here: renamed to `hidden_name` in directory `hidden_parent`, deleted at
+  // the last release (as NFS clients do).
+  bool unlinked = false;
+  uint64_t hidden_parent = 0;
+  std::string hidden_name;
+};
+
+// The inodes the kernel holds (lookup counts) or has open (handle counts). An entry lives while
+// either count is above zero. Thread-safe.
+class InodeTable {
+ public:
+  // Adds `n` kernel lookups of `id` (every reply carrying an entry adds one).
+  std::shared_ptr<InodeState> AddLookup(uint64_t id, uint64_t n = 1);
+  void Forget(uint64_t id, uint64_t n);
+  // The inode's state, or null if the kernel holds no reference to it.
+  std::shared_ptr<InodeState> Find(uint64_t id);
+  // Counts one more open handle (creating the entry if needed).
+  std::shared_ptr<InodeState> Open(uint64_t id);
+  // Counts one handle less; true when it was the inode's last open handle.
+  bool Release(uint64_t id);
+  int OpenHandles(uint64_t id);
+  // Every inode with a writer (for flushing at unmount).
+  std::vector<std::shared_ptr<InodeState>> WithWriters();
+
+ private:
+  struct Entry {
+    std::shared_ptr<InodeState> state;
+    uint64_t nlookup = 0;
+    int open_handles = 0;
+  };
+  void EraseIfUnusedLocked(std::unordered_map<uint64_t, Entry>::iterator it);
+
+  std::mutex mu_;
+  std::unordered_map<uint64_t, Entry> inodes_;
+};
+
+}  // namespace talus::fuse
