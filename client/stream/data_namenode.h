@@ -50,6 +50,10 @@ struct LocatedBlocks {
 };
 
 struct OpenedFile {
+  OpenedFile() = default;
+  OpenedFile(uint64_t id, int64_t len, int64_t block, int16_t rep)
+      : file_id(id), length(len), block_size(block), replication(rep) {}
+
   uint64_t file_id = 0;
   int64_t length = 0;
   int64_t block_size = 0;
