@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "fuse/write_sequencer.h"
 #include "talus/file_system.h"
 
 namespace talus::fuse {
@@ -24,6 +25,8 @@ struct InodeState {
   // write with any handle of the file. Opened at the first write (or create), closed when the
   // last handle is released.
   std::shared_ptr<RandomWriteFile> writer;
+  // Orders the writer's writes (see write_sequencer.h); has its own lock.
+  WriteSequencer sequencer;
   // Bumped whenever this mount changes the file's data outside the writer (truncate by path) or
   // closes the writer, so read streams opened before know to reopen.
   uint64_t data_version = 0;

@@ -76,7 +76,8 @@ void TalusFuse::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int t
     if (state) {
       std::lock_guard<std::mutex> lock(state->mu);
       if (state->writer) {
-        s = state->writer->Truncate(attr->st_size);
+        s = state->sequencer.Drain(*state->writer);
+        if (s.ok()) s = state->writer->Truncate(attr->st_size);
       } else {
         s = fs.Truncate(path, attr->st_size);
         ++state->data_version;

@@ -114,7 +114,9 @@ void TalusFuse::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
   std::unique_ptr<char[]> buf(new char[size]);
   Result<size_t> n = size_t{0};
   if (writer) {
-    // The writer sees its own unflushed writes and truncations.
+    // The writer sees its own unflushed writes and truncations (once held ones are in).
+    Status s = h->inode->sequencer.Drain(*writer);
+    if (!s.ok()) return ReplyError(req, s, "read");
     n = writer->Read(offset, buf.get(), size);
   } else {
     std::shared_ptr<InputStream> stream;
@@ -146,7 +148,7 @@ void TalusFuse::Write(fuse_req_t req, fuse_ino_t /*ino*/, const char* buf, size_
     if (!w.ok()) return ReplyError(req, w.status(), "write");
     writer = *w;
   }
-  Status s = writer->Write(offset, buf, size);
+  Status s = h->inode->sequencer.Write(*writer, offset, buf, size);
   if (!s.ok()) return ReplyError(req, s, "write");
   fuse_reply_write(req, size);
 }
@@ -159,8 +161,9 @@ void TalusFuse::Flush(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* fi) {
     writer = h->inode->writer;
   }
   // Every close publishes what was written, so a later open anywhere sees it (close-to-open).
-  if (writer && writer->Dirty()) {
-    Status s = writer->Flush();
+  if (writer) {
+    Status s = h->inode->sequencer.Drain(*writer);
+    if (s.ok() && writer->Dirty()) s = writer->Flush();
     if (!s.ok()) return ReplyError(req, s, "flush");
   }
   fuse_reply_err(req, 0);
@@ -174,7 +177,8 @@ void TalusFuse::Fsync(fuse_req_t req, fuse_ino_t /*ino*/, int /*datasync*/, fuse
     writer = h->inode->writer;
   }
   if (writer) {
-    Status s = writer->Sync();
+    Status s = h->inode->sequencer.Drain(*writer);
+    if (s.ok()) s = writer->Sync();
     if (!s.ok()) return ReplyError(req, s, "fsync");
   }
   fuse_reply_err(req, 0);
@@ -187,7 +191,9 @@ void TalusFuse::Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     InodeState& state = *h->inode;
     std::lock_guard<std::mutex> lock(state.mu);
     if (state.writer) {
-      Status s = state.writer->Close();
+      Status s = state.sequencer.Drain(*state.writer);
+      if (s.ok()) s = state.writer->Close();
+      state.sequencer.Clear();
       if (!s.ok()) LOG(ERROR) << "closing inode " << ino << ": " << s;
       state.writer.reset();
       ++state.data_version;

@@ -3,6 +3,7 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -50,7 +51,9 @@ void TalusFuse::Destroy() {
   for (const auto& state : inodes_.WithWriters()) {
     std::lock_guard<std::mutex> lock(state->mu);
     if (!state->writer) continue;
-    Status s = state->writer->Close();
+    Status s = state->sequencer.Drain(*state->writer);
+    if (s.ok()) s = state->writer->Close();
+    state->sequencer.Clear();
     if (!s.ok()) LOG(ERROR) << "closing inode " << state->id << " at unmount: " << s;
     state->writer.reset();
   }
@@ -96,7 +99,9 @@ void TalusFuse::AttrsForKernel(const FileInfo& info, struct stat* st) {
   std::shared_ptr<InodeState> state = inodes_.Find(info.inode_id);
   if (!state) return;
   std::lock_guard<std::mutex> lock(state->mu);
-  if (state->writer) st->st_size = state->writer->Length();
+  if (state->writer) {
+    st->st_size = std::max(state->writer->Length(), state->sequencer.HeldEnd());
+  }
   st->st_blocks = (st->st_size + 511) / 512;
   state->kernel_attrs_known = true;
   state->kernel_size = st->st_size;
