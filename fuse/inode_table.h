@@ -34,6 +34,18 @@ struct InodeState {
   bool kernel_attrs_known = false;
   int64_t kernel_size = 0;
   Timestamp kernel_mtime;
+  // The writer here just closed: the kernel's cache holds exactly what it wrote, though the
+  // mtime the namenode gave the file is not known yet. The next open keeps the cache if the
+  // size still matches.
+  bool kernel_mtime_from_own_write = false;
+  // The writeback cache makes the kernel trust its own size of a cached regular file over any
+  // size the mount reports, so a file another mount resized would keep its old size here. An
+  // open that finds the size changed fails once with ESTALE (`stale_open_bounced`); the VFS
+  // then revalidates the name, and that lookup answers ENOENT once (`bounce_next_lookup`), so
+  // the kernel drops the dentry and its inode and looks the name up afresh: a new inode with the
+  // new size, and the retried open succeeds.
+  bool stale_open_bounced = false;
+  bool bounce_next_lookup = false;
   // Unlinked while open here: renamed to `hidden_name` in directory `hidden_parent`, deleted at
   // the last release (as NFS clients do).
   bool unlinked = false;

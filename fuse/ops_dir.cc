@@ -32,7 +32,7 @@ void TalusFuse::ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offse
       if (!IsHiddenName(info.name.c_str())) entries.push_back(info);
       return true;
     });
-    if (!s.ok()) return ReplyError(req, s, plus ? "readdirplus" : "readdir");
+    if (!s.ok()) return ReplyInodeError(req, s, plus ? "readdirplus" : "readdir");
     dir->entries = std::move(entries);
     dir->loaded = true;
   }

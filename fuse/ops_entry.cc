@@ -43,6 +43,18 @@ void TalusFuse::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     }
     return ReplyError(req, info.status(), "lookup");
   }
+  if (info->IsFile()) {
+    std::shared_ptr<InodeState> state = inodes_.Find(info->inode_id);
+    if (state) {
+      std::lock_guard<std::mutex> lock(state->mu);
+      if (state->bounce_next_lookup) {
+        // The revalidation asked for by an open that found the size stale (InodeState).
+        state->bounce_next_lookup = false;
+        fuse_reply_err(req, ENOENT);
+        return;
+      }
+    }
+  }
   ReplyEntry(req, *info);
 }
 
@@ -52,7 +64,7 @@ void TalusFuse::GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* /*fi*/) 
   auto fs = FsFor(req);
   if (!fs.ok()) return ReplyError(req, fs.status(), "getattr");
   Result<FileInfo> info = (*fs)->GetFileInfo(InodePath(ino));
-  if (!info.ok()) return ReplyError(req, info.status(), "getattr");
+  if (!info.ok()) return ReplyInodeError(req, info.status(), "getattr");
   struct stat st;
   AttrsForKernel(*info, &st);
   fuse_reply_attr(req, &st, options_.attr_timeout_s);
@@ -85,17 +97,17 @@ void TalusFuse::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int t
     } else {
       s = fs.Truncate(path, attr->st_size);
     }
-    if (!s.ok()) return ReplyError(req, s, "truncate");
+    if (!s.ok()) return ReplyInodeError(req, s, "truncate");
   }
   if (to_set & FUSE_SET_ATTR_MODE) {
     Status s = fs.SetPermission(path, attr->st_mode & 07777);
-    if (!s.ok()) return ReplyError(req, s, "chmod");
+    if (!s.ok()) return ReplyInodeError(req, s, "chmod");
   }
   if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
     std::string owner = (to_set & FUSE_SET_ATTR_UID) ? identity_.UserName(attr->st_uid) : "";
     std::string group = (to_set & FUSE_SET_ATTR_GID) ? identity_.GroupName(attr->st_gid) : "";
     Status s = fs.SetOwner(path, owner, group);
-    if (!s.ok()) return ReplyError(req, s, "chown");
+    if (!s.ok()) return ReplyInodeError(req, s, "chown");
   }
   if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME_NOW |
                 FUSE_SET_ATTR_ATIME_NOW)) {
@@ -113,10 +125,10 @@ void TalusFuse::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int t
       atime = FromTimespec(attr->st_atim);
     }
     Status s = fs.SetTimes(path, mtime, atime);
-    if (!s.ok()) return ReplyError(req, s, "utimens");
+    if (!s.ok()) return ReplyInodeError(req, s, "utimens");
   }
   Result<FileInfo> info = fs.GetFileInfo(path);
-  if (!info.ok()) return ReplyError(req, info.status(), "setattr");
+  if (!info.ok()) return ReplyInodeError(req, info.status(), "setattr");
   struct stat st;
   AttrsForKernel(*info, &st);
   fuse_reply_attr(req, &st, options_.attr_timeout_s);
@@ -128,7 +140,7 @@ void TalusFuse::Access(fuse_req_t req, fuse_ino_t ino, int /*mask*/) {
   auto fs = FsFor(req);
   if (!fs.ok()) return ReplyError(req, fs.status(), "access");
   Result<FileInfo> info = (*fs)->GetFileInfo(InodePath(ino));
-  if (!info.ok()) return ReplyError(req, info.status(), "access");
+  if (!info.ok()) return ReplyInodeError(req, info.status(), "access");
   fuse_reply_err(req, 0);
 }
 
@@ -159,7 +171,7 @@ void TalusFuse::ReadLink(fuse_req_t req, fuse_ino_t ino) {
   auto fs = FsFor(req);
   if (!fs.ok()) return ReplyError(req, fs.status(), "readlink");
   Result<FileInfo> info = (*fs)->GetFileInfo(InodePath(ino));
-  if (!info.ok()) return ReplyError(req, info.status(), "readlink");
+  if (!info.ok()) return ReplyInodeError(req, info.status(), "readlink");
   if (info->type != FileType::kSymlink) {
     fuse_reply_err(req, EINVAL);
     return;

@@ -63,7 +63,7 @@ void TalusFuse::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (!fs.ok()) return ReplyError(req, fs.status(), "open");
   // Fresh attributes at every open: close-to-open consistency with other mounts.
   Result<FileInfo> info = (*fs)->GetFileInfo(InodePath(ino));
-  if (!info.ok()) return ReplyError(req, info.status(), "open");
+  if (!info.ok()) return ReplyInodeError(req, info.status(), "open");
   if (info->IsDirectory()) {
     fuse_reply_err(req, EISDIR);
     return;
@@ -72,10 +72,26 @@ void TalusFuse::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   bool keep_cache;
   {
     std::lock_guard<std::mutex> lock(state->mu);
+    const bool size_stale = options_.writeback_cache && info->IsFile() && !state->writer &&
+                            state->kernel_attrs_known && state->kernel_size != info->length &&
+                            inodes_.OpenHandles(ino) == 1;
+    if (size_stale && !state->stale_open_bounced) {
+      // See InodeState::stale_open_bounced. Only once: an open that cannot revalidate a name
+      // (through /proc/PID/fd) goes on with the stale size rather than failing.
+      state->stale_open_bounced = true;
+      state->bounce_next_lookup = true;
+      inodes_.Release(ino);
+      fuse_reply_err(req, ESTALE);
+      return;
+    }
+    state->stale_open_bounced = false;
+    state->bounce_next_lookup = false;
     // With a writer here, the kernel's cache holds this mount's own writes: keep it.
     keep_cache = state->writer != nullptr ||
                  (state->kernel_attrs_known && state->kernel_size == info->length &&
-                  SameTime(state->kernel_mtime, info->mtime));
+                  (state->kernel_mtime_from_own_write ||
+                   SameTime(state->kernel_mtime, info->mtime)));
+    state->kernel_mtime_from_own_write = false;
     if (!state->writer) {
       state->kernel_attrs_known = true;
       state->kernel_size = info->length;
@@ -192,8 +208,14 @@ void TalusFuse::Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     std::lock_guard<std::mutex> lock(state.mu);
     if (state.writer) {
       Status s = state.sequencer.Drain(*state.writer);
+      const int64_t length = state.writer->Length();
       if (s.ok()) s = state.writer->Close();
       state.sequencer.Clear();
+      if (s.ok()) {
+        state.kernel_attrs_known = true;
+        state.kernel_size = length;
+        state.kernel_mtime_from_own_write = true;
+      }
       if (!s.ok()) LOG(ERROR) << "closing inode " << ino << ": " << s;
       state.writer.reset();
       ++state.data_version;

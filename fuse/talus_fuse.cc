@@ -135,6 +135,15 @@ void TalusFuse::ReplyError(fuse_req_t req, const Status& status, const char* op)
   fuse_reply_err(req, err);
 }
 
+void TalusFuse::ReplyInodeError(fuse_req_t req, const Status& status, const char* op) {
+  if (status.IsNotFound()) {
+    VLOG(1) << op << ": stale inode: " << status;
+    fuse_reply_err(req, ESTALE);
+    return;
+  }
+  ReplyError(req, status, op);
+}
+
 Result<std::shared_ptr<RandomWriteFile>> TalusFuse::WriterFor(InodeState& state, FileSystem& fs) {
   // Caller holds state.mu.
   if (state.writer) return state.writer;

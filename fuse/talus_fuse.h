@@ -81,6 +81,10 @@ class TalusFuse {
   // Replies with an entry and counts the kernel's new lookup reference.
   void ReplyEntry(fuse_req_t req, const FileInfo& info);
   void ReplyError(fuse_req_t req, const Status& status, const char* op);
+  // For calls naming the inode itself: an inode gone from the namespace (deleted through
+  // another mount while this kernel still had a name for it) is ESTALE, which makes the VFS
+  // look the name up again and retry once, as it does for NFS.
+  void ReplyInodeError(fuse_req_t req, const Status& status, const char* op);
   // The inode's writer, opened through `fs` if there is none yet.
   Result<std::shared_ptr<RandomWriteFile>> WriterFor(InodeState& state, FileSystem& fs);
   // Hides an open file that is being unlinked or replaced: renames it to a hidden name in its
