@@ -18,7 +18,7 @@ Status ValidateName(std::string_view name) {
   return Status::OK();
 }
 
-Status ValidatePath(std::string_view path) {
+Status ValidatePath(std::string_view path, size_t max_bytes) {
   if (path.empty()) return Status::InvalidArgument("empty path");
   if (path.find('\0') != std::string_view::npos) {
     return Status::InvalidArgument("path contains a NUL byte");
@@ -26,9 +26,9 @@ Status ValidatePath(std::string_view path) {
   if (path.front() != '/') {
     return Status::InvalidArgument("path is not absolute: " + std::string(path));
   }
-  if (path.size() > kMaxPathBytes) {
+  if (path.size() > max_bytes) {
     return Status::NameTooLong("path of " + std::to_string(path.size()) +
-                               " bytes exceeds the limit of " + std::to_string(kMaxPathBytes));
+                               " bytes exceeds the limit of " + std::to_string(max_bytes));
   }
   if (path.size() == 1) return Status::OK();
   if (path.back() == '/') {

@@ -11,11 +11,17 @@ namespace talus {
 // Limits every path that crosses a trust boundary is held to (POSIX NAME_MAX and PATH_MAX).
 inline constexpr size_t kMaxNameBytes = 255;
 inline constexpr size_t kMaxPathBytes = 4096;
+// What the namenode's namespace accepts internally. A path that names an inode
+// ("/.reserved/.inodes/<id>/<name>", see namenode/namespace/reserved_path.h) is held to
+// kMaxPathBytes as sent, but the real path it stands for may be longer: the FUSE mount reaches
+// directories of any depth by inode id. The namespace resolves real paths up to this limit.
+inline constexpr size_t kMaxNamespacePathBytes = 64 * 1024;
 
 // Checks a path as the namenode accepts it: absolute, no empty, "." or ".." components, no NUL
 // byte, no component over kMaxNameBytes, at most kMaxPathBytes in all. "/" is valid. A trailing
-// slash is rejected: clients normalize before sending.
-Status ValidatePath(std::string_view path);
+// slash is rejected: clients normalize before sending. `max_bytes` is kMaxNamespacePathBytes
+// only for real paths the namenode itself derived from an inode path.
+Status ValidatePath(std::string_view path, size_t max_bytes = kMaxPathBytes);
 
 // Checks one directory entry name (no '/', not "." or "..", no NUL, 1..kMaxNameBytes bytes).
 Status ValidateName(std::string_view name);

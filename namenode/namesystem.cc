@@ -30,6 +30,27 @@ constexpr int kMaxRetryExpiriesPerApply = 4096;
 constexpr uint64_t kRetryExpiryEveryApplies = 1024;
 constexpr size_t kMaxTrackedClients = 100000;
 
+// An op as it is applied: with its inode paths ("/.reserved/.inodes/...") rewritten to the real
+// paths they name in ctx.txn at this point of the journal (the journal keeps them as sent).
+struct RealOp {
+  const EditOp* op = nullptr;
+  std::optional<EditOp> rewritten;
+};
+
+Status ToRealOp(const NamespaceTxn& txn, const EditOp& op, RealOp* out) {
+  out->op = &op;
+  if (!HasReservedPath(op)) return Status::OK();
+  out->rewritten = op;
+  RETURN_NOT_OK(CanonicalizeOpPaths(txn, &*out->rewritten));
+  out->op = &*out->rewritten;
+  return Status::OK();
+}
+
+Result<OpOutcome> ApplyRealOp(OpContext& ctx, const EditOp& op, RealOp* real) {
+  RETURN_NOT_OK(ToRealOp(ctx.txn, op, real));
+  return ApplyEditOp(ctx, *real->op);
+}
+
 }  // namespace
 
 Namesystem::Namesystem(NamespaceStore* store, NamesystemOptions options)
@@ -81,7 +102,8 @@ void Namesystem::MutateAsync(Edit edit, MutateCallback done) {
   {
     NamespaceTxn txn(store_);
     OpContext ctx{txn, edit.caller, edit.time};
-    Result<OpOutcome> outcome = ApplyEditOp(ctx, edit.op);
+    RealOp real;
+    Result<OpOutcome> outcome = ApplyRealOp(ctx, edit.op, &real);
     if (!outcome.ok()) {
       // A retry whose original was applied after our first look (it was still in the
       // journal then) fails its dry run; it must get the original's answer instead.
@@ -166,21 +188,23 @@ ApplyResult Namesystem::Apply(const LogPosition& pos, std::string_view entry) {
     NamespaceTxn txn(store_, pending_.get());
     std::vector<uint64_t> removed_files;
     OpContext ctx{txn, edit.caller, edit.time, &removed_files};
-    Result<OpOutcome> outcome = ApplyEditOp(ctx, edit.op);
+    RealOp real;
+    Result<OpOutcome> outcome = ApplyRealOp(ctx, edit.op, &real);
     if (outcome.ok()) {
+      const EditOp& op = *real.op;
       result.value = outcome->value;
       txn.MergeInto(pending_.get());
-      if (block_map_ != nullptr) UpdateBlockMap(edit.op, result, removed_files);
+      if (block_map_ != nullptr) UpdateBlockMap(op, result, removed_files);
       if (leases_ != nullptr) {
-        if (const auto* create = std::get_if<CreateOp>(&edit.op)) {
+        if (const auto* create = std::get_if<CreateOp>(&op)) {
           leases_->Add(create->client_name, static_cast<uint64_t>(result.value));
-        } else if (const auto* complete = std::get_if<CompleteOp>(&edit.op)) {
+        } else if (const auto* complete = std::get_if<CompleteOp>(&op)) {
           leases_->Remove(complete->client_name, static_cast<uint64_t>(result.value));
-        } else if (const auto* append = std::get_if<AppendOp>(&edit.op)) {
+        } else if (const auto* append = std::get_if<AppendOp>(&op)) {
           if (std::shared_ptr<const Inode> file = FileAt(append->path)) {
             leases_->Add(append->client_name, file->id);
           }
-        } else if (const auto* recover = std::get_if<RecoverBlockOp>(&edit.op)) {
+        } else if (const auto* recover = std::get_if<RecoverBlockOp>(&op)) {
           leases_->Remove(recover->client_name, recover->file_id);
           leases_->Add(recover->recovery_holder, recover->file_id);
         }
@@ -339,7 +363,9 @@ Result<std::string> Namesystem::PathOf(uint64_t id) const {
   uint64_t current = id;
   // Bounded by the deepest possible path: a cycle would be corruption, not a long walk.
   for (size_t depth = 0; current != kRootInodeId; ++depth) {
-    if (depth > kMaxPathBytes / 2) return Status::Corruption("inode parent chain too long");
+    if (depth > kMaxNamespacePathBytes / 2) {
+      return Status::Corruption("inode parent chain too long");
+    }
     ASSIGN_OR_RETURN(std::shared_ptr<const Inode> inode, store_->GetInodeShared(current));
     if (!inode) return Status::NotFound("inode " + std::to_string(current) + " does not exist");
     names.push_back(inode->name);

@@ -1,6 +1,7 @@
 #include "namenode/namespace/resolver.h"
 
 #include "common/path.h"
+#include "namenode/namespace/reserved_path.h"
 
 namespace talus {
 
@@ -14,9 +15,12 @@ std::string ResolvedPath::PrefixPath(size_t i) const {
   return out;
 }
 
-Result<ResolvedPath> ResolvePath(const NamespaceTxn& txn, std::string_view path,
-                                 const Caller& caller) {
-  RETURN_NOT_OK(ValidatePath(path));
+namespace {
+
+// Walks a real path (never reinterpreted as a reserved one).
+Result<ResolvedPath> WalkPath(const NamespaceTxn& txn, std::string_view path,
+                              const Caller& caller) {
+  RETURN_NOT_OK(ValidatePath(path, kMaxNamespacePathBytes));
   ResolvedPath resolved;
   resolved.path = std::string(path);
   for (std::string_view part : SplitPath(path)) resolved.components.emplace_back(part);
@@ -42,6 +46,15 @@ Result<ResolvedPath> ResolvePath(const NamespaceTxn& txn, std::string_view path,
     resolved.inodes.push_back(std::move(child));
   }
   return resolved;
+}
+
+}  // namespace
+
+Result<ResolvedPath> ResolvePath(const NamespaceTxn& txn, std::string_view path,
+                                 const Caller& caller) {
+  if (!IsReservedPath(path)) return WalkPath(txn, path, caller);
+  ASSIGN_OR_RETURN(std::string real, CanonicalPath(txn, path));
+  return WalkPath(txn, real, caller);
 }
 
 }  // namespace talus

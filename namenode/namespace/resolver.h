@@ -36,7 +36,9 @@ struct ResolvedPath {
 
 // Validates `path` and walks it. Requires EXECUTE on every directory it looks into (so a
 // missing entry below an unsearchable directory is PERMISSION_DENIED, as in POSIX). A file
-// met before the last component gives NOT_A_DIRECTORY.
+// met before the last component gives NOT_A_DIRECTORY. A reserved inode path
+// ("/.reserved/.inodes/<id>[/...]", see reserved_path.h) is walked as the real path it stands
+// for now, which the answer's `path` holds; real paths may be up to kMaxNamespacePathBytes.
 Result<ResolvedPath> ResolvePath(const NamespaceTxn& txn, std::string_view path,
                                  const Caller& caller);
 

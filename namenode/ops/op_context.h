@@ -56,6 +56,14 @@ Result<OpOutcome> ApplyUpdatePipeline(OpContext& ctx, const UpdatePipelineOp& op
 // Dispatches on the op's type.
 Result<OpOutcome> ApplyEditOp(OpContext& ctx, const EditOp& op);
 
+// Whether any path of `op` is under "/.reserved" (an inode path, or a name that is refused).
+bool HasReservedPath(const EditOp& op);
+// Rewrites every inode path of `op` ("/.reserved/.inodes/<id>[/...]") to the real path it
+// stands for in `txn`, and refuses any other path under "/.reserved" (see reserved_path.h).
+// The Namesystem runs it before each dry run and each apply, so ops only see real paths and
+// the journal keeps the paths as sent.
+Status CanonicalizeOpPaths(const NamespaceTxn& txn, EditOp* op);
+
 // Shared pieces of the ops.
 namespace op_util {
 // Resolves a file under construction leased to `client_name` (and, when non-zero, with inode

@@ -7,8 +7,8 @@ namespace talus {
 // existing destination is an error unless `overwrite`, and then it must be of the same kind
 // and, for a directory, empty.
 Result<OpOutcome> ApplyRename(OpContext& ctx, const RenameOp& op) {
-  RETURN_NOT_OK(ValidatePath(op.src));
-  RETURN_NOT_OK(ValidatePath(op.dst));
+  RETURN_NOT_OK(ValidatePath(op.src, kMaxNamespacePathBytes));
+  RETURN_NOT_OK(ValidatePath(op.dst, kMaxNamespacePathBytes));
   if (op.src == "/") return Status::NotPermitted("Cannot rename the root directory /");
   if (op.dst == "/") return Status::AlreadyExists("Cannot rename onto the root directory /");
   ASSIGN_OR_RETURN(ResolvedPath src, ResolvePath(ctx.txn, op.src, ctx.caller));
