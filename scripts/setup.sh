@@ -24,6 +24,8 @@ PACKAGES=(
   libcpp-httplib-dev nlohmann-json3-dev
   # Tools the tests and benchmarks run: fio (disk reference figures), ps/pgrep, ss.
   fio procps iproute2
+  # Programs the fuse tests run inside a mount (git, sqlite3; cc comes with build-essential).
+  git sqlite3
 )
 
 missing=()
