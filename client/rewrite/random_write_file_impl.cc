@@ -17,6 +17,8 @@ namespace {
 constexpr uint32_t kBytesPerChecksum = transfer::kDefaultBytesPerChecksum;
 // allocateBlock tries per block, each leaving out one more datanode that failed its pipeline.
 constexpr int kMaxBlockTries = 3;
+// Stream bytes kept to recognise a rewrite of the file's last partial page.
+constexpr size_t kTailBytes = 64 * 1024;
 
 size_t PacketBytes(int requested) {
   size_t bytes = requested > 0 ? static_cast<size_t>(requested) : transfer::kDefaultPacketDataBytes;
@@ -110,6 +112,7 @@ Status RandomWriteFileImpl::StartStreaming() {
   mode_ = Mode::kStreaming;
   ++stats_.streams;
   stream_visible_ = stream_->Tell();
+  tail_.clear();
   reader_.reset();  // the file is under construction now: a reader must learn it again
   return Status::OK();
 }
@@ -118,6 +121,7 @@ Status RandomWriteFileImpl::EndStreaming() {
   Status s = stream_->Close();
   const int64_t length = stream_->Tell();
   stream_.reset();
+  tail_.clear();
   reader_.reset();
   mode_ = Mode::kIdle;
   dirty_.Reset(length);
@@ -146,11 +150,40 @@ Status RandomWriteFileImpl::StreamZeros(int64_t n) {
   static const std::vector<char> zeros(64 * 1024, 0);
   while (n > 0) {
     const size_t k = static_cast<size_t>(std::min<int64_t>(n, zeros.size()));
-    Status s = stream_->Write(zeros.data(), k);
-    if (!s.ok()) return broken_ = s;
+    RETURN_NOT_OK(StreamWrite(zeros.data(), k));
     n -= static_cast<int64_t>(k);
   }
   return Status::OK();
+}
+
+Status RandomWriteFileImpl::StreamWrite(const char* data, size_t n) {
+  Status s = stream_->Write(data, n);
+  if (!s.ok()) return broken_ = s;
+  if (n >= kTailBytes) {
+    tail_.assign(data + n - kTailBytes, kTailBytes);
+  } else {
+    if (tail_.size() + n > kTailBytes) tail_.erase(0, tail_.size() + n - kTailBytes);
+    tail_.append(data, n);
+  }
+  return Status::OK();
+}
+
+Result<size_t> RandomWriteFileImpl::RepeatedPrefix(int64_t offset, const char* data, size_t n) {
+  const int64_t end = LengthLocked();
+  if (offset >= end || offset + static_cast<int64_t>(n) <= end ||
+      end - offset > static_cast<int64_t>(kTailBytes)) {
+    return size_t{0};
+  }
+  const size_t overlap = static_cast<size_t>(end - offset);
+  if (mode_ == Mode::kStreaming) {
+    if (overlap > tail_.size()) return size_t{0};
+    return std::memcmp(tail_.data() + (tail_.size() - overlap), data, overlap) == 0 ? overlap
+                                                                                    : 0;
+  }
+  if (mode_ != Mode::kIdle) return size_t{0};
+  std::string held(overlap, '\0');
+  RETURN_NOT_OK(ReadCommitted(offset, overlap, held.data()));
+  return std::memcmp(held.data(), data, overlap) == 0 ? overlap : 0;
 }
 
 // --- the public calls ---
@@ -165,6 +198,12 @@ Status RandomWriteFileImpl::Write(int64_t offset, const void* data, size_t n) {
 }
 
 Status RandomWriteFileImpl::WriteLocked(int64_t offset, const char* data, size_t n) {
+  if (mode_ != Mode::kRewriting) {
+    ASSIGN_OR_RETURN(size_t repeated, RepeatedPrefix(offset, data, n));
+    offset += static_cast<int64_t>(repeated);
+    data += repeated;
+    n -= repeated;
+  }
   if (mode_ == Mode::kIdle) {
     if (offset >= dirty_.length()) {
       RETURN_NOT_OK(StartStreaming());
@@ -177,9 +216,7 @@ Status RandomWriteFileImpl::WriteLocked(int64_t offset, const char* data, size_t
     if (offset >= end) {
       // A gap past the end is a hole: zeros, streamed as a copy-on-write flush would write them.
       if (offset > end) RETURN_NOT_OK(StreamZeros(offset - end));
-      Status s = stream_->Write(data, n);
-      if (!s.ok()) broken_ = s;
-      return s;
+      return StreamWrite(data, n);
     }
     RETURN_NOT_OK(StartRewriting());
   } else if (offset >= dirty_.length() && dirty_.dirty_bytes() == 0) {

@@ -76,6 +76,13 @@ class RandomWriteFileImpl : public RandomWriteFile {
   Status StartRewriting();
   // Appends `n` zero bytes to the stream.
   Status StreamZeros(int64_t n);
+  // Writes to the stream, keeping its last bytes in tail_.
+  Status StreamWrite(const char* data, size_t n);
+  // A write that starts before the end and runs past it: how many of its first bytes repeat
+  // what the file already holds there (all of [offset, end) or 0). The kernel's writeback
+  // cache sends a file's last partial page again with the bytes after it; such a write still
+  // takes the streaming path.
+  Result<size_t> RepeatedPrefix(int64_t offset, const char* data, size_t n);
   // Rewriting -> idle: writes the changed blocks and commits them.
   Status CommitRewrite(bool sync);
   // Writes block `change` whole through a new pipeline; its bytes come from dirty_.Fill.
@@ -100,6 +107,7 @@ class RandomWriteFileImpl : public RandomWriteFile {
   Mode mode_ = Mode::kIdle;
   std::unique_ptr<OutputStreamImpl> stream_;
   int64_t stream_visible_ = 0;  // bytes of the stream readers can see (hflushed)
+  std::string tail_;  // the stream's last bytes written (at most kTailBytes), ending at Tell()
   // The committed length and, when rewriting, the changes over it.
   DirtyExtents dirty_;
   std::unique_ptr<InputStream> reader_;  // the committed file (or the hflushed stream)

@@ -114,7 +114,12 @@ TEST_F(ClientRandomWriteTest, RandomOperationsMatchAModel) {
           off = static_cast<int64_t>(rng() % (model.size() + 4096));
         }
         const size_t n = rng() % 20 == 0 ? 1 + rng() % (2 * kBlock) : 1 + rng() % 65536;
-        const std::string data = test::RandomBytes(n, rng());
+        std::string data = test::RandomBytes(n, rng());
+        if (rng() % 2 == 0 && off < static_cast<int64_t>(model.size())) {
+          // Repeats what the file holds up to its end (a re-sent last page).
+          const size_t same = std::min<size_t>(n, model.size() - off);
+          data.replace(0, same, model, off, same);
+        }
         Status s = f->Write(off, data.data(), n);
         ASSERT_TRUE(s.ok()) << "op " << op << ": " << s;
         if (model.size() < off + n) model.resize(off + n, '\0');
