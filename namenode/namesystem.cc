@@ -10,6 +10,7 @@
 #include "common/thrift_codec.h"
 #include "namenode/namespace/keys.h"
 #include "namenode/namespace/namespace_txn.h"
+#include "namenode/namespace/reserved_path.h"
 #include "namenode/namespace/resolver.h"
 #include "namenode/ops/edit_codec.h"
 #include "namenode/ops/op_context.h"
@@ -187,14 +188,15 @@ ApplyResult Namesystem::Apply(const LogPosition& pos, std::string_view entry) {
     // The op writes into its own layer so that a failure leaves the batch untouched.
     NamespaceTxn txn(store_, pending_.get());
     std::vector<uint64_t> removed_files;
-    OpContext ctx{txn, edit.caller, edit.time, &removed_files};
+    std::vector<int64_t> removed_blocks;
+    OpContext ctx{txn, edit.caller, edit.time, &removed_files, &removed_blocks};
     RealOp real;
     Result<OpOutcome> outcome = ApplyRealOp(ctx, edit.op, &real);
     if (outcome.ok()) {
       const EditOp& op = *real.op;
       result.value = outcome->value;
       txn.MergeInto(pending_.get());
-      if (block_map_ != nullptr) UpdateBlockMap(op, result, removed_files);
+      if (block_map_ != nullptr) UpdateBlockMap(op, result, removed_files, removed_blocks);
       if (leases_ != nullptr) {
         if (const auto* create = std::get_if<CreateOp>(&op)) {
           leases_->Add(create->client_name, static_cast<uint64_t>(result.value));
@@ -203,6 +205,12 @@ ApplyResult Namesystem::Apply(const LogPosition& pos, std::string_view entry) {
         } else if (const auto* append = std::get_if<AppendOp>(&op)) {
           if (std::shared_ptr<const Inode> file = FileAt(append->path)) {
             leases_->Add(append->client_name, file->id);
+          }
+        } else if (const auto* overwrite = std::get_if<OpenForOverwriteOp>(&op)) {
+          leases_->Add(overwrite->client_name, static_cast<uint64_t>(result.value));
+        } else if (const auto* commit = std::get_if<CommitBlocksOp>(&op)) {
+          if (commit->release) {
+            leases_->Remove(commit->client_name, static_cast<uint64_t>(result.value));
           }
         } else if (const auto* recover = std::get_if<RecoverBlockOp>(&op)) {
           leases_->Remove(recover->client_name, recover->file_id);
@@ -337,6 +345,7 @@ Result<NamespaceSummary> Namesystem::GetContentSummary(const Caller& caller,
     stack.pop_back();
     if (!inode.IsDirectory()) {
       ++summary.file_count;
+      if (!inode.IsFile()) continue;  // a symlink's length is its target's, not data
       summary.length += inode.length;
       summary.space_consumed += inode.length * inode.replication;
       continue;
@@ -390,14 +399,22 @@ Status Namesystem::AttachBlockMap(blocks::BlockMap* block_map) {
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     Inode inode;
     RETURN_NOT_OK(DecodeInode(std::string_view(it->value().data(), it->value().size()), &inode));
-    if (!inode.IsFile() || inode.blocks.empty()) continue;
+    if (!inode.IsFile()) continue;
+    // Copy-on-write blocks not committed yet: under construction, so their replicas' reports
+    // are accepted.
+    for (const BlockInfo& pending : inode.pending_blocks) {
+      RETURN_NOT_OK(block_map->AddBlock(static_cast<int64_t>(inode.id), ToMapBlock(pending),
+                                        inode.replication));
+      ++blocks;
+    }
+    if (inode.blocks.empty()) continue;
     ++files;
     for (size_t i = 0; i < inode.blocks.size(); ++i) {
       const blocks::Block block = ToMapBlock(inode.blocks[i]);
       RETURN_NOT_OK(block_map->AddBlock(static_cast<int64_t>(inode.id), block,
                                         inode.replication));
-      // The last block of a file being written is still under construction.
-      if (!(inode.UnderConstruction() && i + 1 == inode.blocks.size())) {
+      // The last block of a file being streamed is still under construction.
+      if (inode.BlocksAllComplete() || i + 1 < inode.blocks.size()) {
         RETURN_NOT_OK(block_map->CommitBlock(block));
       }
       ++blocks;
@@ -417,13 +434,15 @@ std::shared_ptr<const Inode> Namesystem::FileAt(const std::string& path) const {
 }
 
 void Namesystem::UpdateBlockMap(const EditOp& op, const ApplyResult& result,
-                                const std::vector<uint64_t>& removed_files) {
+                                const std::vector<uint64_t>& removed_files,
+                                const std::vector<int64_t>& removed_blocks) {
   // Soft state: a failure here is logged, and a restart rebuilds the map from the namespace.
   auto check = [](const Status& s, const char* what) {
     if (!s.ok()) LOG(WARNING) << "block map, " << what << ": " << s;
   };
   auto file_at = [this](const std::string& path) { return FileAt(path); };
   for (uint64_t id : removed_files) block_map_->RemoveFile(static_cast<int64_t>(id));
+  if (!removed_blocks.empty()) block_map_->RemoveBlocks(removed_blocks);
   if (const auto* add = std::get_if<AddBlockOp>(&op)) {
     std::shared_ptr<const Inode> file = file_at(add->path);
     if (file == nullptr || file->blocks.empty()) return;
@@ -434,6 +453,18 @@ void Namesystem::UpdateBlockMap(const EditOp& op, const ApplyResult& result,
     check(block_map_->AddBlock(static_cast<int64_t>(file->id), ToMapBlock(file->blocks.back()),
                                file->replication),
           "new block");
+  } else if (const auto* allocate = std::get_if<AllocateBlockOp>(&op)) {
+    std::shared_ptr<const Inode> file = file_at(allocate->path);
+    if (file == nullptr || file->pending_blocks.empty()) return;
+    check(block_map_->AddBlock(static_cast<int64_t>(file->id),
+                               ToMapBlock(file->pending_blocks.back()), file->replication),
+          "allocated block");
+  } else if (const auto* commit = std::get_if<CommitBlocksOp>(&op)) {
+    // The writer's pipelines acknowledged these blocks: they are complete now, and the
+    // replicas still reporting count as they arrive (the pipeline is awaited, not re-copied).
+    for (const BlockReplacementOp& r : commit->replacements) {
+      check(block_map_->CommitBlock(ToMapBlock(r.new_block)), "commit of a copy-on-write block");
+    }
   } else if (const auto* complete = std::get_if<CompleteOp>(&op)) {
     std::shared_ptr<const Inode> file = file_at(complete->path);
     if (file != nullptr && !file->blocks.empty()) {
@@ -503,10 +534,11 @@ Status Namesystem::RecoverLeaseForNewWriter(const Inode& file, const std::string
   }
   LOG(INFO) << "lease of " << holder << " on " << path << " passed its soft limit and "
             << new_writer << " wants the file: recovering it";
-  if (file.blocks.empty()) {
+  if (file.BlocksAllComplete()) {
+    // Nothing for the datanodes to recover (no block, or copy-on-write): close it now.
     Edit edit;
     edit.caller = Caller{"talus-namenode", {}, true};
-    edit.op = CompleteOp{path, holder, std::nullopt, file.id};
+    edit.op = CompleteOp{ReservedInodePath(file.id), holder, std::nullopt, file.id};
     return Mutate(std::move(edit)).status();
   }
   if (!recovery_starter_) {
@@ -529,7 +561,7 @@ Result<int> Namesystem::RecoverExpiredLeases() {
       continue;
     }
     ASSIGN_OR_RETURN(std::string path, PathOf(id));
-    if (!inode->blocks.empty()) {
+    if (!inode->BlocksAllComplete()) {
       // The last block's length is known only to the datanodes that hold it: closing the
       // file needs block recovery through them.
       if (!recovery_starter_) {
@@ -543,7 +575,7 @@ Result<int> Namesystem::RecoverExpiredLeases() {
     }
     Edit edit;
     edit.caller = Caller{"talus-namenode", {}, true};
-    edit.op = CompleteOp{path, holder, std::nullopt, id};
+    edit.op = CompleteOp{ReservedInodePath(id), holder, std::nullopt, id};
     Result<int64_t> done = Mutate(std::move(edit));
     if (done.ok()) {
       LOG(INFO) << "lease of " << holder << " expired: closed " << path;

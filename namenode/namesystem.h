@@ -138,7 +138,8 @@ class Namesystem : public StateMachine {
   // The file at `path` as the apply batch sees it (apply thread only), or null.
   std::shared_ptr<const Inode> FileAt(const std::string& path) const;
   void UpdateBlockMap(const EditOp& op, const ApplyResult& result,
-                      const std::vector<uint64_t>& removed_files);
+                      const std::vector<uint64_t>& removed_files,
+                      const std::vector<int64_t>& removed_blocks);
   std::atomic<uint64_t> applied_index_{0};
   // Apply thread only: the writes of the entries applied since the last FinishBatch, stored
   // there in one LevelDB batch together with the last applied index.

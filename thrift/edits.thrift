@@ -44,6 +44,7 @@ struct RenameEdit {
   1: required string src,
   2: required string dst,
   3: required bool overwrite,
+  4: optional bool exchange,    // RENAME_EXCHANGE: both exist and swap places
 }
 
 struct SetPermissionEdit {
@@ -123,6 +124,43 @@ struct UpdatePipelineEdit {
   5: required common.ExtendedBlock new_block,
 }
 
+// A symbolic link at `path` holding `target` (1..4096 bytes, never resolved by the namenode).
+struct CreateSymlinkEdit {
+  1: required string path,
+  2: required string target,
+  3: required bool create_parent,
+}
+
+// Takes the write lease on a closed file for copy-on-write without reopening any block.
+struct OpenForOverwriteEdit {
+  1: required string path,
+  2: required string client_name,
+}
+
+// A new block (id and stamp from the counters) pending on a file held for copy-on-write.
+struct AllocateBlockEdit {
+  1: required string path,
+  2: required i64 file_id,
+  3: required string client_name,
+}
+
+struct BlockReplacementRecord {
+  1: required i32 index,
+  2: required i64 old_block_id,          // 0: past the end (the list grows)
+  3: required common.ExtendedBlock new_block,
+}
+
+// Swaps pending blocks into a file held for copy-on-write and cuts its list to new_length;
+// `release` closes the file and drops the pending blocks left.
+struct CommitBlocksEdit {
+  1: required string path,
+  2: required i64 file_id,
+  3: required string client_name,
+  4: required list<BlockReplacementRecord> replacements,
+  5: required i64 new_length,
+  6: required bool release,
+}
+
 union EditOp {
   1: MkdirsEdit mkdirs,
   2: CreateEdit create,
@@ -139,6 +177,10 @@ union EditOp {
   13: RecoverBlockEdit recover_block,
   14: UpdateBlockForPipelineEdit update_block_for_pipeline,
   15: UpdatePipelineEdit update_pipeline,
+  16: CreateSymlinkEdit create_symlink,
+  17: OpenForOverwriteEdit open_for_overwrite,
+  18: AllocateBlockEdit allocate_block,
+  19: CommitBlocksEdit commit_blocks,
 }
 
 struct Edit {
@@ -172,6 +214,10 @@ struct InodeRecord {
   14: required list<BlockRecord> blocks,
   15: optional string lease_holder,   // set while the file is under construction
   16: optional string symlink_target,
+  // Blocks allocated for a copy-on-write writer and not committed yet (not file contents).
+  17: optional list<BlockRecord> pending_blocks,
+  // The lease is a copy-on-write one (openForOverwrite): every block is complete.
+  18: optional bool overwriting,
 }
 
 // What a mutating call answered, kept so that a retry gets the same answer.

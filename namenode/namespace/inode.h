@@ -41,10 +41,19 @@ struct Inode {
   std::vector<BlockInfo> blocks;
   std::string lease_holder;  // non-empty while under construction
   std::string symlink_target;
+  // Copy-on-write (openForOverwrite/allocateBlock/commitBlocks): blocks allocated to the lease
+  // holder and not committed yet; they are not part of the file's contents.
+  std::vector<BlockInfo> pending_blocks;
+  // The lease is a copy-on-write one: every block in `blocks` is complete (none is being
+  // streamed), so readers see them all as final and lease expiry needs no block recovery.
+  bool overwriting = false;
 
   bool IsDirectory() const { return type == InodeType::kDirectory; }
   bool IsFile() const { return type == InodeType::kFile; }
+  bool IsSymlink() const { return type == InodeType::kSymlink; }
   bool UnderConstruction() const { return !lease_holder.empty(); }
+  // No block of the file is being streamed: closed, held for copy-on-write, or without blocks.
+  bool BlocksAllComplete() const { return !UnderConstruction() || overwriting || blocks.empty(); }
 };
 
 }  // namespace talus

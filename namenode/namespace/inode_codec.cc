@@ -32,6 +32,19 @@ std::string EncodeInode(const Inode& inode) {
   }
   if (!inode.lease_holder.empty()) rec.__set_lease_holder(inode.lease_holder);
   if (!inode.symlink_target.empty()) rec.__set_symlink_target(inode.symlink_target);
+  if (!inode.pending_blocks.empty()) {
+    std::vector<rpc::BlockRecord> pending;
+    pending.reserve(inode.pending_blocks.size());
+    for (const BlockInfo& b : inode.pending_blocks) {
+      rpc::BlockRecord br;
+      br.block_id = b.block_id;
+      br.generation_stamp = b.generation_stamp;
+      br.num_bytes = b.num_bytes;
+      pending.push_back(std::move(br));
+    }
+    rec.__set_pending_blocks(std::move(pending));
+  }
+  if (inode.overwriting) rec.__set_overwriting(true);
   return ThriftEncode(rec);
 }
 
@@ -62,6 +75,14 @@ Status DecodeInode(std::string_view bytes, Inode* inode) {
   inode->lease_holder = rec.__isset.lease_holder ? std::move(rec.lease_holder) : std::string();
   inode->symlink_target =
       rec.__isset.symlink_target ? std::move(rec.symlink_target) : std::string();
+  inode->pending_blocks.clear();
+  if (rec.__isset.pending_blocks) {
+    inode->pending_blocks.reserve(rec.pending_blocks.size());
+    for (const rpc::BlockRecord& br : rec.pending_blocks) {
+      inode->pending_blocks.push_back(BlockInfo{br.block_id, br.generation_stamp, br.num_bytes});
+    }
+  }
+  inode->overwriting = rec.__isset.overwriting && rec.overwriting;
   return Status::OK();
 }
 

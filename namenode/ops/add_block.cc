@@ -42,6 +42,7 @@ Status RecordPrevious(Inode* file, const std::optional<BlockInfo>& previous,
 Result<OpOutcome> ApplyAddBlock(OpContext& ctx, const AddBlockOp& op) {
   ASSIGN_OR_RETURN(Inode file,
                    op_util::FileUnderConstruction(ctx, op.path, op.file_id, op.client_name));
+  RETURN_NOT_OK(op_util::CheckStreaming(file, op.path));
   RETURN_NOT_OK(RecordPrevious(&file, op.previous, op.path));
   ASSIGN_OR_RETURN(uint64_t block_id, ctx.txn.GetCounter(keys::kMetaNextBlockId));
   ASSIGN_OR_RETURN(uint64_t generation_stamp,
@@ -64,6 +65,16 @@ Result<OpOutcome> ApplyAddBlock(OpContext& ctx, const AddBlockOp& op) {
 Result<OpOutcome> ApplyAbandonBlock(OpContext& ctx, const AbandonBlockOp& op) {
   ASSIGN_OR_RETURN(Inode file,
                    op_util::FileUnderConstruction(ctx, op.path, op.file_id, op.client_name));
+  // A copy-on-write block whose pipeline could not be set up is dropped from the pending ones
+  // (the block map forgets it: the op's value is non-zero).
+  for (auto it = file.pending_blocks.begin(); it != file.pending_blocks.end(); ++it) {
+    if (it->block_id == op.block_id) {
+      file.pending_blocks.erase(it);
+      ctx.txn.PutInode(file);
+      return OpOutcome{1, true};
+    }
+  }
+  if (file.overwriting) return OpOutcome{0, false};  // its committed blocks are not abandoned
   if (file.blocks.empty() || file.blocks.back().block_id != op.block_id) {
     // Already gone (a retry), or never the last block: nothing to undo.
     return OpOutcome{0, false};

@@ -39,6 +39,7 @@ struct OpEncoder {
     e.src = op.src;
     e.dst = op.dst;
     e.overwrite = op.overwrite;
+    if (op.exchange) e.__set_exchange(true);
     out->__set_rename(e);
   }
   void operator()(const SetPermissionOp& op) {
@@ -123,6 +124,43 @@ struct OpEncoder {
     e.new_block = ToWire(op.new_block);
     out->__set_update_pipeline(e);
   }
+  void operator()(const CreateSymlinkOp& op) {
+    rpc::CreateSymlinkEdit e;
+    e.path = op.path;
+    e.target = op.target;
+    e.create_parent = op.create_parent;
+    out->__set_create_symlink(e);
+  }
+  void operator()(const OpenForOverwriteOp& op) {
+    rpc::OpenForOverwriteEdit e;
+    e.path = op.path;
+    e.client_name = op.client_name;
+    out->__set_open_for_overwrite(e);
+  }
+  void operator()(const AllocateBlockOp& op) {
+    rpc::AllocateBlockEdit e;
+    e.path = op.path;
+    e.file_id = static_cast<int64_t>(op.file_id);
+    e.client_name = op.client_name;
+    out->__set_allocate_block(e);
+  }
+  void operator()(const CommitBlocksOp& op) {
+    rpc::CommitBlocksEdit e;
+    e.path = op.path;
+    e.file_id = static_cast<int64_t>(op.file_id);
+    e.client_name = op.client_name;
+    e.replacements.reserve(op.replacements.size());
+    for (const BlockReplacementOp& r : op.replacements) {
+      rpc::BlockReplacementRecord rec;
+      rec.index = r.index;
+      rec.old_block_id = r.old_block_id;
+      rec.new_block = ToWire(r.new_block);
+      e.replacements.push_back(std::move(rec));
+    }
+    e.new_length = op.new_length;
+    e.release = op.release;
+    out->__set_commit_blocks(e);
+  }
 };
 
 }  // namespace
@@ -163,7 +201,8 @@ Status DecodeEdit(std::string_view bytes, Edit* edit) {
   } else if (op.__isset.delete_path) {
     edit->op = DeleteOp{op.delete_path.path, op.delete_path.recursive};
   } else if (op.__isset.rename) {
-    edit->op = RenameOp{op.rename.src, op.rename.dst, op.rename.overwrite};
+    edit->op = RenameOp{op.rename.src, op.rename.dst, op.rename.overwrite,
+                        op.rename.__isset.exchange && op.rename.exchange};
   } else if (op.__isset.set_permission) {
     edit->op = SetPermissionOp{op.set_permission.path,
                                static_cast<uint32_t>(op.set_permission.mode)};
@@ -206,6 +245,28 @@ Status DecodeEdit(std::string_view bytes, Edit* edit) {
     const auto& u = op.update_pipeline;
     edit->op = UpdatePipelineOp{u.path, static_cast<uint64_t>(u.file_id), u.client_name,
                                 FromWire(u.old_block), FromWire(u.new_block)};
+  } else if (op.__isset.create_symlink) {
+    const auto& c = op.create_symlink;
+    edit->op = CreateSymlinkOp{c.path, c.target, c.create_parent};
+  } else if (op.__isset.open_for_overwrite) {
+    edit->op = OpenForOverwriteOp{op.open_for_overwrite.path, op.open_for_overwrite.client_name};
+  } else if (op.__isset.allocate_block) {
+    const auto& a = op.allocate_block;
+    edit->op = AllocateBlockOp{a.path, static_cast<uint64_t>(a.file_id), a.client_name};
+  } else if (op.__isset.commit_blocks) {
+    const auto& c = op.commit_blocks;
+    CommitBlocksOp commit;
+    commit.path = c.path;
+    commit.file_id = static_cast<uint64_t>(c.file_id);
+    commit.client_name = c.client_name;
+    commit.replacements.reserve(c.replacements.size());
+    for (const rpc::BlockReplacementRecord& r : c.replacements) {
+      commit.replacements.push_back(BlockReplacementOp{r.index, r.old_block_id,
+                                                       FromWire(r.new_block)});
+    }
+    commit.new_length = c.new_length;
+    commit.release = c.release;
+    edit->op = std::move(commit);
   } else {
     return Status::Corruption("journal edit names no known operation");
   }

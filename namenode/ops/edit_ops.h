@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "namenode/namespace/inode.h"
 #include "namenode/namespace/permission.h"
@@ -37,6 +38,8 @@ struct RenameOp {
   std::string src;
   std::string dst;
   bool overwrite = false;
+  // Linux RENAME_EXCHANGE: both exist and swap places atomically; `overwrite` is ignored.
+  bool exchange = false;
 };
 
 struct SetPermissionOp {
@@ -126,9 +129,48 @@ struct UpdatePipelineOp {
   BlockInfo new_block;
 };
 
+// A symbolic link at `path` holding `target`, which the namenode never resolves. The op's
+// value is the new inode id.
+struct CreateSymlinkOp {
+  std::string path;
+  std::string target;
+  bool create_parent = false;
+};
+
+// Copy-on-write writes (random writes, truncation). OpenForOverwriteOp takes the lease on a
+// closed file without reopening any block (value: the inode id); AllocateBlockOp allocates a
+// block pending on the file (value: the block id); CommitBlocksOp swaps pending blocks into the
+// block list, cuts it to new_length and, with `release`, closes the file (value: the inode id).
+struct OpenForOverwriteOp {
+  std::string path;
+  std::string client_name;
+};
+
+struct AllocateBlockOp {
+  std::string path;
+  uint64_t file_id = 0;  // 0: not checked
+  std::string client_name;
+};
+
+struct BlockReplacementOp {
+  int32_t index = 0;         // in the file's block list
+  int64_t old_block_id = 0;  // the block there now; 0 when index is the current end
+  BlockInfo new_block;       // a pending block of the file, as written
+};
+
+struct CommitBlocksOp {
+  std::string path;
+  uint64_t file_id = 0;  // 0: not checked
+  std::string client_name;
+  std::vector<BlockReplacementOp> replacements;
+  int64_t new_length = 0;
+  bool release = false;
+};
+
 using EditOp = std::variant<MkdirsOp, CreateOp, DeleteOp, RenameOp, SetPermissionOp, SetOwnerOp,
                             SetTimesOp, SetReplicationOp, CompleteOp, AddBlockOp, AbandonBlockOp,
-                            AppendOp, RecoverBlockOp, UpdateBlockForPipelineOp, UpdatePipelineOp>;
+                            AppendOp, RecoverBlockOp, UpdateBlockForPipelineOp, UpdatePipelineOp,
+                            CreateSymlinkOp, OpenForOverwriteOp, AllocateBlockOp, CommitBlocksOp>;
 
 // One journal entry: a mutation, who asked, and when.
 struct Edit {

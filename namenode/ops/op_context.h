@@ -17,6 +17,10 @@ namespace talus {
 inline constexpr int16_t kMaxReplication = 512;
 inline constexpr int64_t kMinBlockSize = 1 << 20;
 inline constexpr int64_t kChecksumChunkSize = 512;
+// A symlink's target, at most (PATH_MAX).
+inline constexpr size_t kMaxSymlinkTargetBytes = 4096;
+// Uncommitted copy-on-write blocks one file may hold (each is in the inode record).
+inline constexpr size_t kMaxPendingBlocks = 4096;
 
 // What an op runs against: the txn collecting its writes, the caller and the edit's time.
 struct OpContext {
@@ -26,6 +30,9 @@ struct OpContext {
   // When set, ops that remove files list here the inode ids of removed files that had blocks,
   // so the block map can forget those blocks and delete their replicas.
   std::vector<uint64_t>* removed_files_with_blocks = nullptr;
+  // When set, ops that drop blocks of a file that stays (copy-on-write commits, pending blocks
+  // released) list their ids here, for the block map to forget them and delete their replicas.
+  std::vector<int64_t>* removed_blocks = nullptr;
 };
 
 // What an op produced. `changed` false means the op succeeded without writing anything (mkdirs
@@ -52,6 +59,10 @@ Result<OpOutcome> ApplyAppend(OpContext& ctx, const AppendOp& op);
 Result<OpOutcome> ApplyRecoverBlock(OpContext& ctx, const RecoverBlockOp& op);
 Result<OpOutcome> ApplyUpdateBlockForPipeline(OpContext& ctx, const UpdateBlockForPipelineOp& op);
 Result<OpOutcome> ApplyUpdatePipeline(OpContext& ctx, const UpdatePipelineOp& op);
+Result<OpOutcome> ApplyCreateSymlink(OpContext& ctx, const CreateSymlinkOp& op);
+Result<OpOutcome> ApplyOpenForOverwrite(OpContext& ctx, const OpenForOverwriteOp& op);
+Result<OpOutcome> ApplyAllocateBlock(OpContext& ctx, const AllocateBlockOp& op);
+Result<OpOutcome> ApplyCommitBlocks(OpContext& ctx, const CommitBlocksOp& op);
 
 // Dispatches on the op's type.
 Result<OpOutcome> ApplyEditOp(OpContext& ctx, const EditOp& op);
@@ -73,6 +84,12 @@ Result<Inode> FileUnderConstruction(OpContext& ctx, const std::string& path, uin
 // A new inode under `parent`, owned by the caller, group inherited from the parent (HDFS/BSD).
 Inode NewChild(OpContext& ctx, uint64_t id, const Inode& parent, std::string_view name,
                InodeType type, uint32_t mode);
+// Refuses the streaming ops (addBlock, abandonBlock, pipeline updates, block recovery) on a
+// file held for copy-on-write, and the copy-on-write ops on a file being streamed.
+Status CheckStreaming(const Inode& file, const std::string& path);
+Status CheckCopyOnWrite(const Inode& file, const std::string& path);
+// Ends the lease on `file` (not written): clears the holder and the copy-on-write state.
+void ReleaseLease(OpContext& ctx, Inode* file);
 // Sets mtime (and ctime) of a directory whose entries changed.
 void TouchDirectory(OpContext& ctx, Inode dir);
 // Removes `inode` and, for a directory, everything below it; updates the counters. Requires

@@ -12,7 +12,9 @@ const char* OpName(const EditOp& op) {
                                        "setPermission", "setOwner",   "setTimes",
                                        "setReplication", "complete",  "addBlock",
                                        "abandonBlock", "append", "recoverBlock",
-                                       "updateBlockForPipeline", "updatePipeline"};
+                                       "updateBlockForPipeline", "updatePipeline",
+                                       "createSymlink", "openForOverwrite", "allocateBlock",
+                                       "commitBlocks"};
   return kNames[op.index()];
 }
 
@@ -37,6 +39,10 @@ Result<OpOutcome> ApplyEditOp(OpContext& ctx, const EditOp& op) {
           return ApplyUpdateBlockForPipeline(ctx, o);
         }
         if constexpr (std::is_same_v<T, UpdatePipelineOp>) return ApplyUpdatePipeline(ctx, o);
+        if constexpr (std::is_same_v<T, CreateSymlinkOp>) return ApplyCreateSymlink(ctx, o);
+        if constexpr (std::is_same_v<T, OpenForOverwriteOp>) return ApplyOpenForOverwrite(ctx, o);
+        if constexpr (std::is_same_v<T, AllocateBlockOp>) return ApplyAllocateBlock(ctx, o);
+        if constexpr (std::is_same_v<T, CommitBlocksOp>) return ApplyCommitBlocks(ctx, o);
       },
       op);
 }
@@ -61,6 +67,28 @@ Result<Inode> FileUnderConstruction(OpContext& ctx, const std::string& path, uin
                                  inode.lease_holder + " but used by " + client_name);
   }
   return inode;
+}
+
+Status CheckStreaming(const Inode& file, const std::string& path) {
+  if (file.overwriting) {
+    return Status::InvalidArgument(path + " is open for copy-on-write (openForOverwrite): "
+                                   "its blocks change only through commitBlocks");
+  }
+  return Status::OK();
+}
+
+Status CheckCopyOnWrite(const Inode& file, const std::string& path) {
+  if (!file.BlocksAllComplete()) {
+    return Status::InvalidArgument(path + " is being written block by block (create/append): "
+                                   "copy-on-write needs a file opened by openForOverwrite");
+  }
+  return Status::OK();
+}
+
+void ReleaseLease(OpContext& ctx, Inode* file) {
+  file->lease_holder.clear();
+  file->overwriting = false;
+  ctx.txn.Delete(keys::UnderConstructionKey(file->id));
 }
 
 Inode NewChild(OpContext& ctx, uint64_t id, const Inode& parent, std::string_view name,
@@ -109,7 +137,8 @@ Status RemoveSubtree(OpContext& ctx, const Inode& top, const std::string& path) 
       }
     } else {
       ++files;
-      if (ctx.removed_files_with_blocks != nullptr && !inode.blocks.empty()) {
+      if (ctx.removed_files_with_blocks != nullptr &&
+          (!inode.blocks.empty() || !inode.pending_blocks.empty())) {
         ctx.removed_files_with_blocks->push_back(inode.id);
       }
       if (inode.UnderConstruction()) ctx.txn.Delete(keys::UnderConstructionKey(inode.id));

@@ -10,6 +10,7 @@ Result<OpOutcome> ApplyRecoverBlock(OpContext& ctx, const RecoverBlockOp& op) {
   if (op.recovery_holder.empty()) return Status::InvalidArgument("recovery needs a holder");
   ASSIGN_OR_RETURN(Inode file,
                    op_util::FileUnderConstruction(ctx, op.path, op.file_id, op.client_name));
+  RETURN_NOT_OK(op_util::CheckStreaming(file, op.path));
   if (file.blocks.empty()) {
     return Status::InvalidArgument(op.path + " has no block to recover");
   }

@@ -3,12 +3,64 @@
 
 namespace talus {
 
+namespace {
+
+// Linux RENAME_EXCHANGE: both entries exist and swap places in one edit, whatever their kinds,
+// across directories too. Permissions are those of a rename on both sides (WRITE on both
+// parents, sticky bit on both entries); a directory may not land inside itself.
+Result<OpOutcome> ApplyRenameExchange(OpContext& ctx, const RenameOp& op) {
+  if (op.src == "/" || op.dst == "/") {
+    return Status::NotPermitted("Cannot exchange the root directory /");
+  }
+  ASSIGN_OR_RETURN(ResolvedPath src, ResolvePath(ctx.txn, op.src, ctx.caller));
+  if (!src.Exists()) return Status::NotFound("Exchange source " + op.src + " is not found.");
+  ASSIGN_OR_RETURN(ResolvedPath dst, ResolvePath(ctx.txn, op.dst, ctx.caller));
+  if (!dst.Exists()) {
+    return Status::NotFound("Exchange destination " + op.dst + " is not found.");
+  }
+  const Inode a = src.Target();
+  const Inode b = dst.Target();
+  if (a.id == b.id) return OpOutcome{1, false};
+  if ((a.IsDirectory() && IsSameOrUnder(op.dst, op.src)) ||
+      (b.IsDirectory() && IsSameOrUnder(op.src, op.dst))) {
+    return Status::InvalidArgument("Cannot exchange " + op.src + " and " + op.dst +
+                                   ": one lies inside the other");
+  }
+  const Inode a_parent = src.Parent();
+  const Inode b_parent = dst.Parent();
+  RETURN_NOT_OK(CheckAccess(ctx.caller, a_parent, kAccessWrite,
+                            src.PrefixPath(src.components.size() - 1)));
+  RETURN_NOT_OK(CheckAccess(ctx.caller, b_parent, kAccessWrite,
+                            dst.PrefixPath(dst.components.size() - 1)));
+  RETURN_NOT_OK(CheckStickyBit(ctx.caller, a_parent, a, src.path));
+  RETURN_NOT_OK(CheckStickyBit(ctx.caller, b_parent, b, dst.path));
+
+  Inode a_moved = a;
+  a_moved.parent_id = b.parent_id;
+  a_moved.name = b.name;
+  a_moved.ctime = ctx.now;
+  Inode b_moved = b;
+  b_moved.parent_id = a.parent_id;
+  b_moved.name = a.name;
+  b_moved.ctime = ctx.now;
+  ctx.txn.PutDirent(a_moved.parent_id, a_moved.name, a_moved.id);
+  ctx.txn.PutDirent(b_moved.parent_id, b_moved.name, b_moved.id);
+  ctx.txn.PutInode(a_moved);
+  ctx.txn.PutInode(b_moved);
+  op_util::TouchDirectory(ctx, a_parent);
+  if (b_parent.id != a_parent.id) op_util::TouchDirectory(ctx, b_parent);
+  return OpOutcome{1, true};
+}
+
+}  // namespace
+
 // HDFS rename2 semantics: the destination is the new name (never "into" a directory); an
 // existing destination is an error unless `overwrite`, and then it must be of the same kind
 // and, for a directory, empty.
 Result<OpOutcome> ApplyRename(OpContext& ctx, const RenameOp& op) {
   RETURN_NOT_OK(ValidatePath(op.src, kMaxNamespacePathBytes));
   RETURN_NOT_OK(ValidatePath(op.dst, kMaxNamespacePathBytes));
+  if (op.exchange) return ApplyRenameExchange(ctx, op);
   if (op.src == "/") return Status::NotPermitted("Cannot rename the root directory /");
   if (op.dst == "/") return Status::AlreadyExists("Cannot rename onto the root directory /");
   ASSIGN_OR_RETURN(ResolvedPath src, ResolvePath(ctx.txn, op.src, ctx.caller));

@@ -11,6 +11,7 @@ Result<Inode> FileWithLastBlock(OpContext& ctx, const std::string& path, uint64_
                                 const std::string& client_name, int64_t block_id,
                                 const char* what) {
   ASSIGN_OR_RETURN(Inode file, op_util::FileUnderConstruction(ctx, path, file_id, client_name));
+  RETURN_NOT_OK(op_util::CheckStreaming(file, path));
   if (file.blocks.empty() || file.blocks.back().block_id != block_id) {
     return Status::InvalidArgument(std::string(what) + ": block " + std::to_string(block_id) +
                                    " is not the last block of " + path);

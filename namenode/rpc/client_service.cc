@@ -213,7 +213,8 @@ void ClientService::deletePath(Cob<bool> cob, ExnCob exn_cob, const rpc::Request
 void ClientService::rename(std::function<void()> cob, ExnCob exn_cob,
                            const rpc::RequestHeader& h, const std::string& src,
                            const std::string& dst, const rpc::RenameOptions& options) {
-  Mutate(h, RenameOp{src, dst, options.overwrite}, std::move(exn_cob),
+  Mutate(h, RenameOp{src, dst, options.overwrite, options.__isset.exchange && options.exchange},
+         std::move(exn_cob),
          [cob = std::move(cob)](int64_t) { cob(); });
 }
 

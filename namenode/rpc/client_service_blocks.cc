@@ -311,13 +311,13 @@ void ClientService::getBlockLocations(Cob<rpc::LocatedBlocks> cob, ExnCob exn_co
 
   rpc::LocatedBlocks out;
   out.file_length = file->length;
-  out.under_construction = file->UnderConstruction();
-  out.last_block_complete = !file->UnderConstruction();
+  // A file held for copy-on-write reads as a closed one: all its blocks are complete.
+  const bool streaming = !file->BlocksAllComplete();
+  out.under_construction = streaming;
+  out.last_block_complete = !streaming;
   // A file being written: its last block's length is known only to its pipeline; it is
   // reported apart (last_block), and file_length covers the blocks before it.
-  const size_t complete_blocks =
-      file->UnderConstruction() && !file->blocks.empty() ? file->blocks.size() - 1
-                                                         : file->blocks.size();
+  const size_t complete_blocks = streaming ? file->blocks.size() - 1 : file->blocks.size();
   const int64_t end = length > INT64_MAX - offset ? INT64_MAX : offset + length;
   int64_t block_offset = 0;
   for (size_t i = 0; i < complete_blocks; ++i) {
