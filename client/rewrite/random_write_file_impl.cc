@@ -40,7 +40,7 @@ std::unique_ptr<RandomWriteFileImpl> RandomWriteFileImpl::ForCreated(const Strea
   const int16_t rep = file.replication > 0 ? file.replication : replication;
   const int64_t bs = file.block_size > 0 ? file.block_size : block_size;
   auto f = std::unique_ptr<RandomWriteFileImpl>(new RandomWriteFileImpl(ctx, path, info, rep, bs));
-  f->stream_ = OutputStreamImpl::ForCreated(ctx, f->rpc_path_, file, rep, bs);
+  f->stream_ = OutputStreamImpl::ForCreated(ctx, path, file, rep, bs);
   f->mode_ = Mode::kStreaming;
   f->stats_.streams = 1;
   return f;
@@ -454,6 +454,7 @@ Status RandomWriteFileImpl::CommitRewrite(bool sync) {
   mode_ = Mode::kIdle;
   dirty_.Reset(dirty_.length());
   reader_.reset();
+  excluded_.clear();  // a node that failed once may serve the next flush
   DropLease();
   return Status::OK();
 }
