@@ -287,8 +287,14 @@ Status RandomWriteFileImpl::ReadCommitted(int64_t offset, size_t n, char* out) {
   if (!reader_) {
     ASSIGN_OR_RETURN(reader_, InputStreamImpl::Open(ctx_, rpc_path_));
   }
+  // A read continuing the previous one keeps one block reader open (sequential reads through
+  // FUSE); any other is a positioned read of just its bytes.
+  const bool sequential = offset == next_sequential_;
+  next_sequential_ = offset + static_cast<int64_t>(n);
+  if (sequential && reader_->Tell() != offset) RETURN_NOT_OK(reader_->Seek(offset));
   while (n > 0) {
-    ASSIGN_OR_RETURN(size_t got, reader_->Pread(offset, out, n));
+    ASSIGN_OR_RETURN(size_t got, sequential ? reader_->Read(out, n)
+                                            : reader_->Pread(offset, out, n));
     if (got == 0) {
       return Status::IoError("reading " + path_ + ": the file ends at " +
                              std::to_string(offset) + ", before the bytes it should hold");

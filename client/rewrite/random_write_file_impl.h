@@ -111,6 +111,7 @@ class RandomWriteFileImpl : public RandomWriteFile {
   // The committed length and, when rewriting, the changes over it.
   DirtyExtents dirty_;
   std::unique_ptr<InputStream> reader_;  // the committed file (or the hflushed stream)
+  int64_t next_sequential_ = -1;         // where the last committed read ended
   PacketPool pool_;
   std::vector<std::string> excluded_;  // datanodes that refused a block pipeline
   bool lease_held_ = false;            // registered with the renewer while rewriting
