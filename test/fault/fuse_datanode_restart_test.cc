@@ -3,7 +3,9 @@
 // it.
 #include <signal.h>
 
+#include <cstring>
 #include <fstream>
+#include <iostream>
 
 #include "cluster/process.h"
 #include "test/fuse/fuse_test_util.h"
@@ -102,6 +104,7 @@ TEST_F(FuseDatanodeRestartTest, CopySurvivesDatanodeKillAndRestart) {
   ASSERT_TRUE(exit->success()) << "cp " << exit->ToString() << ": " << cp_said << "; log:\n"
                                << fc().mount().LogTail();
   EXPECT_GE(kills_during_copy, 1) << "the copy finished before the first datanode was killed";
+  std::cout << "datanodes killed and restarted during the copy: " << kills_during_copy << "\n";
 
   CommandResult cmp = Sh("cmp " + ShellQuote(src) + " " + ShellQuote(dst), std::chrono::seconds(60));
   EXPECT_EQ(cmp.exit_code, 0) << Describe(cmp);

@@ -66,7 +66,9 @@ TEST_F(FuseListingTest, LongListingOfTenThousandFiles) {
       std::string mode, links, owner, group, size, month, day, time, name;
       fields >> mode >> links >> owner >> group >> size >> month >> day >> time >> name;
       if (mode == "-rw-r--r--" && owner == "root") ++regular;
-      if (name == Name(kFiles)) EXPECT_EQ(size, "17") << line;
+      if (name == Name(kFiles)) {
+        EXPECT_EQ(size, "17") << line;
+      }
       names.insert(name);
     }
     EXPECT_EQ(regular, kFiles + 1);

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <iostream>
 #include <set>
 
 #include "test/fuse/fuse_test_util.h"
@@ -538,20 +539,33 @@ TEST_F(FusePosixTest, ReadOnlyWhileTheNamenodeIsInSafeMode) {
   int fd = ::open(P("f").c_str(), O_WRONLY);
   if (fd >= 0) {
     ssize_t w = ::write(fd, "during", 6);
+    const int write_errno = errno;
     int s = ::fsync(fd);
+    const int fsync_errno = errno;
     int c = ::close(fd);
+    const int close_errno = errno;
     EXPECT_TRUE(w < 0 || s != 0 || c != 0) << "a write in safe mode reported success";
+    std::cout << "write in safe mode: write " << w << " (" << std::strerror(write_errno)
+              << "), fsync " << s << " (" << std::strerror(fsync_errno) << "), close " << c
+              << " (" << std::strerror(close_errno) << ")\n";
   } else {
     EXPECT_EQ(errno, EROFS) << std::strerror(errno);
   }
-  // Reads go on.
+  // Reads go on, and show what the file holds: not the write that failed.
   EXPECT_EQ(ReadFile(P("f")), "before");
+  Result<std::string> behind = ReadWholeFile(fs(), T("f"));
+  ASSERT_TRUE(behind.ok()) << behind.status();
+  EXPECT_EQ(*behind, "before");
   CommandResult ls = Sh("ls " + ShellQuote(dir()));
   EXPECT_EQ(ls.out, "d\nf\n") << Describe(ls);
 
   Result<SafeModeState> left = fs().SetSafeMode(SafeModeAction::kLeave);
   ASSERT_TRUE(left.ok()) << left.status();
   ASSERT_FALSE(left->on);
+  // The refused write does not land later either.
+  behind = ReadWholeFile(fs(), T("f"));
+  ASSERT_TRUE(behind.ok()) << behind.status();
+  EXPECT_EQ(*behind, "before");
   EXPECT_EQ(::mkdir(P("new_dir").c_str(), 0755), 0) << std::strerror(errno);
   ASSERT_TRUE(WriteFile(P("f"), "after"));
   EXPECT_EQ(ReadFile(P("f")), "after");

@@ -189,6 +189,10 @@ Status FuseMount::Unmount(std::chrono::milliseconds timeout) {
 Result<std::unique_ptr<FuseCluster>> FuseCluster::Start(const FuseClusterOptions& options) {
   std::unique_ptr<FuseCluster> fc(new FuseCluster());
   fc->scratch_ = std::make_unique<TempDir>();
+  // mkdtemp makes it 0700; the permission tests' unprivileged user must reach the mounts in it.
+  if (::chmod(fc->scratch().c_str(), 0755) != 0) {
+    return Status::FromErrno(errno, "chmod " + fc->scratch());
+  }
   MiniClusterOptions mini;
   mini.datanodes = options.datanodes;
   mini.extra_flags = FastFailureFlags();
