@@ -102,7 +102,7 @@ TEST_F(ClientRandomWriteTest, RandomOperationsMatchAModel) {
     std::unique_ptr<RandomWriteFile> f = Create(path);
     ASSERT_NE(f, nullptr);
     int flushes = 0;
-    for (int op = 0; op < 1000; ++op) {
+    for (int op = 0; op < 800; ++op) {
       const int kind = static_cast<int>(rng() % 100);
       if (kind < 50) {
         // Half near the end (the streaming path), half anywhere, a few large ones.
