@@ -4,6 +4,8 @@
 
 #include <glog/logging.h>
 
+#include "namenode/namespace/reserved_path.h"
+
 namespace talus {
 
 namespace {
@@ -51,8 +53,9 @@ Status BlockRecovery::Start(const Inode& file, const std::string& path) {
     return Status::OK();
   }
   ASSIGN_OR_RETURN(int64_t stamp,
-                   MutateAsSystem(namesystem_, RecoverBlockOp{path, file.id, file.lease_holder,
-                                                              kRecoveryLeaseHolder}));
+                   MutateAsSystem(namesystem_,
+                                  RecoverBlockOp{ReservedInodePath(file.id), file.id,
+                                                 file.lease_holder, kRecoveryLeaseHolder}));
   // The primary: a node that reported a replica if any (it surely has data), else the first
   // of the writer's pipeline.
   blocks::DatanodeIndex primary = locations.front();
@@ -143,14 +146,15 @@ Status BlockRecovery::Commit(const blocks::Block& old_block, const blocks::Block
                                    " exceeds the block size");
   }
   if (delete_block) {
-    RETURN_NOT_OK(MutateAsSystem(namesystem_, AbandonBlockOp{path, file.id, kRecoveryLeaseHolder,
-                                                             old_block.id})
+    RETURN_NOT_OK(MutateAsSystem(namesystem_,
+                                 AbandonBlockOp{ReservedInodePath(file.id), file.id,
+                                                kRecoveryLeaseHolder, old_block.id})
                       .status());
     file.blocks.pop_back();
   }
   if (close_file) {
     CompleteOp complete;
-    complete.path = path;
+    complete.path = ReservedInodePath(file.id);  // by id: a rename meanwhile cannot misdirect it
     complete.client_name = kRecoveryLeaseHolder;
     complete.file_id = file.id;
     if (!delete_block) {

@@ -9,6 +9,7 @@
 #include "common/rpc/async_thrift_server.h"
 #include "common/transfer/protocol.h"
 #include "namenode/blocks/datanode_service.h"
+#include "namenode/namespace/reserved_path.h"
 #include "namenode/rpc/client_service.h"
 
 namespace talus {
@@ -34,8 +35,9 @@ Status CheckBlock(const rpc::ExtendedBlock& block, const char* what) {
   return Status::OK();
 }
 
-// Finds the file a block belongs to: its inode and current path. The ops check the rest (lease,
-// last block) against the namespace when they run.
+// Finds the file a block belongs to: its inode and a path naming it by inode id (so a rename
+// between here and the op's apply cannot misdirect it). The ops check the rest (lease, last
+// block) against the namespace when they run.
 Result<std::pair<uint64_t, std::string>> FileOfBlock(blocks::BlockMap* block_map,
                                                             Namesystem* namesystem,
                                                             int64_t block_id) {
@@ -44,8 +46,8 @@ Result<std::pair<uint64_t, std::string>> FileOfBlock(blocks::BlockMap* block_map
     return Status::NotFound("block " + std::to_string(block_id) + " belongs to no file");
   }
   const uint64_t inode = static_cast<uint64_t>(located->inode_id);
-  ASSIGN_OR_RETURN(std::string path, namesystem->PathOf(inode));
-  return std::make_pair(inode, std::move(path));
+  RETURN_NOT_OK(namesystem->GetInode(inode).status());
+  return std::make_pair(inode, ReservedInodePath(inode));
 }
 
 }  // namespace
