@@ -202,7 +202,13 @@ Status DataStreamer::Recover() {
   std::vector<DatanodeInfo> nodes = block_.locations;
   Status last = cause;
   while (true) {
-    if (recovery_.namenode == nullptr) return GiveUp(last, cause);
+    if (recovery_.namenode == nullptr) {
+      // The caller may write the block again elsewhere: the detail names the node to avoid.
+      const bool known = bad >= 0 && static_cast<size_t>(bad) < nodes.size();
+      return GiveUp(Status(last.code(), last.message(),
+                           known ? nodes[bad].storage_id : last.detail()),
+                    cause);
+    }
     if (recoveries_ >= options_.max_recoveries) {
       return GiveUp(Status(last.code(), "gave up after " + std::to_string(recoveries_) +
                                             " pipeline recoveries; last failure: " +

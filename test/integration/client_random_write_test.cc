@@ -439,3 +439,47 @@ TEST_F(ClientRandomWriteTest, SymlinksAndExchange) {
 
 }  // namespace
 }  // namespace talus
+
+namespace talus {
+namespace {
+
+// A datanode dies between writes and the flush: the copy-on-write blocks go to pipelines
+// without it (a refused pipeline is written again to a new block), the committed bytes are read
+// from the surviving replicas.
+TEST(ClientRandomWriteFaultTest, AFlushSurvivesADeadDatanode) {
+  test::MiniClusterOptions options;
+  options.datanodes = 4;
+  options.extra_flags = {"--heartbeat_interval_ms=200"};
+  auto cluster = test::MiniCluster::Start(options);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  ClientOptions client_options;
+  client_options.default_block_size = kBlock;
+  client_options.datanode_timeout_ms = 10000;
+  auto fs = FileSystem::Connect((*cluster)->uri(), client_options);
+  ASSERT_TRUE(fs.ok()) << fs.status();
+  std::string model = test::RandomBytes(4 * kBlock, 11);
+  ASSERT_TRUE(test::WriteWholeFile(**fs, "/f", model, 1 << 20, kBlock).ok());
+
+  auto f = (*fs)->OpenRandomWrite("/f");
+  ASSERT_TRUE(f.ok()) << f.status();
+  for (int b = 0; b < 4; ++b) {
+    const std::string patch = test::RandomBytes(1000, 100 + b);
+    ASSERT_TRUE((*f)->Write(b * kBlock + 500, patch.data(), patch.size()).ok());
+    model.replace(b * kBlock + 500, patch.size(), patch);
+  }
+  ASSERT_TRUE((*cluster)->KillDatanode(0).ok());
+  Status s = (*f)->Close();
+  ASSERT_TRUE(s.ok()) << s;
+  auto back = test::ReadWholeFile(**fs, "/f");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(*back == model);
+  const std::string dead = (*cluster)->datanode_data_address(0);
+  auto locations = (*fs)->GetFileBlockLocations("/f", 0, model.size());
+  ASSERT_TRUE(locations.ok()) << locations.status();
+  for (const BlockLocation& loc : *locations) {
+    for (const std::string& host : loc.hosts) EXPECT_NE(host, dead) << "block " << loc.block_id;
+  }
+}
+
+}  // namespace
+}  // namespace talus
