@@ -247,7 +247,7 @@ void ClientService::getFileHealth(Cob<rpc::FileHealth> cob, ExnCob exn_cob,
     if (it == health.end()) {
       // Not in the block map (no replica reported since a restart): no locations at all.
       block.expected_replication = file->replication;
-      block.complete = !(file->UnderConstruction() && i + 1 == file->blocks.size());
+      block.complete = file->BlocksAllComplete() || i + 1 < file->blocks.size();
     } else {
       const blocks::BlockHealth& known = it->second;
       block.expected_replication = known.expected_replication;
