@@ -4,9 +4,10 @@
 
 namespace talus::fuse {
 
-std::shared_ptr<InodeState> InodeTable::AddLookup(uint64_t id, uint64_t n) {
+std::shared_ptr<InodeState> InodeTable::AddLookup(uint64_t id, uint64_t n, bool* was_known) {
   std::lock_guard<std::mutex> lock(mu_);
   Entry& e = inodes_[id];
+  if (was_known != nullptr) *was_known = e.nlookup > 0;
   if (!e.state) e.state = std::make_shared<InodeState>(id);
   e.nlookup += n;
   return e.state;

@@ -30,14 +30,19 @@ struct InodeState {
   // Bumped whenever this mount changes the file's data outside the writer (truncate by path) or
   // closes the writer, so read streams opened before know to reopen.
   uint64_t data_version = 0;
-  // Size and mtime last given to the kernel, to tell at open whether its cache is still good.
-  bool kernel_attrs_known = false;
-  int64_t kernel_size = 0;
-  Timestamp kernel_mtime;
+  // The file version (size, mtime) whose pages the kernel may have cached: set at each open
+  // and when this mount's writer closes; an open that finds another version drops the cache.
+  bool content_known = false;
+  int64_t content_size = 0;
+  Timestamp content_mtime;
   // The writer here just closed: the kernel's cache holds exactly what it wrote, though the
   // mtime the namenode gave the file is not known yet. The next open keeps the cache if the
   // size still matches.
-  bool kernel_mtime_from_own_write = false;
+  bool content_from_own_write = false;
+  // The size the kernel believes (writeback cache only: the kernel takes a regular file's size
+  // from the daemon only when it creates the inode, then keeps its own).
+  bool kernel_size_known = false;
+  int64_t kernel_size = 0;
   // The writeback cache makes the kernel trust its own size of a cached regular file over any
   // size the mount reports, so a file another mount resized would keep its old size here. An
   // open that finds the size changed fails once with ESTALE (`stale_open_bounced`); the VFS
@@ -57,8 +62,9 @@ struct InodeState {
 // either count is above zero. Thread-safe.
 class InodeTable {
  public:
-  // Adds `n` kernel lookups of `id` (every reply carrying an entry adds one).
-  std::shared_ptr<InodeState> AddLookup(uint64_t id, uint64_t n = 1);
+  // Adds `n` kernel lookups of `id` (every reply carrying an entry adds one). `was_known`, if
+  // given, tells whether the kernel held a reference before (its inode already exists).
+  std::shared_ptr<InodeState> AddLookup(uint64_t id, uint64_t n = 1, bool* was_known = nullptr);
   void Forget(uint64_t id, uint64_t n);
   // The inode's state, or null if the kernel holds no reference to it.
   std::shared_ptr<InodeState> Find(uint64_t id);

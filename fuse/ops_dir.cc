@@ -68,9 +68,10 @@ void TalusFuse::ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offse
       if (n > room) break;
     } else {
       // Each entry handed over with attributes is a lookup reference the kernel will forget.
-      inodes_.AddLookup(info->inode_id);
+      bool was_known = false;
+      inodes_.AddLookup(info->inode_id, 1, &was_known);
       fuse_entry_param e;
-      FillEntry(*info, &e);
+      FillEntry(*info, &e, !was_known);
       n = fuse_add_direntry_plus(req, buf.data() + used, room, name, &e, next);
       if (n > room) {
         inodes_.Forget(info->inode_id, 1);

@@ -66,7 +66,7 @@ void TalusFuse::GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* /*fi*/) 
   Result<FileInfo> info = (*fs)->GetFileInfo(InodePath(ino));
   if (!info.ok()) return ReplyInodeError(req, info.status(), "getattr");
   struct stat st;
-  AttrsForKernel(*info, &st);
+  AttrsForKernel(*info, &st, /*new_inode=*/false);
   fuse_reply_attr(req, &st, options_.attr_timeout_s);
 }
 
@@ -130,7 +130,15 @@ void TalusFuse::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int t
   Result<FileInfo> info = fs.GetFileInfo(path);
   if (!info.ok()) return ReplyInodeError(req, info.status(), "setattr");
   struct stat st;
-  AttrsForKernel(*info, &st);
+  AttrsForKernel(*info, &st, /*new_inode=*/false);
+  if (to_set & FUSE_SET_ATTR_SIZE) {
+    // The kernel sets its size to the truncated one itself.
+    if (std::shared_ptr<InodeState> state = inodes_.Find(ino)) {
+      std::lock_guard<std::mutex> lock(state->mu);
+      state->kernel_size_known = true;
+      state->kernel_size = st.st_size;
+    }
+  }
   fuse_reply_attr(req, &st, options_.attr_timeout_s);
 }
 

@@ -48,7 +48,7 @@ void TalusFuse::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode
   fi->keep_cache = 1;
   inodes_.AddLookup(info.inode_id);
   fuse_entry_param e;
-  FillEntry(info, &e);
+  FillEntry(info, &e, /*new_inode=*/true);
   if (fuse_reply_create(req, &e, fi) != 0) {
     inodes_.Forget(info.inode_id, 1);
     handle.release();  // Release takes it back through fi->fh
@@ -73,7 +73,7 @@ void TalusFuse::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   {
     std::lock_guard<std::mutex> lock(state->mu);
     const bool size_stale = options_.writeback_cache && info->IsFile() && !state->writer &&
-                            state->kernel_attrs_known && state->kernel_size != info->length &&
+                            state->kernel_size_known && state->kernel_size != info->length &&
                             inodes_.OpenHandles(ino) == 1;
     if (size_stale && !state->stale_open_bounced) {
       // See InodeState::stale_open_bounced. Only once: an open that cannot revalidate a name
@@ -84,18 +84,23 @@ void TalusFuse::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       fuse_reply_err(req, ESTALE);
       return;
     }
+    if (state->stale_open_bounced) {
+      // The retried open: the kernel looked the name up afresh and took the new size.
+      state->kernel_size_known = true;
+      state->kernel_size = info->length;
+    }
     state->stale_open_bounced = false;
     state->bounce_next_lookup = false;
     // With a writer here, the kernel's cache holds this mount's own writes: keep it.
     keep_cache = state->writer != nullptr ||
-                 (state->kernel_attrs_known && state->kernel_size == info->length &&
-                  (state->kernel_mtime_from_own_write ||
-                   SameTime(state->kernel_mtime, info->mtime)));
-    state->kernel_mtime_from_own_write = false;
+                 (state->content_known && state->content_size == info->length &&
+                  (state->content_from_own_write ||
+                   SameTime(state->content_mtime, info->mtime)));
     if (!state->writer) {
-      state->kernel_attrs_known = true;
-      state->kernel_size = info->length;
-      state->kernel_mtime = info->mtime;
+      state->content_known = true;
+      state->content_size = info->length;
+      state->content_mtime = info->mtime;
+      state->content_from_own_write = false;
     }
   }
   auto handle = std::make_unique<FileHandle>();
@@ -212,9 +217,11 @@ void TalusFuse::Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       if (s.ok()) s = state.writer->Close();
       state.sequencer.Clear();
       if (s.ok()) {
-        state.kernel_attrs_known = true;
+        state.content_known = true;
+        state.content_size = length;
+        state.content_from_own_write = true;
+        state.kernel_size_known = true;
         state.kernel_size = length;
-        state.kernel_mtime_from_own_write = true;
       }
       if (!s.ok()) LOG(ERROR) << "closing inode " << ino << ": " << s;
       state.writer.reset();

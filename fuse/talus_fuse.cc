@@ -93,7 +93,7 @@ void TalusFuse::FillStat(const FileInfo& info, struct stat* st) {
   st->st_ctim.tv_nsec = ctime.nsec;
 }
 
-void TalusFuse::AttrsForKernel(const FileInfo& info, struct stat* st) {
+void TalusFuse::AttrsForKernel(const FileInfo& info, struct stat* st, bool new_inode) {
   FillStat(info, st);
   if (info.type != FileType::kFile) return;
   std::shared_ptr<InodeState> state = inodes_.Find(info.inode_id);
@@ -103,24 +103,26 @@ void TalusFuse::AttrsForKernel(const FileInfo& info, struct stat* st) {
     st->st_size = std::max(state->writer->Length(), state->sequencer.HeldEnd());
   }
   st->st_blocks = (st->st_size + 511) / 512;
-  state->kernel_attrs_known = true;
-  state->kernel_size = st->st_size;
-  state->kernel_mtime = info.mtime;
+  if (new_inode || !options_.writeback_cache) {
+    state->kernel_size_known = true;
+    state->kernel_size = st->st_size;
+  }
 }
 
-void TalusFuse::FillEntry(const FileInfo& info, fuse_entry_param* e) {
+void TalusFuse::FillEntry(const FileInfo& info, fuse_entry_param* e, bool new_inode) {
   std::memset(e, 0, sizeof(*e));
   e->ino = info.inode_id;
   e->generation = 0;  // inode ids are never reused
   e->attr_timeout = options_.attr_timeout_s;
   e->entry_timeout = options_.entry_timeout_s;
-  AttrsForKernel(info, &e->attr);
+  AttrsForKernel(info, &e->attr, new_inode);
 }
 
 void TalusFuse::ReplyEntry(fuse_req_t req, const FileInfo& info) {
-  inodes_.AddLookup(info.inode_id);
+  bool was_known = false;
+  inodes_.AddLookup(info.inode_id, 1, &was_known);
   fuse_entry_param e;
-  FillEntry(info, &e);
+  FillEntry(info, &e, !was_known);
   // A reply the kernel never got (the request was interrupted) adds no reference.
   if (fuse_reply_entry(req, &e) != 0) inodes_.Forget(info.inode_id, 1);
 }

@@ -74,10 +74,11 @@ class TalusFuse {
   // The client acting for the user who sent `req`.
   Result<std::shared_ptr<FileSystem>> FsFor(fuse_req_t req);
   void FillStat(const FileInfo& info, struct stat* st);
-  // Attributes of `info` as the kernel should see them (a local writer's length wins), and
-  // remembers what the kernel was told.
-  void AttrsForKernel(const FileInfo& info, struct stat* st);
-  void FillEntry(const FileInfo& info, fuse_entry_param* e);
+  // Attributes of `info` as the kernel should see them (a local writer's length wins).
+  // `new_inode`: the reply creates the kernel's inode, so (even with the writeback cache) the
+  // kernel takes this size; remembered for the open-time staleness check.
+  void AttrsForKernel(const FileInfo& info, struct stat* st, bool new_inode);
+  void FillEntry(const FileInfo& info, fuse_entry_param* e, bool new_inode);
   // Replies with an entry and counts the kernel's new lookup reference.
   void ReplyEntry(fuse_req_t req, const FileInfo& info);
   void ReplyError(fuse_req_t req, const Status& status, const char* op);
