@@ -17,7 +17,8 @@
 
 namespace talus::test {
 
-// Why FUSE tests cannot run here ("" when they can): they need root and /dev/fuse.
+// Why FUSE tests cannot run here ("" when they can): they need root and /dev/fuse (and the
+// fuse3 package's fusermount3, which scripts/setup.sh installs).
 std::string FuseUnavailableReason();
 
 // Skips the calling test (GTEST_SKIP) when FuseUnavailableReason() is not empty.
