@@ -68,6 +68,32 @@ TEST_F(FuseTwoMountsTest, CloseToOpen) {
   EXPECT_EQ(*behind, "from B");
 }
 
+TEST_F(FuseTwoMountsTest, GrowthAndShrinkAfterOnlyAStatInB) {
+  // B knows the file only from stat (attributes cached, no pages) when A changes its size.
+  ASSERT_TRUE(WriteFile(A("s"), std::string(100000, 'a')));
+  struct stat st;
+  ASSERT_EQ(::stat(B("s").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 100000);
+  const std::string grown = std::string(100000, 'a') + std::string(50000, 'b');
+  ASSERT_TRUE(WriteFile(A("s"), grown));
+  EXPECT_SAME_BYTES(ReadFile(B("s")), grown);
+  ASSERT_EQ(::stat(B("s").c_str(), &st), 0);
+  ASSERT_TRUE(WriteFile(A("s"), "short"));
+  EXPECT_EQ(ReadFile(B("s")), "short");
+  // Through a descriptor opened with O_RDWR in B, after A's change.
+  ASSERT_TRUE(WriteFile(A("s"), grown));
+  int fd = ::open(B("s").c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  EXPECT_SAME_BYTES(ReadFd(fd), grown);
+  ASSERT_EQ(::pwrite(fd, "B", 1, 0), 1);
+  ASSERT_EQ(::close(fd), 0) << std::strerror(errno);
+  Result<std::string> behind = ReadWholeFile(fs(), T("s"));
+  ASSERT_TRUE(behind.ok()) << behind.status();
+  EXPECT_SAME_BYTES(*behind, "B" + grown.substr(1));
+  // A's cache holds its own earlier write of the file: the open must drop it.
+  EXPECT_SAME_BYTES(ReadFile(A("s")), "B" + grown.substr(1));
+}
+
 TEST_F(FuseTwoMountsTest, BOpenDuringAWrite) {
   // B holds the file open while A rewrites a region and closes; a new open through B sees the
   // new bytes (the old descriptor may see either, whole blocks at a time).
