@@ -39,6 +39,9 @@ struct InodeState {
   // mtime the namenode gave the file is not known yet. The next open keeps the cache if the
   // size still matches.
   bool content_from_own_write = false;
+  // A write, flush or fsync failed: the kernel's pages hold data the cluster never took, even
+  // while this mount still has a writer. The next open drops them (keep_cache = 0).
+  bool cache_distrusted = false;
   // The size the kernel believes (writeback cache only: the kernel takes a regular file's size
   // from the daemon only when it creates the inode, then keeps its own).
   bool kernel_size_known = false;

@@ -92,10 +92,12 @@ void TalusFuse::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     state->stale_open_bounced = false;
     state->bounce_next_lookup = false;
     // With a writer here, the kernel's cache holds this mount's own writes: keep it.
-    keep_cache = state->writer != nullptr ||
-                 (state->content_known && state->content_size == info->length &&
-                  (state->content_from_own_write ||
-                   SameTime(state->content_mtime, info->mtime)));
+    keep_cache = !state->cache_distrusted &&
+                 (state->writer != nullptr ||
+                  (state->content_known && state->content_size == info->length &&
+                   (state->content_from_own_write ||
+                    SameTime(state->content_mtime, info->mtime))));
+    state->cache_distrusted = false;
     if (!state->writer) {
       state->content_known = true;
       state->content_size = info->length;
@@ -137,9 +139,11 @@ void TalusFuse::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
   if (writer) {
     // The writer sees its own unflushed writes and truncations (once held ones are in).
     Status s = h->inode->sequencer.Drain(*writer);
-    if (!s.ok()) return ReplyError(req, s, "read");
-    n = writer->Read(offset, buf.get(), size);
-  } else {
+    if (s.ok()) n = writer->Read(offset, buf.get(), size);
+    // A writer broken by a failed write still leaves the file's committed contents readable.
+    if (!s.ok() || !n.ok()) writer.reset();
+  }
+  if (!writer) {
     std::shared_ptr<InputStream> stream;
     {
       std::lock_guard<std::mutex> lock(h->mu);
@@ -170,7 +174,10 @@ void TalusFuse::Write(fuse_req_t req, fuse_ino_t /*ino*/, const char* buf, size_
     writer = *w;
   }
   Status s = h->inode->sequencer.Write(*writer, offset, buf, size);
-  if (!s.ok()) return ReplyError(req, s, "write");
+  if (!s.ok()) {
+    DistrustKernelCache(*h->inode);
+    return ReplyError(req, s, "write");
+  }
   fuse_reply_write(req, size);
 }
 
@@ -185,7 +192,10 @@ void TalusFuse::Flush(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* fi) {
   if (writer) {
     Status s = h->inode->sequencer.Drain(*writer);
     if (s.ok() && writer->Dirty()) s = writer->Flush();
-    if (!s.ok()) return ReplyError(req, s, "flush");
+    if (!s.ok()) {
+      DistrustKernelCache(*h->inode);
+      return ReplyError(req, s, "flush");
+    }
   }
   fuse_reply_err(req, 0);
 }
@@ -200,7 +210,10 @@ void TalusFuse::Fsync(fuse_req_t req, fuse_ino_t /*ino*/, int /*datasync*/, fuse
   if (writer) {
     Status s = h->inode->sequencer.Drain(*writer);
     if (s.ok()) s = writer->Sync();
-    if (!s.ok()) return ReplyError(req, s, "fsync");
+    if (!s.ok()) {
+      DistrustKernelCache(*h->inode);
+      return ReplyError(req, s, "fsync");
+    }
   }
   fuse_reply_err(req, 0);
 }
@@ -216,7 +229,11 @@ void TalusFuse::Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       const int64_t length = state.writer->Length();
       if (s.ok()) s = state.writer->Close();
       state.sequencer.Clear();
-      if (s.ok()) {
+      if (!s.ok()) {
+        state.content_known = false;
+        state.kernel_size_known = true;
+        state.kernel_size = -1;  // see DistrustKernelCache (state.mu is held here)
+      } else {
         state.content_known = true;
         state.content_size = length;
         state.content_from_own_write = true;

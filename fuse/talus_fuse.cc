@@ -146,6 +146,15 @@ void TalusFuse::ReplyInodeError(fuse_req_t req, const Status& status, const char
   ReplyError(req, status, op);
 }
 
+void TalusFuse::DistrustKernelCache(InodeState& state) {
+  std::lock_guard<std::mutex> lock(state.mu);
+  state.cache_distrusted = true;
+  state.content_known = false;
+  // No real size is negative: the next open sees a stale size and bounces to a fresh inode.
+  state.kernel_size_known = true;
+  state.kernel_size = -1;
+}
+
 Result<std::shared_ptr<RandomWriteFile>> TalusFuse::WriterFor(InodeState& state, FileSystem& fs) {
   // Caller holds state.mu.
   if (state.writer) return state.writer;

@@ -86,6 +86,9 @@ class TalusFuse {
   // another mount while this kernel still had a name for it) is ESTALE, which makes the VFS
   // look the name up again and retry once, as it does for NFS.
   void ReplyInodeError(fuse_req_t req, const Status& status, const char* op);
+  // After a write, flush or fsync failed, the kernel's cached pages (and, with the writeback
+  // cache, its size) hold data the cluster never took: the next open drops them.
+  void DistrustKernelCache(InodeState& state);
   // The inode's writer, opened through `fs` if there is none yet.
   Result<std::shared_ptr<RandomWriteFile>> WriterFor(InodeState& state, FileSystem& fs);
   // Hides an open file that is being unlinked or replaced: renames it to a hidden name in its
