@@ -35,10 +35,9 @@ struct InodeState {
   bool content_known = false;
   int64_t content_size = 0;
   Timestamp content_mtime;
-  // The writer here just closed: the kernel's cache holds exactly what it wrote, though the
-  // mtime the namenode gave the file is not known yet. The next open keeps the cache if the
-  // size still matches.
-  bool content_from_own_write = false;
+  // The writer here wrote or truncated since it was opened: at its close the mount learns the
+  // version it made (the kernel's cache holds exactly those bytes).
+  bool wrote = false;
   // A write, flush or fsync failed: the kernel's pages hold data the cluster never took, even
   // while this mount still has a writer. The next open drops them (keep_cache = 0).
   bool cache_distrusted = false;

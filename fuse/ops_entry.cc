@@ -90,6 +90,7 @@ void TalusFuse::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int t
       if (state->writer) {
         s = state->sequencer.Drain(*state->writer);
         if (s.ok()) s = state->writer->Truncate(attr->st_size);
+        if (s.ok()) state->wrote = true;
       } else {
         s = fs.Truncate(path, attr->st_size);
         ++state->data_version;

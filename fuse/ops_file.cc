@@ -95,14 +95,12 @@ void TalusFuse::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     keep_cache = !state->cache_distrusted &&
                  (state->writer != nullptr ||
                   (state->content_known && state->content_size == info->length &&
-                   (state->content_from_own_write ||
-                    SameTime(state->content_mtime, info->mtime))));
+                   SameTime(state->content_mtime, info->mtime)));
     state->cache_distrusted = false;
     if (!state->writer) {
       state->content_known = true;
       state->content_size = info->length;
       state->content_mtime = info->mtime;
-      state->content_from_own_write = false;
     }
   }
   auto handle = std::make_unique<FileHandle>();
@@ -174,7 +172,10 @@ void TalusFuse::Write(fuse_req_t req, fuse_ino_t /*ino*/, const char* buf, size_
     writer = *w;
   }
   Status s = h->inode->sequencer.Write(*writer, offset, buf, size);
-  if (!s.ok()) {
+  if (s.ok()) {
+    std::lock_guard<std::mutex> lock(h->inode->mu);
+    h->inode->wrote = true;
+  } else {
     DistrustKernelCache(*h->inode);
     return ReplyError(req, s, "write");
   }
@@ -233,13 +234,19 @@ void TalusFuse::Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         state.content_known = false;
         state.kernel_size_known = true;
         state.kernel_size = -1;  // see DistrustKernelCache (state.mu is held here)
-      } else {
-        state.content_known = true;
-        state.content_size = length;
-        state.content_from_own_write = true;
+      } else if (state.wrote) {
+        // The version this writer made is what the kernel caches: learn its mtime, so the next
+        // open keeps the cache unless someone else changed the file since.
         state.kernel_size_known = true;
         state.kernel_size = length;
+        Result<FileInfo> info = h->fs->GetFileInfo(InodePath(state.id));
+        state.content_known = info.ok() && info->length == length;
+        if (state.content_known) {
+          state.content_size = info->length;
+          state.content_mtime = info->mtime;
+        }
       }
+      state.wrote = false;
       if (!s.ok()) LOG(ERROR) << "closing inode " << ino << ": " << s;
       state.writer.reset();
       ++state.data_version;
