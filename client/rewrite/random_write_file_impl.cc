@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "client/stream/data_streamer.h"
 #include "client/stream/input_stream_impl.h"
@@ -194,6 +195,9 @@ Status RandomWriteFileImpl::Write(int64_t offset, const void* data, size_t n) {
   if (closed_) return Status::IoError("write to " + path_ + " after it was closed");
   if (offset < 0) return Status::InvalidArgument("write at negative offset to " + path_);
   if (n == 0) return Status::OK();
+  if (n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max() - offset)) {
+    return Status::InvalidArgument("write past the largest file offset to " + path_);
+  }
   return WriteLocked(offset, static_cast<const char*>(data), n);
 }
 
