@@ -1,6 +1,6 @@
 // talus-fsx: a file system exerciser in the spirit of fsx. It applies random operations to one
-// file (writes at random offsets and lengths, truncates up and down, reads, mapped reads, fsync,
-// close and reopen) and to an in-memory model of what the file must contain, and compares every
+// file (writes at random offsets and lengths, truncates up and down, reads, mapped reads and
+// writes, fsync, close and reopen) and to an in-memory model of what the file must contain, and compares every
 // byte the file returns with the model. On the first difference (or failed call) it prints the
 // operations that led there and exits 1; the same --seed replays the same operations.
 //
@@ -29,6 +29,8 @@ DEFINE_int64(max_file_bytes, 1 << 20, "Writes and truncates keep the file at mos
 DEFINE_int64(max_op_bytes, 64 << 10, "Longest single write or read, in bytes.");
 DEFINE_bool(odirect, false, "Open the file with O_DIRECT (no mapped reads then).");
 DEFINE_bool(mmap_reads, true, "Also read through shared read-only mappings of the file.");
+DEFINE_bool(mmap_writes, true, "Also write through shared writable mappings of the file (within "
+            "its size), with msync or without.");
 DEFINE_int32(log_ops, 200, "How many of the last operations to print on failure (-1: all).");
 DEFINE_bool(verbose, false, "Print every operation as it runs.");
 DEFINE_bool(unlink_at_end, false, "Remove the file after a successful run.");
@@ -37,7 +39,7 @@ DEFINE_string(model_out, "", "After a successful run, write what the file must c
 
 namespace {
 
-enum class OpKind { kWrite, kRead, kMapRead, kTruncate, kFsync, kReopen, kCheckAll };
+enum class OpKind { kWrite, kRead, kMapRead, kTruncate, kFsync, kReopen, kCheckAll, kMapWrite };
 
 const char* OpName(OpKind k) {
   switch (k) {
@@ -48,6 +50,7 @@ const char* OpName(OpKind k) {
     case OpKind::kFsync: return "fsync";
     case OpKind::kReopen: return "reopen";
     case OpKind::kCheckAll: return "checkall";
+    case OpKind::kMapWrite: return "mapwrite";
   }
   return "?";
 }
@@ -138,8 +141,9 @@ class Exerciser {
     const bool maps = FLAGS_mmap_reads && !FLAGS_odirect;
     const Choice choices[] = {{OpKind::kWrite, 40},        {OpKind::kRead, 25},
                               {OpKind::kMapRead, maps ? 8 : 0}, {OpKind::kTruncate, 8},
-                              {OpKind::kFsync, 4},         {OpKind::kReopen, 4},
-                              {OpKind::kCheckAll, 1}};
+                              {OpKind::kFsync, 3},         {OpKind::kReopen, 3},
+                              {OpKind::kCheckAll, 1},
+                              {OpKind::kMapWrite, FLAGS_mmap_writes && !FLAGS_odirect ? 4 : 0}};
     int total = 0;
     for (const Choice& c : choices) total += c.weight;
     int r = static_cast<int>(Rand(total));
@@ -196,6 +200,14 @@ class Exerciser {
       case OpKind::kCheckAll:
         op->length = Size();
         return CheckAll();
+      case OpKind::kMapWrite: {
+        if (Size() == 0) return 0;
+        int64_t offset = Rand(Size());
+        int64_t length = 1 + Rand(std::min(FLAGS_max_op_bytes, Size() - offset));
+        op->offset = offset;
+        op->length = length;
+        return MapWrite(op->n, offset, length);
+      }
     }
     return 0;
   }
@@ -247,6 +259,27 @@ class Exerciser {
     std::memcpy(copy.data(), static_cast<const uint8_t*>(map) + (offset - start), copy.size());
     ::munmap(map, span);
     return Compare(offset, copy.data(), length, "mapped read");
+  }
+
+  // Writes through a shared mapping (which cannot extend the file), msync'ed half the time;
+  // the rest reaches the daemon at a later fsync, close or writeback.
+  int MapWrite(int64_t n, int64_t offset, int64_t length) {
+    const int64_t page = ::sysconf(_SC_PAGESIZE);
+    const int64_t start = offset / page * page;
+    const size_t span = static_cast<size_t>(offset + length - start);
+    void* map = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, start);
+    if (map == MAP_FAILED) return SysFail("mmap (writable)");
+    uint8_t* bytes = static_cast<uint8_t*>(map) + (offset - start);
+    for (int64_t i = 0; i < length; ++i) {
+      bytes[i] = PatternByte(n, offset + i);
+      model_[static_cast<size_t>(offset + i)] = bytes[i];
+    }
+    if (Rand(2) == 0 && ::msync(map, span, MS_SYNC) != 0) {
+      ::munmap(map, span);
+      return SysFail("msync");
+    }
+    ::munmap(map, span);
+    return 0;
   }
 
   int CheckAll() {
@@ -332,10 +365,11 @@ class Exerciser {
                  FLAGS_seed, why, log_.empty() ? int64_t{0} : log_.back().n, log_.size());
     for (const OpRecord& op : log_) std::fprintf(stderr, "  %s\n", Describe(op).c_str());
     std::fprintf(stderr, "replay: talus-fsx --file=%s --seed=%" PRIu64 " --ops=%" PRId64
-                 " --max_file_bytes=%" PRId64 " --max_op_bytes=%" PRId64 "%s%s\n",
+                 " --max_file_bytes=%" PRId64 " --max_op_bytes=%" PRId64 "%s%s%s\n",
                  FLAGS_file.c_str(), FLAGS_seed, FLAGS_ops, FLAGS_max_file_bytes,
                  FLAGS_max_op_bytes, FLAGS_odirect ? " --odirect" : "",
-                 FLAGS_mmap_reads ? "" : " --nommap_reads");
+                 FLAGS_mmap_reads ? "" : " --nommap_reads",
+                 FLAGS_mmap_writes ? "" : " --nommap_writes");
     return 1;
   }
 
@@ -343,7 +377,7 @@ class Exerciser {
   int fd_ = -1;
   std::vector<uint8_t> model_;
   std::deque<OpRecord> log_;
-  std::vector<int64_t> counts_ = std::vector<int64_t>(7, 0);
+  std::vector<int64_t> counts_ = std::vector<int64_t>(8, 0);
 };
 
 }  // namespace
