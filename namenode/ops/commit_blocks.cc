@@ -2,7 +2,6 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "namenode/namespace/keys.h"
 #include "namenode/ops/op_context.h"
 
 namespace talus {
