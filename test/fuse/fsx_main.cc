@@ -34,6 +34,8 @@ DEFINE_bool(mmap_writes, true, "Also write through shared writable mappings of t
 DEFINE_int32(log_ops, 200, "How many of the last operations to print on failure (-1: all).");
 DEFINE_bool(verbose, false, "Print every operation as it runs.");
 DEFINE_bool(unlink_at_end, false, "Remove the file after a successful run.");
+DEFINE_int64(inject_corruption_at_op, 0, "Self-test: after this operation, change one byte of the "
+             "file behind the model's back (the run must then fail).");
 DEFINE_string(model_out, "", "After a successful run, write what the file must contain to this "
               "path (to compare with the file as seen from elsewhere).");
 
@@ -99,6 +101,10 @@ class Exerciser {
       Remember(op);
       if (FLAGS_verbose) std::printf("%s\n", Describe(op).c_str());
       if (rc != 0) return Fail(rc == 1 ? "contents differ" : "a call failed");
+      if (n == FLAGS_inject_corruption_at_op && Size() > 0) {
+        const uint8_t wrong = static_cast<uint8_t>(model_[static_cast<size_t>(Size() / 2)] ^ 0x5a);
+        if (::pwrite(fd_, &wrong, 1, Size() / 2) != 1) return SysFail("pwrite (injected)");
+      }
       if (int s = CheckSize(); s != 0) return Fail("size differs");
     }
     // A fresh descriptor must see everything the last one wrote.

@@ -38,5 +38,19 @@ TEST_F(FuseFsxTest, RandomOperationsWithTheWritebackCache) {
   for (auto& t : threads) t.join();
 }
 
+// The exerciser itself: a byte changed behind its model's back is reported, with a replay line.
+TEST(FsxSelfTest, ReportsACorruptedByte) {
+  TempDir dir;
+  CommandResult ok = RunCommand(BinDir() + "/talus-fsx",
+                                {"--file=" + dir.path() + "/f", "--seed=7", "--ops=300"});
+  EXPECT_EQ(ok.exit_code, 0) << Describe(ok);
+  CommandResult bad = RunCommand(BinDir() + "/talus-fsx",
+                                 {"--file=" + dir.path() + "/f", "--seed=7", "--ops=300",
+                                  "--inject_corruption_at_op=300"});
+  EXPECT_EQ(bad.exit_code, 1) << Describe(bad);
+  EXPECT_NE(bad.err.find("FAILED"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("replay: talus-fsx"), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace talus::test
