@@ -17,6 +17,8 @@
 #   metadata   talus-meta-files: N (default 10,000) empty files in one directory, single
 #              thread: creates/s; cold; `ls -l` of the directory (s); cold; stats/s; cold;
 #              unlinks/s
+#   reference  raw disk only: fio 4 KiB writes with fdatasync after each (syncs/s), the floor
+#              under every journaled namenode mutation
 # Must run as root (drop_caches, mounts). Installs fio and the MooseFS packages with apt-get
 # when missing. Needs build/bin/{talus,talus-namenode,talus-datanode,talus-fuse,
 # talus-meta-files} (BIN=... to use another build); without talus-fuse the Talus column is
@@ -258,6 +260,15 @@ run_target() {  # run_target TARGET RUN
   out=$("${fio[@]}" --rw=randread --bs=4k --invalidate=0 --time_based --runtime="$RANDREAD_S" \
         | fio_field read iops); record "$t" randread "$out"
   rm -f "$f"
+  if [ "$t" = raw ]; then
+    # What one durable metadata mutation can cost at least: Talus's namenode fdatasyncs its
+    # journal before answering (MooseFS's master does not), so this bounds Talus's creates/s
+    # (create + complete: two journaled mutations) and unlinks/s.
+    out=$(fio --name=sync --filename="$d/sync.dat" --rw=write --bs=4k --size=8m --fdatasync=1 \
+            --output-format=json | fio_field write iops)
+    record "$t" fdatasync "$out"
+    rm -f "$d/sync.dat"
+  fi
   local m=$d/meta
   mkdir -p "$m"
   out=$("$BIN/talus-meta-files" --op create --dir "$m" --files "$FILES" | json_field ops_per_s)
@@ -295,17 +306,19 @@ done
 
 echo "## medians of $RUNS runs (runs in brackets)"
 printf "%-22s" job; for t in $ACTIVE; do printf "%-34s" "$t"; done; echo
-for job in write read_cold read_warm randread create stat unlink ls; do
+for job in write read_cold read_warm randread create stat unlink ls fdatasync; do
   case $job in
     write) label="seq write MiB/s" ;; read_cold) label="seq read cold MiB/s" ;;
     read_warm) label="seq read warm MiB/s" ;; randread) label="4K randread IOPS" ;;
     create) label="creates/s" ;; stat) label="stats/s" ;; unlink) label="unlinks/s" ;;
     ls) label="ls -l ${FILES} s" ;;
+    fdatasync) label="4K fdatasync/s" ;;
   esac
   printf "%-22s" "$label"
   for t in $ACTIVE; do
     # shellcheck disable=SC2086
     digits=0; [ "$job" = ls ] && digits=3
+    if [ -z "${R[$t,$job]:-}" ]; then printf "%-34s" "-"; continue; fi
     printf "%-34s" "$(median $digits ${R[$t,$job]}) [$(echo ${R[$t,$job]} | tr ' ' ',')]"
   done
   echo
