@@ -132,6 +132,22 @@ void TalusFuse::Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
       if (state) {
         s = HideOpenFile(fs, new_parent, new_name, state);
         if (!s.ok()) return ReplyError(req, s, "rename");
+        s = fs.Rename(src, dst, /*overwrite=*/false);
+        if (!s.ok()) {
+          // Put the replaced file back under its name: the rename did not happen.
+          std::string hidden;
+          {
+            std::lock_guard<std::mutex> lock(state->mu);
+            hidden = state->hidden_name;
+            state->unlinked = false;
+          }
+          Status back = fs.Rename(EntryPath(new_parent, hidden), dst, /*overwrite=*/false);
+          if (!back.ok()) LOG(WARNING) << "restoring " << new_name << " after a failed rename: "
+                                       << back;
+          return ReplyError(req, s, "rename");
+        }
+        fuse_reply_err(req, 0);
+        return;
       }
     }
     s = fs.Rename(src, dst, /*overwrite=*/true);
