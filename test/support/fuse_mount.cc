@@ -2,6 +2,7 @@
 
 #include <pwd.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -99,6 +100,16 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Start(const std::string& uri,
   spawn.args = {"--fs=" + uri, "--foreground", "--allow_other", "--logtostderr"};
   spawn.args.insert(spawn.args.end(), flags.begin(), flags.end());
   spawn.args.push_back(mount->mountpoint_);
+  // Debugging aid: TALUS_FUSE_GDB=1 runs the daemon under gdb, which prints every thread's
+  // stack into the daemon's log if it crashes.
+  const char* gdb = std::getenv("TALUS_FUSE_GDB");
+  if (gdb != nullptr && std::string(gdb) == "1") {
+    std::vector<std::string> args = {"-q", "-batch", "-ex", "set pagination off", "-ex", "run",
+                                     "-ex", "thread apply all bt 30", "--args", binary};
+    args.insert(args.end(), spawn.args.begin(), spawn.args.end());
+    spawn.binary = "/usr/bin/gdb";
+    spawn.args = std::move(args);
+  }
   spawn.output_path = mount->log_path_;
   spawn.parent_death_signal = SIGKILL;
   ASSIGN_OR_RETURN(mount->pid_, cluster::Spawn(spawn));
@@ -139,6 +150,17 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Start(const std::string& uri,
 FuseMount::~FuseMount() {
   Status s = Unmount();
   if (!s.ok()) LOG(WARNING) << s;
+  // Debugging aid: TALUS_FUSE_KEEP_LOGS=DIR keeps every daemon's log there (the test's
+  // directory, with the log in it, is removed).
+  const char* keep = std::getenv("TALUS_FUSE_KEEP_LOGS");
+  if (keep != nullptr && keep[0] != '\0') {
+    std::error_code ec;
+    std::filesystem::create_directories(keep, ec);
+    const std::string name = "talus-fuse." + std::to_string(::getpid()) + "." +
+                             std::to_string(reinterpret_cast<uintptr_t>(this)) + ".log";
+    std::filesystem::copy_file(log_path_, std::string(keep) + "/" + name,
+                               std::filesystem::copy_options::overwrite_existing, ec);
+  }
 }
 
 bool FuseMount::Mounted() const { return IsFuseMountpoint(mountpoint_); }
