@@ -146,6 +146,10 @@ class SharedFuseTest : public ::testing::Test {
     TALUS_SKIP_WITHOUT_FUSE();
     ASSERT_EQ(start_error_, nullptr) << *start_error_;
     ASSERT_NE(shared_, nullptr);
+    for (int i = 0; i < shared_->num_mounts(); ++i) {
+      Status alive = shared_->mount(i).CheckAlive();
+      ASSERT_TRUE(alive.ok()) << alive;
+    }
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     name_ = std::string(info->test_suite_name()) + "." + info->name();
     talus_dir_ = "/" + name_;

@@ -165,6 +165,15 @@ FuseMount::~FuseMount() {
 
 bool FuseMount::Mounted() const { return IsFuseMountpoint(mountpoint_); }
 
+Status FuseMount::CheckAlive() {
+  if (pid_ == 0) return Status::OK();
+  Result<std::optional<cluster::ExitStatus>> polled = cluster::PollChild(pid_);
+  if (!polled.ok() || !polled->has_value()) return Status::OK();
+  pid_ = 0;
+  return Status::IoError("talus-fuse " + mountpoint_ + " died (" + (*polled)->ToString() +
+                         "); log:\n" + LogTail());
+}
+
 std::string FuseMount::LogTail(size_t max_bytes) const {
   std::ifstream in(log_path_, std::ios::binary);
   std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

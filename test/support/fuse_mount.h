@@ -59,6 +59,8 @@ class FuseMount {
   Status Unmount(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // Whether /proc/self/mountinfo lists a FUSE mount on path().
   bool Mounted() const;
+  // OK while the daemon runs (or was stopped by the test); otherwise how it ended, with its log.
+  Status CheckAlive();
 
  private:
   FuseMount() = default;
