@@ -103,6 +103,7 @@ FileSystemImpl::FileSystemImpl(std::string uri, std::vector<NamenodeAddress> nam
   stream_context_.client_name = client_name_;
   stream_context_.options = options_;
   stream_context_.leases = &core_->leases;
+  stream_context_.connections = &core_->connections;
   stream_context_.address_by_inode = true;
   stream_context_.keep_alive = core_;
 }

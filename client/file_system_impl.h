@@ -64,6 +64,8 @@ class FileSystemImpl : public FileSystem {
 
   NamenodeProxy& proxy() { return proxy_; }
   const std::string& client_name() const { return client_name_; }
+  // The idle datanode connections every reader of this FileSystem shares (tests read its stats).
+  client::DatanodeConnectionCache& connection_cache() { return core_->connections; }
 
  private:
   // What streams share with the FileSystem. Each stream holds a reference, so a stream that
@@ -74,6 +76,7 @@ class FileSystemImpl : public FileSystem {
     const std::string client_name;
     NamenodeProxy proxy;
     client::ProxyDataNamenode data_namenode;
+    client::DatanodeConnectionCache connections;
     client::LeaseRenewer leases;  // declared last: its thread stops before the rest goes
   };
 

@@ -1,5 +1,6 @@
 #include "client/stream/block_reader.h"
 
+#include <glog/logging.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -27,19 +28,11 @@ Status SetReceiveTimeout(int fd, int timeout_ms) {
   return Status::OK();
 }
 
-}  // namespace
-
-Result<std::unique_ptr<BlockReader>> BlockReader::Open(const DatanodeInfo& node,
-                                                       const BlockRef& block, uint64_t offset,
-                                                       uint64_t end,
-                                                       const std::string& client_name,
-                                                       int timeout_ms) {
-  const std::string where =
-      "reading " + block.Name() + " from datanode " + node.DataAddress();
-  ASSIGN_OR_RETURN(transfer::UniqueFd fd, ConnectDataPort(node, timeout_ms));
-  // Packets are received with blocking MSG_WAITALL calls (one wake-up per packet rather than
-  // one per segment); the receive timeout bounds how long one waits for data.
-  RETURN_NOT_OK_PREPEND(SetReceiveTimeout(fd.get(), timeout_ms), where);
+// Sends READ_BLOCK on `fd` and reads the datanode's answer to it.
+Result<transfer::OpResponse> StartRead(int fd, const BlockRef& block, uint64_t offset,
+                                       uint64_t end, const std::string& client_name,
+                                       int timeout_ms) {
+  RETURN_NOT_OK(SetReceiveTimeout(fd, timeout_ms));
   const transfer::Deadline deadline = transfer::DeadlineAfterMs(timeout_ms);
   transfer::ReadBlockOp op;
   op.block_id = block.block_id;
@@ -48,8 +41,38 @@ Result<std::unique_ptr<BlockReader>> BlockReader::Open(const DatanodeInfo& node,
   op.length = end - offset;
   op.send_checksums = true;
   op.client_name = client_name;
-  RETURN_NOT_OK_PREPEND(transfer::WriteOp(fd.get(), op, deadline), where);
-  Result<transfer::OpResponse> response = transfer::ReadResponse(fd.get(), deadline);
+  RETURN_NOT_OK(transfer::WriteOp(fd, op, deadline));
+  return transfer::ReadResponse(fd, deadline);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<BlockReader>> BlockReader::Open(const DatanodeInfo& node,
+                                                       const BlockRef& block, uint64_t offset,
+                                                       uint64_t end,
+                                                       const std::string& client_name,
+                                                       int timeout_ms,
+                                                       DatanodeConnectionCache* cache) {
+  const std::string where =
+      "reading " + block.Name() + " from datanode " + node.DataAddress();
+  transfer::UniqueFd fd;
+  if (cache != nullptr) fd = cache->Take(node.DataAddress());
+  const bool cached = fd.valid();
+  if (!cached) {
+    ASSIGN_OR_RETURN(fd, ConnectDataPort(node, timeout_ms));
+  }
+  // Packets are received with blocking MSG_WAITALL calls (one wake-up per packet rather than
+  // one per segment); the receive timeout bounds how long one waits for data.
+  Result<transfer::OpResponse> response =
+      StartRead(fd.get(), block, offset, end, client_name, timeout_ms);
+  if (!response.ok() && cached) {
+    // The cached connection died while idle (the datanode restarted, or gave up on it): that
+    // says nothing about the replica, so the op goes again on a new connection.
+    VLOG(1) << where << ": cached connection failed, reconnecting: " << response.status();
+    fd.Reset();
+    ASSIGN_OR_RETURN(fd, ConnectDataPort(node, timeout_ms));
+    response = StartRead(fd.get(), block, offset, end, client_name, timeout_ms);
+  }
   if (!response.ok()) return response.status().Prepend(where);
   if (response->status != transfer::TransferStatus::kSuccess) {
     return transfer::TransferStatusToStatus(response->status, response->message).Prepend(where);
@@ -71,12 +94,13 @@ Result<std::unique_ptr<BlockReader>> BlockReader::Open(const DatanodeInfo& node,
   v.checksums = true;
   v.max_data_len = transfer::kMaxPacketDataBytes;
   return std::unique_ptr<BlockReader>(
-      new BlockReader(node, block, std::move(fd), offset, end, timeout_ms, v));
+      new BlockReader(node, block, std::move(fd), offset, end, timeout_ms, v, cache));
 }
 
 BlockReader::BlockReader(const DatanodeInfo& node, const BlockRef& block, transfer::UniqueFd fd,
                          uint64_t offset, uint64_t end, int timeout_ms,
-                         const transfer::PacketValidator::Options& validator_options)
+                         const transfer::PacketValidator::Options& validator_options,
+                         DatanodeConnectionCache* cache)
     : node_(node),
       block_(block),
       fd_(std::move(fd)),
@@ -84,9 +108,11 @@ BlockReader::BlockReader(const DatanodeInfo& node, const BlockRef& block, transf
       end_(end),
       timeout_ms_(timeout_ms),
       bytes_per_checksum_(validator_options.bytes_per_checksum),
-      validator_(validator_options) {}
+      validator_(validator_options),
+      cache_(cache) {}
 
-Status BlockReader::Describe(const Status& s) const {
+Status BlockReader::Describe(const Status& s) {
+  broken_ = true;
   return Status(s.code(), "reading " + block_.Name() + " from datanode " + node_.DataAddress() +
                               ": " + s.message());
 }
@@ -214,6 +240,12 @@ Status BlockReader::Skip(uint64_t n) {
 
 void BlockReader::Finish() {
   if (pos_ >= end_) DrainToLast();
+  // Only a connection whose read ended at its last packet, with nothing left unread, is at an
+  // op boundary the datanode also sees as one (it then waits for the next op).
+  if (cache_ != nullptr && fd_.valid() && pos_ >= end_ && saw_last_ && !broken_ &&
+      !have_next_header_) {
+    cache_->Put(node_.DataAddress(), std::move(fd_));
+  }
   fd_.Reset();
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "client/stream/data_namenode.h"
+#include "client/stream/datanode_connection_cache.h"
 #include "common/result.h"
 #include "common/transfer/packet.h"
 #include "common/transfer/socket_io.h"
@@ -20,19 +21,26 @@ namespace talus::client {
 // of those bytes); otherwise it is buffered and copied out. Errors: Unavailable / IoError /
 // TimedOut for the connection, Corruption for a checksum mismatch, the datanode's refusal as
 // TransferStatusToStatus maps it. Not thread-safe.
+//
+// With a connection cache, Open sends its op on an idle cached connection to the node when there
+// is one (and, should that connection turn out dead, on a fresh one: a stale cached connection
+// never surfaces as an error), and Finish returns the connection to the cache once the read
+// ended cleanly at the last packet.
 class BlockReader {
  public:
   static Result<std::unique_ptr<BlockReader>> Open(const DatanodeInfo& node,
                                                    const BlockRef& block, uint64_t offset,
                                                    uint64_t end, const std::string& client_name,
-                                                   int timeout_ms);
+                                                   int timeout_ms,
+                                                   DatanodeConnectionCache* cache = nullptr);
 
   // Reads up to n bytes at position(); 0 once position() == end().
   Result<size_t> Read(uint8_t* buf, size_t n);
   // Moves forward n bytes (reading and dropping them).
   Status Skip(uint64_t n);
   // Once position() == end(): reads the stream's last packet so the datanode sees a clean
-  // end, and closes the connection (freeing the datanode's transfer slot at once).
+  // end, then hands the connection, now at an op boundary, to the cache (or, without one,
+  // closes it, freeing the datanode's transfer slot at once). Otherwise just closes it.
   void Finish();
 
   uint64_t position() const { return pos_; }
@@ -42,7 +50,8 @@ class BlockReader {
  private:
   BlockReader(const DatanodeInfo& node, const BlockRef& block, transfer::UniqueFd fd,
               uint64_t offset, uint64_t end, int timeout_ms,
-              const transfer::PacketValidator::Options& validator_options);
+              const transfer::PacketValidator::Options& validator_options,
+              DatanodeConnectionCache* cache);
   // The next packet's header (read already with the previous packet, or now); fails on a
   // protocol violation.
   Status NextHeader(transfer::PacketHeader* header);
@@ -54,7 +63,9 @@ class BlockReader {
   Status ReceiveAll(struct iovec* iov, int iovcnt);
   // Reads the rest of the stream up to the last packet, so the datanode sees a clean end.
   void DrainToLast();
-  Status Describe(const Status& s) const;
+  // Names the block and node in an error of the stream, and marks the connection unusable
+  // for another op.
+  Status Describe(const Status& s);
 
   const DatanodeInfo node_;
   const BlockRef block_;
@@ -64,6 +75,8 @@ class BlockReader {
   const int timeout_ms_;
   const uint32_t bytes_per_checksum_;
   transfer::PacketValidator validator_;
+  DatanodeConnectionCache* const cache_;  // may be null
+  bool broken_ = false;  // an error left the connection mid-stream
   bool saw_last_ = false;
   bool drained_ = false;
   transfer::EncodedPacketHeader next_header_;  // valid when have_next_header_

@@ -147,7 +147,7 @@ Result<std::unique_ptr<BlockReader>> InputStreamImpl::OpenReader(LocatedBlock* b
       if (failed->count(NodeKey(node)) > 0) continue;
       Result<std::unique_ptr<BlockReader>> reader =
           BlockReader::Open(node, block->block, offset, end, ctx_.client_name,
-                            ctx_.options.datanode_timeout_ms);
+                            ctx_.options.datanode_timeout_ms, ctx_.connections);
       if (reader.ok()) return reader;
       *last_error = reader.status();
       ReplicaFailed(*block, node, *last_error, failed);
