@@ -154,8 +154,17 @@ class SharedFuseTest : public ::testing::Test {
     name_ = std::string(info->test_suite_name()) + "." + info->name();
     talus_dir_ = "/" + name_;
     dir_ = mnt() + talus_dir_;
-    ASSERT_EQ(::mkdir(dir_.c_str(), 0755), 0) << dir_ << ": " << std::strerror(errno) << "; log:\n"
-                                              << shared_->mount().LogTail();
+    if (::mkdir(dir_.c_str(), 0755) != 0) {
+      const int err = errno;
+      // A dead connection: say why the daemon ended (it may take a moment to be reaped).
+      Status alive;
+      if (err == ENOTCONN || err == ECONNABORTED) {
+        WaitFor([&] { return !(alive = shared_->mount().CheckAlive()).ok(); },
+                std::chrono::seconds(5));
+      }
+      FAIL() << dir_ << ": " << std::strerror(err) << "; " << alive << "; log:\n"
+             << shared_->mount().LogTail();
+    }
   }
 
   FuseCluster& fc() { return *shared_; }
