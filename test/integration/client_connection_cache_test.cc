@@ -170,6 +170,30 @@ TEST_F(ClientConnectionCacheTest, DatanodeRestartBetweenReadsDoesNotFailARead) {
   EXPECT_TRUE(corrupt->empty());
 }
 
+TEST_F(ClientConnectionCacheTest, ACachedConnectionThatLooksOpenButFailsIsReplaced) {
+  const std::string data = test::RandomBytes(kBlock + 5, 14);
+  ASSERT_TRUE(test::WriteWholeFile(*fs_, "/h", data).ok());
+  auto in = fs_->Open("/h");
+  ASSERT_TRUE(in.ok()) << in.status();
+  RandomPreads(**in, data, 1, 4096, 4);
+  const std::string address = test::DatanodeDataAddress(cluster_->dir(), 0);
+  ASSERT_TRUE(impl_->connection_cache().Take(address).valid()) << "cached under " << address;
+  // A connection that passes the cache's liveness check but refuses the op (its peer stopped
+  // reading): the read must go on, on a new connection, and report nothing.
+  auto [mine, peer] = SocketPair();
+  ASSERT_EQ(::shutdown(peer.get(), SHUT_RD), 0);
+  impl_->connection_cache().Put(address, std::move(mine));
+  const auto before = impl_->connection_cache().stats();
+  RandomPreads(**in, data, 1, 4096, 5);
+  const auto after = impl_->connection_cache().stats();
+  EXPECT_EQ(after.hits, before.hits + 1);  // the bad one was taken and used
+  EXPECT_EQ(impl_->connection_cache().idle_count(), 1u);  // the fresh one came back
+  RandomPreads(**in, data, 5, 4096, 6);
+  auto corrupt = fs_->ListCorruptFileBlocks("/", 10);
+  ASSERT_TRUE(corrupt.ok()) << corrupt.status();
+  EXPECT_TRUE(corrupt->empty());
+}
+
 // Throughput of 4 KiB random Preads of a 256 MiB file, with the cache and with it emptied
 // before every read (a new connection per read, as before the cache). Not a test: run with
 // --gtest_also_run_disabled_tests --gtest_filter='*Throughput*'.
