@@ -38,6 +38,9 @@ struct InodeState {
   // The writer here wrote or truncated since it was opened: at its close the mount learns the
   // version it made (the kernel's cache holds exactly those bytes).
   bool wrote = false;
+  // The writer is the one `create` made here: closed with nothing written, it is handed to
+  // the DeferredCloser instead of being completed at flush (see deferred_closer.h).
+  bool created_here = false;
   // A write, flush or fsync failed: the kernel's pages hold data the cluster never took, even
   // while this mount still has a writer. The next open drops them (keep_cache = 0).
   bool cache_distrusted = false;

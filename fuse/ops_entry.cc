@@ -92,10 +92,12 @@ void TalusFuse::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int t
         if (s.ok()) s = state->writer->Truncate(attr->st_size);
         if (s.ok()) state->wrote = true;
       } else {
+        closer_.Wait(ino);  // its lease must be free
         s = fs.Truncate(path, attr->st_size);
         ++state->data_version;
       }
     } else {
+      closer_.Wait(ino);
       s = fs.Truncate(path, attr->st_size);
     }
     if (!s.ok()) return ReplyInodeError(req, s, "truncate");

@@ -39,6 +39,7 @@ void TalusFuse::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode
   {
     std::lock_guard<std::mutex> lock(state->mu);
     state->writer = std::move(*writer);
+    state->created_here = true;
   }
   auto handle = std::make_unique<FileHandle>();
   handle->inode = state;
@@ -188,6 +189,9 @@ void TalusFuse::Flush(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* fi) {
   {
     std::lock_guard<std::mutex> lock(h->inode->mu);
     writer = h->inode->writer;
+    // A file created here with nothing written is already durable and empty for every
+    // reader: its complete (the lease's release) waits for the last release, which defers it.
+    if (h->inode->created_here && !h->inode->wrote) writer.reset();
   }
   // Every close publishes what was written, so a later open anywhere sees it (close-to-open).
   if (writer) {
@@ -225,6 +229,13 @@ void TalusFuse::Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (inodes_.Release(ino)) {
     InodeState& state = *h->inode;
     std::lock_guard<std::mutex> lock(state.mu);
+    if (state.writer && state.created_here && !state.wrote && state.writer->Length() == 0) {
+      // Created here, nothing written: completed in the background with others (see Flush).
+      closer_.Add(state.id, h->fs, std::move(state.writer));
+      state.writer.reset();
+      state.created_here = false;
+      ++state.data_version;
+    }
     if (state.writer) {
       Status s = state.sequencer.Drain(*state.writer);
       const int64_t length = state.writer->Length();
@@ -247,6 +258,7 @@ void TalusFuse::Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         }
       }
       state.wrote = false;
+      state.created_here = false;
       if (!s.ok()) LOG(ERROR) << "closing inode " << ino << ": " << s;
       state.writer.reset();
       ++state.data_version;

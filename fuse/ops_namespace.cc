@@ -57,6 +57,8 @@ void TalusFuse::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
     fuse_reply_err(req, EISDIR);
     return;
   }
+  // A close still pending here would fail once the file is gone: do it first.
+  closer_.Wait(info->inode_id);
   // A file open here must stay readable through its handles until the last one closes.
   std::shared_ptr<InodeState> state = inodes_.Find(info->inode_id);
   if (state && inodes_.OpenHandles(info->inode_id) > 0) {

@@ -48,6 +48,7 @@ bool TalusFuse::IsHiddenName(const char* name) {
 void TalusFuse::Init(fuse_conn_info* conn) { ConfigureConnection(options_, conn); }
 
 void TalusFuse::Destroy() {
+  closer_.Drain();
   for (const auto& state : inodes_.WithWriters()) {
     std::lock_guard<std::mutex> lock(state->mu);
     if (!state->writer) continue;
@@ -158,6 +159,7 @@ void TalusFuse::DistrustKernelCache(InodeState& state) {
 Result<std::shared_ptr<RandomWriteFile>> TalusFuse::WriterFor(InodeState& state, FileSystem& fs) {
   // Caller holds state.mu.
   if (state.writer) return state.writer;
+  closer_.Wait(state.id);
   ASSIGN_OR_RETURN(std::unique_ptr<RandomWriteFile> writer, fs.OpenRandomWrite(InodePath(state.id)));
   state.writer = std::move(writer);
   return state.writer;

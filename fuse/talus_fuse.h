@@ -8,6 +8,7 @@
 #include <string>
 #include <sys/stat.h>
 
+#include "fuse/deferred_closer.h"
 #include "fuse/handles.h"
 #include "fuse/identity.h"
 #include "fuse/inode_table.h"
@@ -89,7 +90,8 @@ class TalusFuse {
   // After a write, flush or fsync failed, the kernel's cached pages (and, with the writeback
   // cache, its size) hold data the cluster never took: the next open drops them.
   void DistrustKernelCache(InodeState& state);
-  // The inode's writer, opened through `fs` if there is none yet.
+  // The inode's writer, opened through `fs` if there is none yet (after the inode's pending
+  // deferred close, if any).
   Result<std::shared_ptr<RandomWriteFile>> WriterFor(InodeState& state, FileSystem& fs);
   // Hides an open file that is being unlinked or replaced: renames it to a hidden name in its
   // directory so open handles keep reading it.
@@ -102,6 +104,8 @@ class TalusFuse {
   Identity identity_;
   UserClients clients_;
   InodeTable inodes_;
+  // Completes empty created files in the background, many at once (group-committed).
+  DeferredCloser closer_{/*threads=*/16, /*batch=*/16, std::chrono::milliseconds(20)};
   std::once_flag readahead_once_;
 };
 
