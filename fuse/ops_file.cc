@@ -11,8 +11,6 @@ namespace talus::fuse {
 
 namespace {
 
-FileHandle* HandleOf(fuse_file_info* fi) { return reinterpret_cast<FileHandle*>(fi->fh); }
-
 bool SameTime(const Timestamp& a, const Timestamp& b) {
   return a.sec == b.sec && a.nsec == b.nsec;
 }
@@ -41,22 +39,20 @@ void TalusFuse::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode
     state->writer = std::move(*writer);
     state->created_here = true;
   }
-  auto handle = std::make_unique<FileHandle>();
+  auto handle = std::make_shared<FileHandle>();
   handle->inode = state;
   handle->fs = *fs;
   handle->flags = fi->flags;
-  fi->fh = reinterpret_cast<uint64_t>(handle.get());
+  fi->fh = files_.Add(handle);
   fi->keep_cache = 1;
   inodes_.AddLookup(info.inode_id);
   fuse_entry_param e;
   FillEntry(info, &e, /*new_inode=*/true);
   if (fuse_reply_create(req, &e, fi) != 0) {
     inodes_.Forget(info.inode_id, 1);
-    handle.release();  // Release takes it back through fi->fh
     Release(nullptr, info.inode_id, fi);
     return;
   }
-  handle.release();
 }
 
 void TalusFuse::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -104,18 +100,16 @@ void TalusFuse::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       state->content_mtime = info->mtime;
     }
   }
-  auto handle = std::make_unique<FileHandle>();
+  auto handle = std::make_shared<FileHandle>();
   handle->inode = state;
   handle->fs = *fs;
   handle->flags = fi->flags;
-  fi->fh = reinterpret_cast<uint64_t>(handle.get());
+  fi->fh = files_.Add(handle);
   fi->keep_cache = keep_cache ? 1 : 0;
   if (fuse_reply_open(req, fi) != 0) {
-    handle.release();  // Release takes it back through fi->fh
     Release(nullptr, ino, fi);
     return;
   }
-  handle.release();
   // Someone else changed the file since the kernel cached it: besides dropping the cached
   // pages (keep_cache = 0), make the kernel ask for its attributes again.
   if (!keep_cache && session_ != nullptr) {
@@ -125,7 +119,8 @@ void TalusFuse::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void TalusFuse::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
                      fuse_file_info* fi) {
-  FileHandle* h = HandleOf(fi);
+  std::shared_ptr<FileHandle> h = files_.Get(fi->fh);
+  if (!h) return (void)fuse_reply_err(req, EBADF);
   std::shared_ptr<RandomWriteFile> writer;
   uint64_t version;
   {
@@ -162,7 +157,8 @@ void TalusFuse::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
 
 void TalusFuse::Write(fuse_req_t req, fuse_ino_t /*ino*/, const char* buf, size_t size,
                       off_t offset, fuse_file_info* fi) {
-  FileHandle* h = HandleOf(fi);
+  std::shared_ptr<FileHandle> h = files_.Get(fi->fh);
+  if (!h) return (void)fuse_reply_err(req, EBADF);
   std::shared_ptr<RandomWriteFile> writer;
   {
     std::lock_guard<std::mutex> lock(h->inode->mu);
@@ -184,7 +180,8 @@ void TalusFuse::Write(fuse_req_t req, fuse_ino_t /*ino*/, const char* buf, size_
 }
 
 void TalusFuse::Flush(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* fi) {
-  FileHandle* h = HandleOf(fi);
+  std::shared_ptr<FileHandle> h = files_.Get(fi->fh);
+  if (!h) return (void)fuse_reply_err(req, EBADF);
   std::shared_ptr<RandomWriteFile> writer;
   {
     std::lock_guard<std::mutex> lock(h->inode->mu);
@@ -206,7 +203,8 @@ void TalusFuse::Flush(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* fi) {
 }
 
 void TalusFuse::Fsync(fuse_req_t req, fuse_ino_t /*ino*/, int /*datasync*/, fuse_file_info* fi) {
-  FileHandle* h = HandleOf(fi);
+  std::shared_ptr<FileHandle> h = files_.Get(fi->fh);
+  if (!h) return (void)fuse_reply_err(req, EBADF);
   std::shared_ptr<RandomWriteFile> writer;
   {
     std::lock_guard<std::mutex> lock(h->inode->mu);
@@ -225,7 +223,12 @@ void TalusFuse::Fsync(fuse_req_t req, fuse_ino_t /*ino*/, int /*datasync*/, fuse
 
 // `req` is null when undoing an open whose reply never reached the kernel.
 void TalusFuse::Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  std::unique_ptr<FileHandle> h(HandleOf(fi));
+  std::shared_ptr<FileHandle> h = files_.Remove(fi->fh);
+  if (!h) {
+    LOG(WARNING) << "release of unknown file handle " << fi->fh << " (inode " << ino << ")";
+    if (req != nullptr) fuse_reply_err(req, 0);
+    return;
+  }
   if (inodes_.Release(ino)) {
     InodeState& state = *h->inode;
     std::lock_guard<std::mutex> lock(state.mu);

@@ -104,6 +104,7 @@ class TalusFuse {
   Identity identity_;
   UserClients clients_;
   InodeTable inodes_;
+  FileHandleRegistry files_;
   // Completes empty created files in the background, many at once (group-committed).
   DeferredCloser closer_{/*threads=*/16, /*batch=*/16, std::chrono::milliseconds(20)};
   std::once_flag readahead_once_;
