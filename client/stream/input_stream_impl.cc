@@ -1,5 +1,8 @@
 #include "client/stream/input_stream_impl.h"
 
+#include <chrono>
+#include <thread>
+
 #include <glog/logging.h>
 
 #include <algorithm>
@@ -127,6 +130,12 @@ void InputStreamImpl::ReplicaFailed(const LocatedBlock& block, const DatanodeInf
   }
 }
 
+namespace {
+// A block listed without any location is asked for again this often, for at most this long.
+constexpr int kNoLocationRetryMs = 300;
+constexpr int kNoLocationRetryTotalMs = 10000;
+}  // namespace
+
 Status InputStreamImpl::AllReplicasFailed(const LocatedBlock& block,
                                           const Status& last_error) const {
   const std::string what = "could not read " + block.block.Name() + " (offset " +
@@ -142,6 +151,8 @@ Result<std::unique_ptr<BlockReader>> InputStreamImpl::OpenReader(LocatedBlock* b
                                                                  uint64_t offset, uint64_t end,
                                                                  std::set<std::string>* failed,
                                                                  Status* last_error) {
+  const auto no_location_deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kNoLocationRetryTotalMs);
   for (int round = 0; round < 2; ++round) {
     for (const DatanodeInfo& node : block->locations) {
       if (failed->count(NodeKey(node)) > 0) continue;
@@ -151,6 +162,19 @@ Result<std::unique_ptr<BlockReader>> InputStreamImpl::OpenReader(LocatedBlock* b
       if (reader.ok()) return reader;
       *last_error = reader.status();
       ReplicaFailed(*block, node, *last_error, failed);
+    }
+    if (block->locations.empty()) {
+      // No replica known at all: the namenode restarted and the datanodes have not reported
+      // yet, or every holder is being re-registered. Ask again for a while (as HDFS's "could
+      // not obtain block ... will retry"), bounded so a read of a truly lost block fails.
+      if (std::chrono::steady_clock::now() >= no_location_deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(kNoLocationRetryMs));
+      if (!FetchWindow(block->offset).ok()) continue;
+      Result<LocatedBlock> fresh = BlockAt(block->offset);
+      if (fresh.ok()) *block = std::move(*fresh);
+      failed->clear();
+      round = -1;  // a block that gained locations gets the usual two rounds
+      continue;
     }
     if (round > 0) break;
     // Every known replica failed. The block may have moved on since its locations were cached
