@@ -147,6 +147,13 @@ class ClientService : public rpc::ClientNamenodeCobSvIf {
 
  private:
   static void Fail(const ExnCob& exn_cob, const Status& status);
+  // The client name every write call carries: 1 to 1024 bytes.
+  static Status CheckClientName(const std::string& client_name);
+  // Validates the excluded-node list of addBlock/allocateBlock (storage ids or data
+  // addresses) and chooses the datanodes of a new block of `file` before the block exists, so
+  // that a cluster without room refuses the call without journaling anything.
+  Result<blocks::PlacementResult> PlaceNewBlock(const Inode& file, const std::string& path,
+                                                const std::vector<std::string>& excluded) const;
   // Block management must be attached before data-path calls are served.
   Status CheckBlockManagement() const;
   // A block's located form for a client: live locations sorted for `reader_host`.

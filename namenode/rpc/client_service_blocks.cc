@@ -18,18 +18,40 @@ namespace {
 constexpr size_t kMaxExcludedNodes = 1024;
 constexpr size_t kMaxReportedBadBlocks = 1024;
 
-Status CheckClientName(const std::string& client_name) {
+std::string DataAddress(const blocks::DatanodeRegistration& r) {
+  return r.host + ":" + std::to_string(r.data_port);
+}
+
+}  // namespace
+
+Status ClientService::CheckClientName(const std::string& client_name) {
   if (client_name.empty() || client_name.size() > 1024) {
     return Status::InvalidArgument("client name must be 1 to 1024 bytes");
   }
   return Status::OK();
 }
 
-std::string DataAddress(const blocks::DatanodeRegistration& r) {
-  return r.host + ":" + std::to_string(r.data_port);
+Result<blocks::PlacementResult> ClientService::PlaceNewBlock(
+    const Inode& file, const std::string& path, const std::vector<std::string>& excluded) const {
+  if (excluded.size() > kMaxExcludedNodes) {
+    return Status::InvalidArgument("too many excluded nodes");
+  }
+  // Nodes are excluded by storage id or by data address.
+  const std::unordered_set<std::string> excluded_names(excluded.begin(), excluded.end());
+  std::vector<blocks::DatanodeSnapshot> nodes = datanodes_->ListNodes();
+  blocks::PlacementRequest request;
+  request.replicas = file.replication;
+  request.block_size = file.block_size;
+  request.writer_host = AsyncThriftServer::CurrentPeerHost();
+  request.path = path;
+  for (const blocks::DatanodeSnapshot& node : nodes) {
+    if (excluded_names.contains(node.registration.storage_id) ||
+        excluded_names.contains(DataAddress(node.registration))) {
+      request.excluded.push_back(node.index);
+    }
+  }
+  return placement_->ChooseTargets(nodes, request);
 }
-
-}  // namespace
 
 Status ClientService::CheckBlockManagement() const {
   if (datanodes_ == nullptr || block_map_ == nullptr || placement_ == nullptr) {
@@ -98,32 +120,13 @@ void ClientService::addBlock(Cob<rpc::LocatedBlock> cob, ExnCob exn_cob,
   if (!caller.ok()) return Fail(exn_cob, caller.status());
   Status valid = CheckBlockManagement();
   if (valid.ok()) valid = CheckClientName(client_name);
-  if (valid.ok() && excluded_nodes.size() > kMaxExcludedNodes) {
-    valid = Status::InvalidArgument("too many excluded nodes");
-  }
   if (valid.ok() && file_id < 0) valid = Status::InvalidArgument("file id must not be negative");
   if (!valid.ok()) return Fail(exn_cob, valid);
   Result<Inode> file = namesystem_->GetFileInfo(*caller, path);
   if (!file.ok()) return Fail(exn_cob, file.status());
   if (!file->IsFile()) return Fail(exn_cob, Status::IsADirectory(path + " is not a file"));
 
-  // Targets are chosen before the block exists, so a cluster without room refuses the call
-  // without journaling anything. Nodes are excluded by storage id or by data address.
-  const std::unordered_set<std::string> excluded_names(excluded_nodes.begin(),
-                                                       excluded_nodes.end());
-  std::vector<blocks::DatanodeSnapshot> nodes = datanodes_->ListNodes();
-  blocks::PlacementRequest request;
-  request.replicas = file->replication;
-  request.block_size = file->block_size;
-  request.writer_host = AsyncThriftServer::CurrentPeerHost();
-  request.path = path;
-  for (const blocks::DatanodeSnapshot& node : nodes) {
-    if (excluded_names.contains(node.registration.storage_id) ||
-        excluded_names.contains(DataAddress(node.registration))) {
-      request.excluded.push_back(node.index);
-    }
-  }
-  Result<blocks::PlacementResult> placed = placement_->ChooseTargets(nodes, request);
+  Result<blocks::PlacementResult> placed = PlaceNewBlock(*file, path, excluded_nodes);
   if (!placed.ok()) return Fail(exn_cob, placed.status());
   if (placed->partial()) {
     VLOG(1) << "addBlock " << path << ": " << placed->targets.size() << " of "

@@ -5,7 +5,6 @@
 // what arrives, place blocks and wait for the replicas of committed blocks to report.
 #include <chrono>
 #include <thread>
-#include <unordered_set>
 
 #include <glog/logging.h>
 
@@ -19,22 +18,10 @@ namespace talus {
 
 namespace {
 
-constexpr size_t kMaxExcludedNodes = 1024;
 // How long commitBlocks waits for a datanode to report each new block (the pipeline has
 // acknowledged it, so the report is on its way) before committing anyway.
 constexpr auto kReplicaReportWait = std::chrono::milliseconds(2000);
 constexpr auto kReplicaReportPoll = std::chrono::milliseconds(2);
-
-Status CheckWriterName(const std::string& client_name) {
-  if (client_name.empty() || client_name.size() > 1024) {
-    return Status::InvalidArgument("client name must be 1 to 1024 bytes");
-  }
-  return Status::OK();
-}
-
-std::string DataAddress(const blocks::DatanodeRegistration& r) {
-  return r.host + ":" + std::to_string(r.data_port);
-}
 
 }  // namespace
 
@@ -58,7 +45,7 @@ void ClientService::openForOverwrite(Cob<rpc::FileStatus> cob, ExnCob exn_cob,
                                      const std::string& client_name) {
   Result<Caller> caller = CallerOf(h);
   if (!caller.ok()) return Fail(exn_cob, caller.status());
-  Status valid = CheckWriterName(client_name);
+  Status valid = CheckClientName(client_name);
   if (valid.ok() && safe_mode_ != nullptr) valid = safe_mode_->CheckWritable("openForOverwrite");
   if (!valid.ok()) return Fail(exn_cob, valid);
   Result<Inode> file = namesystem_->GetFileInfo(*caller, path);
@@ -95,10 +82,7 @@ void ClientService::allocateBlock(Cob<rpc::LocatedBlock> cob, ExnCob exn_cob,
   Result<Caller> caller = CallerOf(h);
   if (!caller.ok()) return Fail(exn_cob, caller.status());
   Status valid = CheckBlockManagement();
-  if (valid.ok()) valid = CheckWriterName(client_name);
-  if (valid.ok() && excluded_nodes.size() > kMaxExcludedNodes) {
-    valid = Status::InvalidArgument("too many excluded nodes");
-  }
+  if (valid.ok()) valid = CheckClientName(client_name);
   if (valid.ok() && file_id < 0) valid = Status::InvalidArgument("file id must not be negative");
   if (valid.ok() && safe_mode_ != nullptr) valid = safe_mode_->CheckWritable("allocateBlock");
   if (!valid.ok()) return Fail(exn_cob, valid);
@@ -106,22 +90,7 @@ void ClientService::allocateBlock(Cob<rpc::LocatedBlock> cob, ExnCob exn_cob,
   if (!file.ok()) return Fail(exn_cob, file.status());
   if (!file->IsFile()) return Fail(exn_cob, Status::IsADirectory(path + " is not a file"));
 
-  // Placed before the block exists, as addBlock: a cluster without room journals nothing.
-  const std::unordered_set<std::string> excluded_names(excluded_nodes.begin(),
-                                                       excluded_nodes.end());
-  std::vector<blocks::DatanodeSnapshot> nodes = datanodes_->ListNodes();
-  blocks::PlacementRequest request;
-  request.replicas = file->replication;
-  request.block_size = file->block_size;
-  request.writer_host = AsyncThriftServer::CurrentPeerHost();
-  request.path = path;
-  for (const blocks::DatanodeSnapshot& node : nodes) {
-    if (excluded_names.contains(node.registration.storage_id) ||
-        excluded_names.contains(DataAddress(node.registration))) {
-      request.excluded.push_back(node.index);
-    }
-  }
-  Result<blocks::PlacementResult> placed = placement_->ChooseTargets(nodes, request);
+  Result<blocks::PlacementResult> placed = PlaceNewBlock(*file, path, excluded_nodes);
   if (!placed.ok()) return Fail(exn_cob, placed.status());
 
   const uint64_t inode_id = file->id;
@@ -168,7 +137,7 @@ void ClientService::commitBlocks(Cob<rpc::FileStatus> cob, ExnCob exn_cob,
   Result<Caller> caller = CallerOf(h);
   if (!caller.ok()) return Fail(exn_cob, caller.status());
   Status valid = CheckBlockManagement();
-  if (valid.ok()) valid = CheckWriterName(client_name);
+  if (valid.ok()) valid = CheckClientName(client_name);
   if (valid.ok() && file_id < 0) valid = Status::InvalidArgument("file id must not be negative");
   if (valid.ok() && new_length < 0) valid = Status::InvalidArgument("negative new length");
   if (valid.ok() && replacements.size() > kMaxPendingBlocks) {

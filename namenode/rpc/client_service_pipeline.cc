@@ -18,13 +18,6 @@ namespace {
 
 constexpr size_t kMaxNodesNamed = 1024;
 
-Status CheckWriter(const std::string& client_name) {
-  if (client_name.empty() || client_name.size() > 1024) {
-    return Status::InvalidArgument("client name must be 1 to 1024 bytes");
-  }
-  return Status::OK();
-}
-
 Status CheckBlock(const rpc::ExtendedBlock& block, const char* what) {
   if (block.block_id <= 0 || block.generation_stamp <= 0 || block.num_bytes < 0) {
     return Status::InvalidArgument(std::string(what) + ": block id " +
@@ -59,7 +52,7 @@ void ClientService::updateBlockForPipeline(Cob<rpc::LocatedBlock> cob, ExnCob ex
   Result<Caller> caller = CallerOf(h);
   if (!caller.ok()) return Fail(exn_cob, caller.status());
   Status valid = CheckBlockManagement();
-  if (valid.ok()) valid = CheckWriter(client_name);
+  if (valid.ok()) valid = CheckClientName(client_name);
   if (valid.ok()) valid = CheckBlock(block, "updateBlockForPipeline");
   if (!valid.ok()) return Fail(exn_cob, valid);
   auto file = FileOfBlock(block_map_, namesystem_, block.block_id);
@@ -88,7 +81,7 @@ void ClientService::updatePipeline(std::function<void()> cob, ExnCob exn_cob,
   Result<Caller> caller = CallerOf(h);
   if (!caller.ok()) return Fail(exn_cob, caller.status());
   Status valid = CheckBlockManagement();
-  if (valid.ok()) valid = CheckWriter(client_name);
+  if (valid.ok()) valid = CheckClientName(client_name);
   if (valid.ok()) valid = CheckBlock(old_block, "updatePipeline");
   if (valid.ok()) valid = CheckBlock(new_block, "updatePipeline");
   if (valid.ok() && new_block.block_id != old_block.block_id) {
@@ -145,7 +138,7 @@ void ClientService::getAdditionalDatanode(Cob<rpc::LocatedBlock> cob, ExnCob exn
   Result<Caller> caller = CallerOf(h);
   if (!caller.ok()) return Fail(exn_cob, caller.status());
   Status valid = CheckBlockManagement();
-  if (valid.ok()) valid = CheckWriter(client_name);
+  if (valid.ok()) valid = CheckClientName(client_name);
   if (valid.ok()) valid = CheckBlock(block, "getAdditionalDatanode");
   if (valid.ok() && file_id < 0) valid = Status::InvalidArgument("file id must not be negative");
   if (valid.ok() && (num_additional < 1 ||
