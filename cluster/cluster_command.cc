@@ -25,7 +25,8 @@ constexpr char kUsage[] =
     "logs and addresses under DIR.\n"
     "\n"
     "up      Starts the daemons in the background on free loopback ports, waits until each\n"
-    "        answers, prints TALUS_FS=talus://127.0.0.1:PORT and writes it to DIR/cluster.env\n"
+    "        answers, prints TALUS_FS=talus://127.0.0.1:PORT and the status page's address\n"
+    "        TALUS_WEB=http://127.0.0.1:PORT, and writes both to DIR/cluster.env\n"
     "        (load it with: set -a; . DIR/cluster.env; set +a). On a DIR used before, restarts\n"
     "        the cluster on its existing data and on the same ports (a datanode whose port\n"
     "        was taken meanwhile gets a new one), so cluster.env stays valid; daemons already\n"
@@ -51,9 +52,9 @@ constexpr char kUsage[] =
     "        the ones it started are signalled (checked in /proc), never a recycled pid. Data\n"
     "        is kept.\n"
     "status  One line per daemon (namenodes, then datanodes): role, index, state (running,\n"
-    "        dead or stopped), pid, its addresses (a datanode's rpc and data ports) and data\n"
-    "        directory; a line for the FUSE mount if one was started; then TALUS_FS once\n"
-    "        the ports are known.\n"
+    "        dead or stopped), pid, its addresses (rpc, service/data and http ports) and data\n"
+    "        directory; a line for the FUSE mount if one was started; then TALUS_FS and\n"
+    "        TALUS_WEB once the ports are known.\n"
     "\n"
     "Daemon binaries are taken from the directory of the talus executable. Default daemon\n"
     "flags are read from ../conf/local/ROLE.flags beside it when present.\n"
@@ -190,6 +191,7 @@ int Up(const CommandLine& cl) {
     if (!s.ok()) return Fail(s);
   }
   Print("TALUS_FS=" + cluster.FileSystemUri());
+  if (!cluster.WebUrl().empty()) Print("TALUS_WEB=" + cluster.WebUrl());
   Print("Wrote " + cluster.EnvPath() + " (load it with: set -a; . " + cluster.EnvPath() +
         "; set +a). Stop with: talus cluster down --dir " + cluster.dir());
   return 0;
@@ -246,7 +248,10 @@ int StatusCommand(const CommandLine& cl) {
     if (daemons[i].role == kNamenodeRole && cluster.Address(i).empty()) ports_known = false;
   }
   // Ports are known once each namenode has served; until then there is no URI to give.
-  if (ports_known) Print("TALUS_FS=" + cluster.FileSystemUri());
+  if (ports_known) {
+    Print("TALUS_FS=" + cluster.FileSystemUri());
+    if (!cluster.WebUrl().empty()) Print("TALUS_WEB=" + cluster.WebUrl());
+  }
   return 0;
 }
 

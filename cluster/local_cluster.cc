@@ -33,8 +33,8 @@ struct RoleSpec {
 
 const std::vector<RoleSpec>& Roles() {
   static const auto* roles = new std::vector<RoleSpec>{
-      {kNamenodeRole, "talus-namenode", {"rpc", "service_rpc"}},
-      {kDatanodeRole, "talus-datanode", {"rpc", "data"}},
+      {kNamenodeRole, "talus-namenode", {"rpc", "service_rpc", "http"}},
+      {kDatanodeRole, "talus-datanode", {"rpc", "data", "http"}},
   };
   return *roles;
 }
@@ -60,7 +60,7 @@ constexpr auto kKillTimeout = std::chrono::seconds(10);
 // launcher would lose track of the directories and ports it records.
 const std::set<std::string>& ReservedFlags() {
   static const auto* reserved = new std::set<std::string>{
-      "dir",          "rpc_host", "rpc_port", "service_rpc_port", "data_port",
+      "dir",          "rpc_host", "rpc_port", "service_rpc_port", "data_port", "http_port",
       "address_file", "log_dir",  "namenodes", "data_dirs"};
   return *reserved;
 }
@@ -253,7 +253,10 @@ std::string LocalCluster::BinaryPath(size_t i) const {
 Status LocalCluster::Save() const { return SaveClusterState(StatePath(), state_); }
 
 Status LocalCluster::WriteEnvFile() const {
-  return WriteFileAtomically(EnvPath(), "TALUS_FS=" + FileSystemUri() + "\n");
+  std::string env = "TALUS_FS=" + FileSystemUri() + "\n";
+  const std::string web = WebUrl();
+  if (!web.empty()) env += "TALUS_WEB=" + web + "\n";
+  return WriteFileAtomically(EnvPath(), env);
 }
 
 void LocalCluster::AddRecord(const std::string& role) {
@@ -294,6 +297,13 @@ std::string LocalCluster::Address(size_t i, const std::string& port_name) const 
   auto it = ports.find(port_name);
   if (it == ports.end() || it->second == 0) return "";
   return std::string(kLoopback) + ":" + std::to_string(it->second);
+}
+
+std::string LocalCluster::WebUrl() const {
+  int first = Find(kNamenodeRole, 0);
+  if (first < 0) return "";
+  std::string address = Address(first, "http");
+  return address.empty() ? "" : "http://" + address;
 }
 
 std::string LocalCluster::FileSystemUri() const {

@@ -53,6 +53,7 @@ const char* DaemonStateName(DaemonState state);
 // A cluster of talus daemons on loopback, rooted in one directory:
 //   DIR/cluster.state          what was started (see cluster_state.h)
 //   DIR/cluster.env            TALUS_FS=talus://127.0.0.1:PORT[,...]
+//                              TALUS_WEB=http://127.0.0.1:PORT (the first namenode's page)
 //   DIR/namenode-0/            the daemon's data directory (a datanode's volume is
 //                              DIR/datanode-N/data)
 //   DIR/logs/namenode-0.out    its stdout and stderr, appended to across restarts
@@ -104,7 +105,9 @@ class LocalCluster {
 
   // talus://127.0.0.1:PORT[,127.0.0.1:PORT...] over the namenodes' RPC ports.
   std::string FileSystemUri() const;
-  // "127.0.0.1:PORT" of daemon i's port `name` ("rpc"), empty if unknown.
+  // http://127.0.0.1:PORT of the first namenode's status page, empty if unknown.
+  std::string WebUrl() const;
+  // "127.0.0.1:PORT" of daemon i's port `name` ("rpc", "http"...), empty if unknown.
   std::string Address(size_t i, const std::string& port_name = "rpc") const;
 
   const std::string& dir() const { return options_.dir; }

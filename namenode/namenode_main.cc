@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
@@ -35,6 +36,9 @@
 #include "namenode/namesystem.h"
 #include "namenode/rpc/client_service.h"
 #include "namenode/security/user_groups.h"
+#include "namenode/web/namenode_web.h"
+#include "common/web/http_server.h"
+#include "common/web/recent_log.h"
 #include "talus_rpc/ClientNamenode.h"
 #include "talus_rpc/DatanodeNamenode.h"
 
@@ -42,9 +46,14 @@ DEFINE_string(dir, "", "Data directory of this namenode: namespace/ and journal/
               "Created and formatted on first start.");
 DEFINE_string(rpc_host, "127.0.0.1", "Address the client RPC server binds to.");
 DEFINE_int32(rpc_port, 8020, "Port of the client RPC server; 0 picks a free port.");
-DEFINE_string(address_file, "", "When set, once both RPC servers listen, two lines are written "
-              "here (atomically): \"host:port\" of the client RPC server, then of the "
-              "datanode service; for launchers that start the namenode on port 0.");
+DEFINE_string(address_file, "", "When set, once every server listens, three lines are written "
+              "here (atomically): \"host:port\" of the client RPC server, of the datanode "
+              "service, then of the web server; for launchers that start the namenode on port "
+              "0.");
+DEFINE_int32(http_port, 9870, "Port of the web server (status page, /api/v1, /metrics), bound "
+             "on --rpc_host; 0 picks a free port (HDFS: 9870).");
+DEFINE_string(web_user, "dr.who", "The user the web page browses and downloads as, with that "
+              "user's permissions (HDFS hadoop.http.staticuser.user).");
 DEFINE_int32(service_rpc_port, 8021, "Port of the datanode-facing RPC server (registrations, "
              "heartbeats, block reports), apart from clients' so neither starves the other; 0 "
              "picks a free port.");
@@ -105,6 +114,7 @@ namespace {
 
 DEFINE_validator(rpc_port, &IsPortFlag);
 DEFINE_validator(service_rpc_port, &IsPortFlag);
+DEFINE_validator(http_port, &IsPortFlag);
 
 bool ValidateIoThreads(const char* flag, int32_t value) {
   if (value >= 1 && value <= 64) return true;
@@ -135,6 +145,10 @@ int Run() {
     std::fprintf(stderr, "talus-namenode: --dir is required\n");
     return 2;
   }
+  const int64_t start_time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+  web::RecentLog::Install();
   std::error_code ec;
   std::filesystem::create_directories(FLAGS_dir, ec);
   if (ec) {
@@ -325,8 +339,32 @@ int Run() {
       FLAGS_rpc_host + ":" + std::to_string((*service_server)->port());
   LOG(INFO) << "datanode service on " << service_address;
   block_manager.Start();
+  web::HttpServerOptions http_options;
+  http_options.host = FLAGS_rpc_host;
+  http_options.port = FLAGS_http_port;
+  http_options.daemon = "namenode";
+  Result<std::unique_ptr<web::HttpServer>> http = web::HttpServer::Create(http_options);
+  if (!http.ok()) {
+    LOG(ERROR) << "web server: " << http.status();
+    return 1;
+  }
+  NamenodeWebOptions web_options;
+  web_options.namesystem = &namesystem;
+  web_options.user_groups = &user_groups;
+  web_options.datanodes = &datanodes;
+  web_options.block_map = &block_map;
+  web_options.block_manager = &block_manager;
+  web_options.safe_mode = &safe_mode;
+  web_options.rpc_address = address;
+  web_options.start_time_ms = start_time_ms;
+  web_options.web_user = FLAGS_web_user;
+  NamenodeWeb namenode_web(std::move(web_options));
+  namenode_web.Register(http->get());
+  (*http)->Start();
+  const std::string http_address = FLAGS_rpc_host + ":" + std::to_string((*http)->port());
   if (!FLAGS_address_file.empty()) {
-    Status written = WriteAddressFile(FLAGS_address_file, address + "\n" + service_address);
+    Status written = WriteAddressFile(FLAGS_address_file,
+                                      address + "\n" + service_address + "\n" + http_address);
     if (!written.ok()) {
       LOG(ERROR) << written;
       return 1;
@@ -338,6 +376,7 @@ int Run() {
   LOG(INFO) << "signal " << received << ": shutting down";
   // The server first, so no new mutation arrives; then the journal finishes what it holds
   // (answers to connections already closed are dropped safely).
+  (*http)->Stop();
   (*server)->Stop();
   (*service_server)->Stop();
   block_manager.Stop();

@@ -65,6 +65,7 @@ struct DatanodeId {
   3: required i32 data_port,
   4: required i32 rpc_port,
   5: optional string rack,
+  6: optional i32 http_port,      // status page, /metrics, downloads; 0 or absent: none
 }
 
 // A block and the version of its data (generation stamp) and length.

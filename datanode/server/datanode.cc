@@ -143,6 +143,7 @@ Result<std::unique_ptr<Datanode>> Datanode::Start(const DatanodeOptions& options
                                             service),
                                         rpc));
   dn->identity_.rpc_port = dn->rpc_server_->port();
+  dn->identity_.http_port = options.http_port;
   LOG(INFO) << "Datanode " << dn->identity_.storage_id << ": RPC on " << dn->rpc_address()
             << ", data on " << dn->data_address() << ", " << roots.size() << " volume(s)";
   return dn;

@@ -36,6 +36,7 @@ struct DatanodeOptions {
   std::string rpc_host = "127.0.0.1";  // both servers bind here and register this host
   int rpc_port = 0;                    // DatanodeProtocol; 0: ephemeral
   int data_port = 0;                   // the transfer server; 0: ephemeral
+  int http_port = 0;                   // the web server, bound already by the caller; 0: none
   std::vector<HostPort> namenodes;     // their service RPC ports
   int64_t heartbeat_interval_ms = 3000;
   int64_t block_report_interval_ms = 6LL * 3600 * 1000;

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -12,7 +13,10 @@
 #include <thrift/Thrift.h>
 
 #include "common/flag_checks.h"
+#include "common/web/http_server.h"
+#include "common/web/recent_log.h"
 #include "datanode/server/datanode.h"
+#include "datanode/web/datanode_web.h"
 
 DEFINE_string(dir, "", "This datanode's own directory. When --data_dirs is empty its one volume "
               "is DIR/data. (Launchers also use it to tell their daemons apart.)");
@@ -26,9 +30,12 @@ DEFINE_int32(rpc_port, 9867, "Port of the DatanodeProtocol RPC server (visible l
              "recovery); 0 picks a free port.");
 DEFINE_int32(data_port, 9866, "Port of the data transfer server (block reads and writes); 0 "
              "picks a free port.");
-DEFINE_string(address_file, "", "When set, once both servers listen, two lines are written here "
-              "(atomically): \"host:port\" of the RPC server, then of the data port; for "
-              "launchers that start the datanode on port 0.");
+DEFINE_string(address_file, "", "When set, once every server listens, three lines are written "
+              "here (atomically): \"host:port\" of the RPC server, of the data port, then of "
+              "the web server; for launchers that start the datanode on port 0.");
+DEFINE_int32(http_port, 9864, "Port of the web server (status page, /metrics, downloads), bound "
+             "on --rpc_host and registered with the namenodes; 0 picks a free port (HDFS: "
+             "9864).");
 DEFINE_int64(heartbeat_interval_ms, 3000, "How often a heartbeat (capacity, use, transfers) goes "
              "to each namenode; its replies carry commands. Give the namenode the same value.");
 DEFINE_int64(block_report_interval_ms, 6LL * 3600 * 1000, "How often a full block report goes to "
@@ -66,6 +73,7 @@ namespace talus::datanode {
 namespace {
 
 DEFINE_validator(rpc_port, &IsPortFlag);
+DEFINE_validator(http_port, &IsPortFlag);
 DEFINE_validator(data_port, &IsPortFlag);
 DEFINE_validator(heartbeat_interval_ms, &IsPositiveFlag);
 DEFINE_validator(block_report_interval_ms, &IsPositiveFlag);
@@ -155,15 +163,37 @@ int Run() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  const int64_t start_time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+  web::RecentLog::Install();
+  // Bound before the datanode starts: its port goes into the registration.
+  web::HttpServerOptions http_options;
+  http_options.host = FLAGS_rpc_host;
+  http_options.port = FLAGS_http_port;
+  http_options.daemon = "datanode";
+  Result<std::unique_ptr<web::HttpServer>> http = web::HttpServer::Create(http_options);
+  if (!http.ok()) {
+    LOG(ERROR) << "web server: " << http.status();
+    return 1;
+  }
+  options.http_port = (*http)->port();
+
   Result<std::unique_ptr<Datanode>> started = Datanode::Start(options);
   if (!started.ok()) {
     LOG(ERROR) << "cannot start the datanode: " << started.status();
     return 1;
   }
   Datanode& dn = **started;
+  DatanodeWebOptions web_options;
+  web_options.datanode = &dn;
+  web_options.start_time_ms = start_time_ms;
+  RegisterDatanodeWeb(http->get(), web_options);
+  (*http)->Start();
+  const std::string http_address = FLAGS_rpc_host + ":" + std::to_string((*http)->port());
   if (!FLAGS_address_file.empty()) {
-    Status written =
-        WriteAddressFile(FLAGS_address_file, dn.rpc_address() + "\n" + dn.data_address());
+    Status written = WriteAddressFile(
+        FLAGS_address_file, dn.rpc_address() + "\n" + dn.data_address() + "\n" + http_address);
     if (!written.ok()) {
       LOG(ERROR) << written;
       return 1;
@@ -175,6 +205,7 @@ int Run() {
   int received = 0;
   sigwait(&signals, &received);
   LOG(INFO) << "signal " << received << ": shutting down";
+  (*http)->Stop();
   dn.Stop();
   return 0;
 }

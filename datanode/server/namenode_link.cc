@@ -39,6 +39,7 @@ rpc::DatanodeId ToThrift(const DatanodeIdentity& id) {
   out.host = id.host;
   out.data_port = id.data_port;
   out.rpc_port = id.rpc_port;
+  if (id.http_port != 0) out.__set_http_port(id.http_port);
   return out;
 }
 

@@ -22,6 +22,7 @@ struct DatanodeIdentity {
   std::string host;
   int data_port = 0;
   int rpc_port = 0;
+  int http_port = 0;  // 0: no web server
 };
 
 // One volume as a heartbeat reports it.

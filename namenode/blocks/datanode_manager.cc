@@ -18,10 +18,12 @@ Status ValidateRegistration(const DatanodeRegistration& r) {
     return Status::InvalidArgument("datanode " + r.storage_id + ": host must be 1.." +
                                    std::to_string(kMaxIdLength) + " bytes");
   }
-  if (r.data_port <= 0 || r.data_port > 65535 || r.rpc_port < 0 || r.rpc_port > 65535) {
+  if (r.data_port <= 0 || r.data_port > 65535 || r.rpc_port < 0 || r.rpc_port > 65535 ||
+      r.http_port < 0 || r.http_port > 65535) {
     return Status::InvalidArgument("datanode " + r.storage_id + ": ports out of range (data " +
                                    std::to_string(r.data_port) + ", rpc " +
-                                   std::to_string(r.rpc_port) + ")");
+                                   std::to_string(r.rpc_port) + ", http " +
+                                   std::to_string(r.http_port) + ")");
   }
   if (!r.rack.empty() && (r.rack.front() != '/' || r.rack.size() > kMaxIdLength)) {
     return Status::InvalidArgument("datanode " + r.storage_id + ": rack \"" + r.rack +

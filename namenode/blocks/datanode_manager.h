@@ -23,6 +23,7 @@ struct DatanodeRegistration {
   int32_t data_port = 0;
   int32_t rpc_port = 0;
   std::string rack;  // as sent by the node; the topology, when given, overrides it
+  int32_t http_port = 0;  // its web server (status page, downloads); 0: none
 };
 
 struct VolumeStats {

@@ -15,7 +15,8 @@ void Fail(const DatanodeService::ExnCob& exn_cob, const Status& status) {
 
 DatanodeRegistration RegistrationFromThrift(const rpc::DatanodeId& id) {
   return DatanodeRegistration{id.storage_id, id.host, id.data_port, id.rpc_port,
-                              id.__isset.rack ? id.rack : std::string()};
+                              id.__isset.rack ? id.rack : std::string(),
+                              id.__isset.http_port ? id.http_port : 0};
 }
 
 Result<ReplicaState> StateFromThrift(rpc::ReplicaState::type state) {
@@ -58,6 +59,7 @@ rpc::DatanodeId DatanodeService::ToThrift(const DatanodeRegistration& registrati
   out.data_port = registration.data_port;
   out.rpc_port = registration.rpc_port;
   out.__set_rack(registration.rack);
+  if (registration.http_port != 0) out.__set_http_port(registration.http_port);
   return out;
 }
 

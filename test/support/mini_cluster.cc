@@ -136,6 +136,11 @@ std::string MiniCluster::namenode_service_address(int index) const {
   return slot < 0 ? "" : impl_->cluster->Address(slot, "service_rpc");
 }
 
+std::string MiniCluster::namenode_http_address(int index) const {
+  int slot = impl_->NamenodeSlot(index);
+  return slot < 0 ? "" : impl_->cluster->Address(slot, "http");
+}
+
 Status MiniCluster::KillNamenode(int index, int signal) {
   int slot = impl_->NamenodeSlot(index);
   if (slot < 0) return Status::InvalidArgument("no namenode " + std::to_string(index));
@@ -172,6 +177,11 @@ std::string MiniCluster::datanode_rpc_address(int index) const {
 std::string MiniCluster::datanode_data_address(int index) const {
   int slot = impl_->DatanodeSlot(index);
   return slot < 0 ? "" : impl_->cluster->Address(slot, "data");
+}
+
+std::string MiniCluster::datanode_http_address(int index) const {
+  int slot = impl_->DatanodeSlot(index);
+  return slot < 0 ? "" : impl_->cluster->Address(slot, "http");
 }
 
 std::vector<std::string> MiniCluster::datanode_data_dirs(int index) const {

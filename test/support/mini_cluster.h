@@ -43,6 +43,8 @@ class MiniCluster {
   std::string namenode_address(int index) const;  // "127.0.0.1:PORT"
   // Where datanodes talk to namenode `index` (registrations, heartbeats, block reports).
   std::string namenode_service_address(int index) const;
+  // Its web server (status page, /api/v1, /metrics), "127.0.0.1:PORT".
+  std::string namenode_http_address(int index) const;
   // Sends `signal` to namenode `index` and, for SIGKILL/SIGTERM, reaps it.
   Status KillNamenode(int index, int signal = 9);
   // Starts namenode `index` again on its existing data and the same port; waits until it serves.
@@ -54,6 +56,7 @@ class MiniCluster {
   pid_t datanode_pid(int index) const;            // 0 when not running
   std::string datanode_rpc_address(int index) const;   // DatanodeProtocol, "127.0.0.1:PORT"
   std::string datanode_data_address(int index) const;  // the data transfer port
+  std::string datanode_http_address(int index) const;  // its web server, "127.0.0.1:PORT"
   std::vector<std::string> datanode_data_dirs(int index) const;  // its volumes
   // Sends `signal` to datanode `index` and, for SIGKILL/SIGTERM, reaps it.
   Status KillDatanode(int index, int signal = 9);

@@ -1,0 +1,1 @@
+// Talus datanode page

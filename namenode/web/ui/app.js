@@ -1,0 +1,1 @@
+// Talus namenode page
