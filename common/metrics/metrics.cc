@@ -261,6 +261,20 @@ void Registry::RemoveCollector(int id) {
   collectors_.erase(id);
 }
 
+std::vector<std::pair<Labels, int64_t>> Registry::CounterValues(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::pair<Labels, int64_t>> out;
+  auto it = families_.find(name);
+  if (it == families_.end()) return out;
+  const Family& f = *it->second;
+  for (const auto& [values, counter] : f.counters) {
+    Labels labels;
+    for (size_t i = 0; i < values.size(); ++i) labels.emplace_back(f.label_names[i], values[i]);
+    out.emplace_back(std::move(labels), counter->value());
+  }
+  return out;
+}
+
 std::string Registry::ExportText() const {
   std::lock_guard<std::mutex> lock(mu_);
   GroupingWriter collected;

@@ -105,6 +105,10 @@ class Registry {
   int AddCollector(Collector collector);
   void RemoveCollector(int id);
 
+  // The registered counters of family `name` with their labels (none if unknown): for code that
+  // derives figures from the counts, e.g. the status page's operations per second.
+  std::vector<std::pair<Labels, int64_t>> CounterValues(const std::string& name) const;
+
   // Everything, in the Prometheus text exposition format 0.0.4 (families sorted by name).
   std::string ExportText() const;
 
