@@ -20,6 +20,7 @@
 #include "cluster/local_cluster.h"
 #include "cluster/net_probe.h"
 #include "cluster/process.h"
+#include "test/support/http_client.h"
 #include "test/support/mini_cluster.h"
 
 namespace talus::test {
@@ -41,31 +42,42 @@ std::string FileSystemUriIn(const std::string& text) {
   return std::regex_search(text, match, line) ? match[2].str() : "";
 }
 
-// "namenode 0 running pid=123 rpc=127.0.0.1:4000 dir=..." -> its fields.
+// The value of the line "TALUS_WEB=..." in `text`, or "".
+std::string WebUrlIn(const std::string& text) {
+  std::smatch match;
+  std::regex line("(^|\n)TALUS_WEB=([^\n]*)");
+  return std::regex_search(text, match, line) ? match[2].str() : "";
+}
+
+// "namenode 0 running pid=123 http=... rpc=127.0.0.1:4000 service_rpc=... dir=..." -> fields.
 struct StatusLine {
   std::string state;
   pid_t pid = 0;
+  std::string http;         // the status page
   std::string rpc;
   std::string service_rpc;  // the datanode-facing port
 };
 
 std::optional<StatusLine> NamenodeStatus(const std::string& status_output) {
   std::smatch match;
-  std::regex line("(^|\n)namenode 0 (\\S+) pid=(\\S+) rpc=(\\S+) service_rpc=(\\S+) dir=");
+  std::regex line(
+      "(^|\n)namenode 0 (\\S+) pid=(\\S+) http=(\\S+) rpc=(\\S+) service_rpc=(\\S+) dir=");
   if (!std::regex_search(status_output, match, line)) return std::nullopt;
   StatusLine result;
   result.state = match[2].str();
   result.pid = match[3].str() == "-" ? 0 : std::stoi(match[3].str());
-  result.rpc = match[4].str();
-  result.service_rpc = match[5].str();
+  result.http = match[4].str();
+  result.rpc = match[5].str();
+  result.service_rpc = match[6].str();
   return result;
 }
 
-// "datanode N STATE pid=P data=HOST:PORT rpc=HOST:PORT dir=DIR" lines, by index.
+// "datanode N STATE pid=P data=HOST:PORT http=HOST:PORT rpc=HOST:PORT dir=DIR" lines, by index.
 struct DatanodeLine {
   std::string state;
   pid_t pid = 0;
   std::string data;
+  std::string http;
   std::string rpc;
   std::string dir;
 };
@@ -73,7 +85,8 @@ struct DatanodeLine {
 std::map<int, DatanodeLine> DatanodeStatuses(const std::string& status_output) {
   std::map<int, DatanodeLine> lines;
   std::regex line(
-      "(^|\n)datanode ([0-9]+) (\\S+) pid=(\\S+) data=(\\S+) rpc=(\\S+) dir=([^\n]*)");
+      "(^|\n)datanode ([0-9]+) (\\S+) pid=(\\S+) data=(\\S+) http=(\\S+) rpc=(\\S+) "
+      "dir=([^\n]*)");
   for (auto it = std::sregex_iterator(status_output.begin(), status_output.end(), line);
        it != std::sregex_iterator(); ++it) {
     const std::smatch& m = *it;
@@ -81,8 +94,9 @@ std::map<int, DatanodeLine> DatanodeStatuses(const std::string& status_output) {
     d.state = m[3].str();
     d.pid = m[4].str() == "-" ? 0 : std::stoi(m[4].str());
     d.data = m[5].str();
-    d.rpc = m[6].str();
-    d.dir = m[7].str();
+    d.http = m[6].str();
+    d.rpc = m[7].str();
+    d.dir = m[8].str();
     lines[std::stoi(m[2].str())] = d;
   }
   return lines;
@@ -144,7 +158,14 @@ TEST_F(ClusterLauncherTest, UpStatusDownAndRestartKeepPortsAndData) {
   ASSERT_EQ(up.exit_code, 0) << Describe(up);
   std::string uri = FileSystemUriIn(up.out);
   ASSERT_TRUE(std::regex_match(uri, std::regex("talus://127\\.0\\.0\\.1:[0-9]+"))) << up.out;
-  EXPECT_EQ(ReadFile(dir_ + "/cluster.env"), "TALUS_FS=" + uri + "\n");
+  // The status page's address is printed and recorded beside the file system's.
+  const std::string web = WebUrlIn(up.out);
+  ASSERT_TRUE(std::regex_match(web, std::regex("http://127\\.0\\.0\\.1:[0-9]+"))) << up.out;
+  EXPECT_EQ(ReadFile(dir_ + "/cluster.env"), "TALUS_FS=" + uri + "\nTALUS_WEB=" + web + "\n");
+  Result<HttpAnswer> page = HttpGet(web.substr(strlen("http://")), "/");
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("Talus"), std::string::npos) << page->body;
 
   CommandResult status = Cluster({"status", "--dir", dir_});
   ASSERT_EQ(status.exit_code, 0) << Describe(status);
@@ -152,7 +173,9 @@ TEST_F(ClusterLauncherTest, UpStatusDownAndRestartKeepPortsAndData) {
   ASSERT_TRUE(nn.has_value()) << status.out;
   EXPECT_EQ(nn->state, "running");
   EXPECT_EQ("talus://" + nn->rpc, uri);
+  EXPECT_EQ("http://" + nn->http, web);
   EXPECT_EQ(FileSystemUriIn(status.out), uri);
+  EXPECT_EQ(WebUrlIn(status.out), web);
   ASSERT_TRUE(cluster::IsRunning(nn->pid));
   EXPECT_TRUE(Answers(nn->rpc));
   EXPECT_TRUE(Answers(nn->service_rpc));
@@ -232,7 +255,8 @@ TEST_F(ClusterLauncherTest, UpStatusDownAndRestartKeepPortsAndData) {
   CommandResult restart = Cluster({"up", "--dir", dir_});
   ASSERT_EQ(restart.exit_code, 0) << Describe(restart);
   EXPECT_EQ(FileSystemUriIn(restart.out), uri);
-  EXPECT_EQ(ReadFile(dir_ + "/cluster.env"), "TALUS_FS=" + uri + "\n");
+  EXPECT_EQ(WebUrlIn(restart.out), web);
+  EXPECT_EQ(ReadFile(dir_ + "/cluster.env"), "TALUS_FS=" + uri + "\nTALUS_WEB=" + web + "\n");
   CommandResult test_dir = Dfs(uri, {"-test", "-d", "/x"});
   EXPECT_EQ(test_dir.exit_code, 0) << Describe(test_dir);
   // The datanodes are back on their own directories, with the same identities.
