@@ -26,6 +26,8 @@ PACKAGES=(
   fio procps iproute2
   # Programs the fuse tests run inside a mount (git, sqlite3; cc comes with build-essential).
   git sqlite3
+  # The browser test (test/browser): headless Chromium driven through chromedriver.
+  chromium chromium-driver
 )
 
 missing=()
