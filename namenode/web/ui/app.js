@@ -19,6 +19,7 @@
     ops: null,
     listing: null,      // {path, entries} of the directory shown
     listingError: '',
+    fileError: '',      // why the open file's blocks could not be shown
     blocks: null,       // blocks answer of the open file
     refreshCount: 0,
     timer: null,
@@ -232,6 +233,7 @@
     }
     if (before.path !== state.route.path || before.file !== state.route.file) {
       state.blocks = null;
+      state.fileError = '';
     }
     state.rendered = {};
     showTab();
@@ -622,6 +624,9 @@
     clear(tbody);
     const b = state.blocks;
     box.setAttribute('data-loaded', b ? 'true' : 'false');
+    const err = $('file-error');
+    err.textContent = state.fileError || '';
+    err.hidden = !state.fileError;
     if (!b) {
       setFact('file-length', '…', '');
       setFact('file-replication', '…', '');
@@ -676,7 +681,7 @@
     renderPart('datanodes', [state.datanodes, state.sort], renderDatanodes);
     renderPart('listing', [state.route.path, state.route.file, state.listing, state.listingError],
                renderListing);
-    renderPart('file', [state.route, state.blocks], renderFile);
+    renderPart('file', [state.route, state.blocks, state.fileError], renderFile);
   }
 
   async function refresh() {
@@ -701,12 +706,12 @@
       if (route.file) {
         const path = joinPath(route.path, route.file);
         jobs.push(api('/api/v1/blocks?path=' + encodeURIComponent(path)).then(
-            (b) => { if (openFilePath() === path) state.blocks = b; },
+            (b) => { if (openFilePath() === path) { state.blocks = b; state.fileError = ''; } },
             (e) => {
               if (!e.reachable) throw e;
               if (openFilePath() === path) {
                 state.blocks = null;
-                state.listingError = path + ': ' + e.message;
+                state.fileError = path + ': ' + e.message;
               }
             }));
       }
