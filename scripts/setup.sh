@@ -2,7 +2,17 @@
 # Installs the Debian 12 packages that building and testing Talus needs. Does nothing (and
 # needs no network or root) when they are all present; otherwise runs apt-get update and
 # installs only the missing ones, as root or through sudo.
+#   scripts/setup.sh           what building and running a cluster needs
+#   scripts/setup.sh --tests   and what the whole test suite needs besides (a browser)
 set -euo pipefail
+
+with_tests=false
+for arg in "$@"; do
+  case "$arg" in
+    --tests) with_tests=true ;;
+    *) echo "usage: scripts/setup.sh [--tests]" >&2; exit 2 ;;
+  esac
+done
 
 PACKAGES=(
   # Toolchain and build.
@@ -26,9 +36,12 @@ PACKAGES=(
   fio procps iproute2
   # Programs the fuse tests run inside a mount (git, sqlite3; cc comes with build-essential).
   git sqlite3
-  # The browser test (test/browser): headless Chromium driven through chromedriver.
-  chromium chromium-driver
 )
+# Only the tests need these (a few hundred MB): the browser test (test/browser) drives the
+# status page in headless Chromium through chromedriver.
+if [[ "$with_tests" == true ]]; then
+  PACKAGES+=(chromium chromium-driver)
+fi
 
 missing=()
 for package in "${PACKAGES[@]}"; do
