@@ -138,6 +138,7 @@ Result<std::unique_ptr<Datanode>> Datanode::Start(const DatanodeOptions& options
   rpc.io_threads = 1;
   rpc.max_connections = 1024;
   rpc.max_frame_bytes = 1 << 20;
+  rpc.metrics_name = "datanode";
   ASSIGN_OR_RETURN(dn->rpc_server_, AsyncThriftServer::Start(
                                         std::make_shared<rpc::DatanodeProtocolAsyncProcessor>(
                                             service),
@@ -184,6 +185,15 @@ std::string Datanode::data_address() const {
   return identity_.host + ":" + std::to_string(identity_.data_port);
 }
 
+std::string Datanode::http_address() const {
+  if (identity_.http_port == 0) return "";
+  return identity_.host + ":" + std::to_string(identity_.http_port);
+}
+
+TransferCounters Datanode::transfer_counters() const {
+  return transfer_ ? transfer_->counters() : TransferCounters{};
+}
+
 void Datanode::NotifyAll(const BlockRef& block, BlockEvent event) {
   for (auto& link : links_) link->Notify(block, event);
 }
@@ -193,6 +203,7 @@ void Datanode::OnReceiving(const ReplicaInfo& replica) {
 }
 
 void Datanode::OnReceived(const ReplicaInfo& replica) {
+  replicas_received_.fetch_add(1);
   NotifyAll(RefOf(replica), BlockEvent::kReceived);
 }
 

@@ -84,6 +84,9 @@ class Datanode : public ReplicaEvents, public LinkOwner {
 
   std::string rpc_address() const;
   std::string data_address() const;
+  // "host:port" of the web server, "" without one.
+  std::string http_address() const;
+  const DatanodeOptions& options() const { return options_; }
   const std::string& storage_id() const { return identity_.storage_id; }
   DataSet* data() const { return data_.get(); }
   const std::vector<std::unique_ptr<NamenodeLink>>& links() const { return links_; }
@@ -103,6 +106,10 @@ class Datanode : public ReplicaEvents, public LinkOwner {
   void ReplicateBlocks(std::vector<TransferCommand> commands) override;
 
   ReplicationCounters replication_counters() const;
+  // The data port's counters (bytes, ops, checksum errors); monotonic since Start.
+  TransferCounters transfer_counters() const;
+  // Replicas received and finalized here (client writes and copies from peers) since Start.
+  uint64_t replicas_received() const { return replicas_received_.load(); }
   // Null when the scanner is disabled.
   BlockScanner* scanner() const { return scanner_.get(); }
   BlockScannerCounters scanner_counters() const {
@@ -133,6 +140,7 @@ class Datanode : public ReplicaEvents, public LinkOwner {
   std::unique_ptr<ThreadPool> replication_pool_;
   std::unique_ptr<Throttler> replication_throttle_;
   std::atomic<bool> stop_copies_{false};
+  std::atomic<uint64_t> replicas_received_{0};
   std::unique_ptr<BlockScanner> scanner_;
 
   mutable std::mutex mu_;

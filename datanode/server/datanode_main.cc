@@ -36,6 +36,9 @@ DEFINE_string(address_file, "", "When set, once every server listens, three line
 DEFINE_int32(http_port, 9864, "Port of the web server (status page, /metrics, downloads), bound "
              "on --rpc_host and registered with the namenodes; 0 picks a free port (HDFS: "
              "9864).");
+DEFINE_string(web_user, "dr.who", "The user downloads from the web server read files as, with "
+              "that user's permissions (HDFS's static web user): an ordinary user with no "
+              "groups, so only what the world may read can be downloaded.");
 DEFINE_int64(heartbeat_interval_ms, 3000, "How often a heartbeat (capacity, use, transfers) goes "
              "to each namenode; its replies carry commands. Give the namenode the same value.");
 DEFINE_int64(block_report_interval_ms, 6LL * 3600 * 1000, "How often a full block report goes to "
@@ -138,6 +141,10 @@ int Run() {
     return 2;
   }
   options.namenodes = std::move(*namenodes);
+  if (FLAGS_web_user.empty()) {
+    std::fprintf(stderr, "talus-datanode: --web_user must name a user\n");
+    return 2;
+  }
   options.reserved_bytes_per_volume = FLAGS_reserved_bytes_per_volume;
   options.rpc_host = FLAGS_rpc_host;
   options.rpc_port = FLAGS_rpc_port;
@@ -188,6 +195,7 @@ int Run() {
   DatanodeWebOptions web_options;
   web_options.datanode = &dn;
   web_options.start_time_ms = start_time_ms;
+  web_options.web_user = FLAGS_web_user;
   RegisterDatanodeWeb(http->get(), web_options);
   (*http)->Start();
   const std::string http_address = FLAGS_rpc_host + ":" + std::to_string((*http)->port());

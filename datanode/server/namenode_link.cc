@@ -4,6 +4,7 @@
 
 #include <glog/logging.h>
 
+#include "common/metrics/metrics.h"
 #include "common/transfer/protocol.h"
 #include "datanode/server/thrift_client.h"
 #include "talus_rpc/DatanodeNamenode.h"
@@ -69,7 +70,23 @@ struct NamenodeLink::Session {
 };
 
 NamenodeLink::NamenodeLink(NamenodeLinkOptions options, LinkOwner* owner)
-    : options_(std::move(options)), owner_(owner) {}
+    : options_(std::move(options)),
+      owner_(owner),
+      // Labelled by namenode: a few per datanode, fixed by its configuration.
+      heartbeats_sent_(metrics::DefaultRegistry().GetCounter(
+          "talus_datanode_heartbeats_sent_total",
+          "Heartbeats sent to a namenode (answered or not).", {{"namenode", address()}})),
+      heartbeat_failures_(metrics::DefaultRegistry().GetCounter(
+          "talus_datanode_heartbeat_failures_total",
+          "Heartbeats to a namenode that got no answer (connection lost, timeout, error).",
+          {{"namenode", address()}})) {}
+
+std::optional<std::chrono::steady_clock::time_point> NamenodeLink::last_heartbeat() const {
+  const int64_t ns = last_heartbeat_ns_.load(std::memory_order_relaxed);
+  if (ns == 0) return std::nullopt;
+  return Clock::time_point(
+      std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(ns)));
+}
 
 NamenodeLink::~NamenodeLink() { Stop(); }
 
@@ -175,9 +192,18 @@ Status NamenodeLink::Heartbeat(Session* session) {
   if (failed > failed_volumes_seen_) report_now_ = true;
   failed_volumes_seen_ = failed;
   rpc::HeartbeatResponse response;
-  RETURN_NOT_OK(session->client->Call("heartbeat", [&](rpc::DatanodeNamenodeClient& c) {
+  heartbeats_sent_->Increment();
+  Status sent = session->client->Call("heartbeat", [&](rpc::DatanodeNamenodeClient& c) {
     c.heartbeat(response, session->id, reports, owner_->ActiveTransfers(), failed);
-  }));
+  });
+  if (!sent.ok()) {
+    heartbeat_failures_->Increment();
+    return sent;
+  }
+  last_heartbeat_ns_.store(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+          .count(),
+      std::memory_order_relaxed);
   for (const rpc::DatanodeCommand& command : response.commands) {
     if (command.type == rpc::DatanodeCommandType::REREGISTER) {
       // Whoever sends it does not know us (it restarted, or declared us dead): register with

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,6 +14,10 @@
 #include "common/result.h"
 #include "datanode/server/replica_recovery.h"
 #include "datanode/storage/replica.h"
+
+namespace talus::metrics {
+class Counter;
+}
 
 namespace talus::datanode {
 
@@ -121,6 +126,9 @@ class NamenodeLink {
 
   bool registered() const { return registered_.load(); }
   std::string address() const { return options_.host + ":" + std::to_string(options_.port); }
+  // When the namenode last answered a heartbeat (steady clock), or nullopt if it never has.
+  // For the status page: any thread.
+  std::optional<std::chrono::steady_clock::time_point> last_heartbeat() const;
 
  private:
   struct Session;
@@ -142,6 +150,10 @@ class NamenodeLink {
   LinkOwner* const owner_;
   std::thread thread_;
   std::atomic<bool> registered_{false};
+  // Steady-clock nanoseconds of the last answered heartbeat; 0: none yet.
+  std::atomic<int64_t> last_heartbeat_ns_{0};
+  metrics::Counter* const heartbeats_sent_;
+  metrics::Counter* const heartbeat_failures_;
   bool reregister_ = false;  // the last heartbeat's reply said REREGISTER; link thread only
   bool report_now_ = false;  // a full report is due at once; link thread only
   int failed_volumes_seen_ = 0;  // link thread only
