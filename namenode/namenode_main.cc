@@ -54,6 +54,8 @@ DEFINE_int32(http_port, 9870, "Port of the web server (status page, /api/v1, /me
              "on --rpc_host; 0 picks a free port (HDFS: 9870).");
 DEFINE_string(web_user, "dr.who", "The user the web page browses and downloads as, with that "
               "user's permissions (HDFS hadoop.http.staticuser.user).");
+DEFINE_int64(web_ops_sample_interval_ms, 5000, "How often the web page's operations-per-second "
+             "chart samples the client RPC counters; the last 10 minutes are kept.");
 DEFINE_int32(service_rpc_port, 8021, "Port of the datanode-facing RPC server (registrations, "
              "heartbeats, block reports), apart from clients' so neither starves the other; 0 "
              "picks a free port.");
@@ -358,8 +360,13 @@ int Run() {
   web_options.rpc_address = address;
   web_options.start_time_ms = start_time_ms;
   web_options.web_user = FLAGS_web_user;
-  NamenodeWeb namenode_web(std::move(web_options));
-  namenode_web.Register(http->get());
+  web_options.ops_sample_interval_ms = FLAGS_web_ops_sample_interval_ms;
+  Result<std::unique_ptr<NamenodeWeb>> namenode_web = NamenodeWeb::Create(std::move(web_options));
+  if (!namenode_web.ok()) {
+    LOG(ERROR) << "web: " << namenode_web.status();
+    return 2;
+  }
+  (*namenode_web)->Register(http->get());
   (*http)->Start();
   const std::string http_address = FLAGS_rpc_host + ":" + std::to_string((*http)->port());
   if (!FLAGS_address_file.empty()) {

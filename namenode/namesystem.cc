@@ -591,6 +591,17 @@ Result<int> Namesystem::RecoverExpiredLeases() {
   return closed;
 }
 
+Result<int64_t> Namesystem::CountChildren(uint64_t dir_id, int64_t limit) const {
+  NamespaceTxn txn(store_);
+  int64_t count = 0;
+  RETURN_NOT_OK(txn.ForEachChild(dir_id, "", [&](std::string_view, uint64_t) {
+    if (count >= limit) return false;
+    ++count;
+    return true;
+  }));
+  return count;
+}
+
 Result<NamespaceCounts> Namesystem::GetCounts() const {
   NamespaceCounts counts;
   ASSIGN_OR_RETURN(uint64_t files, store_->GetCounter(keys::kMetaNumFiles));

@@ -104,6 +104,10 @@ class Namesystem : public StateMachine {
                              const std::string& start_after, int32_t limit) const;
   Result<NamespaceSummary> GetContentSummary(const Caller& caller, const std::string& path) const;
   Result<NamespaceCounts> GetCounts() const;
+  // How many entries directory `dir_id` has, counted up to `limit` (a directory with more gives
+  // `limit`), for the web page's listings. No permission check: like HDFS's childrenNum, shown
+  // next to an entry the caller could already see.
+  Result<int64_t> CountChildren(uint64_t dir_id, int64_t limit) const;
   Result<Inode> GetInode(uint64_t id) const;
   // The path of an inode, walked up from its parents.
   Result<std::string> PathOf(uint64_t id) const;

@@ -129,42 +129,35 @@ void ClientService::getContentSummary(Cob<rpc::ContentSummary> cob, ExnCob exn_c
 void ClientService::getStats(Cob<rpc::FsStats> cob, ExnCob exn_cob, const rpc::RequestHeader& h) {
   Result<Caller> caller = CallerOf(h);
   if (!caller.ok()) return Fail(exn_cob, caller.status());
-  Result<NamespaceCounts> counts = namesystem_->GetCounts();
-  if (!counts.ok()) return Fail(exn_cob, counts.status());
+  // The same summary the web page shows (namenode/status).
+  Result<status::ClusterSummary> summary = status::ComputeClusterSummary(StatusInputs());
+  if (!summary.ok()) return Fail(exn_cob, summary.status());
   rpc::FsStats out;
-  out.capacity = 0;
-  out.used = 0;
-  out.remaining = 0;
-  out.under_replicated_blocks = 0;
-  out.corrupt_blocks = 0;
-  out.missing_blocks = 0;
-  // Capacity is what live datanodes said in their last heartbeats.
-  if (datanodes_ != nullptr) {
-    for (const blocks::DatanodeSnapshot& node : datanodes_->ListLiveNodes()) {
-      if (!node.in_service()) continue;
-      out.capacity += node.capacity;
-      out.used += node.used;
-      out.remaining += node.remaining;
-    }
-  }
-  if (block_map_ != nullptr) {
-    blocks::BlockMapStats stats = block_map_->Stats();
-    out.under_replicated_blocks = stats.under_replicated;
-    out.missing_blocks = stats.missing;
-    out.corrupt_blocks = stats.corrupt_replica_blocks;
-    out.__set_total_blocks(stats.total_blocks);
-  }
+  out.capacity = summary->capacity_bytes;
+  out.used = summary->used_bytes;
+  out.remaining = summary->remaining_bytes;
+  out.under_replicated_blocks = summary->under_replicated_blocks;
+  out.corrupt_blocks = summary->corrupt_blocks;
+  out.missing_blocks = summary->missing_blocks;
+  out.files = summary->files;
+  out.directories = summary->directories;
+  if (block_map_ != nullptr) out.__set_total_blocks(summary->blocks);
   if (block_manager_ != nullptr) {
-    const blocks::ReplicationStats replication = block_manager_->Stats();
-    out.__set_pending_replication_blocks(replication.pending_replication);
-    out.__set_pending_deletion_blocks(replication.pending_deletion);
+    out.__set_pending_replication_blocks(summary->pending_replication_blocks);
+    out.__set_pending_deletion_blocks(summary->pending_deletion_blocks);
   }
-  if (safe_mode_ != nullptr) {
-    out.__set_in_safe_mode(safe_mode_->IsOn());
-  }
-  out.files = counts->files;
-  out.directories = counts->directories;
+  if (safe_mode_ != nullptr) out.__set_in_safe_mode(summary->safe_mode_on);
   cob(out);
+}
+
+status::StatusSources ClientService::StatusInputs() const {
+  status::StatusSources sources;
+  sources.namesystem = namesystem_;
+  sources.datanodes = datanodes_;
+  sources.block_map = block_map_;
+  sources.block_manager = block_manager_;
+  sources.safe_mode = safe_mode_;
+  return sources;
 }
 
 void ClientService::mkdirs(Cob<bool> cob, ExnCob exn_cob, const rpc::RequestHeader& h,

@@ -13,6 +13,7 @@
 #include "namenode/namesystem.h"
 #include "namenode/rpc/decommission_hosts.h"
 #include "namenode/security/user_groups.h"
+#include "namenode/status/cluster_status.h"
 #include "talus_rpc/ClientNamenode.h"
 
 namespace talus {
@@ -154,6 +155,8 @@ class ClientService : public rpc::ClientNamenodeCobSvIf {
   // that a cluster without room refuses the call without journaling anything.
   Result<blocks::PlacementResult> PlaceNewBlock(const Inode& file, const std::string& path,
                                                 const std::vector<std::string>& excluded) const;
+  // What the cluster summary and datanode report are computed from (namenode/status).
+  status::StatusSources StatusInputs() const;
   // Block management must be attached before data-path calls are served.
   Status CheckBlockManagement() const;
   // A block's located form for a client: live locations sorted for `reader_host`.

@@ -33,7 +33,7 @@ std::string HostPort(const blocks::DatanodeRegistration& r) {
   return r.host + ":" + std::to_string(r.data_port);
 }
 
-bool WantedInReport(const blocks::DatanodeSnapshot& node, rpc::DatanodeReportType::type type) {
+bool WantedInReport(const status::DatanodeRow& node, rpc::DatanodeReportType::type type) {
   const bool dead = node.liveness == blocks::DatanodeLiveness::kDead;
   switch (type) {
     case rpc::DatanodeReportType::ALL:
@@ -109,32 +109,29 @@ void ClientService::getDatanodeReport(Cob<std::vector<rpc::DatanodeInfo>> cob, E
   }
   Status valid = CheckBlockManagement();
   if (!valid.ok()) return Fail(exn_cob, valid);
-  // The datanode manager's clock is the namenode's steady clock.
-  const int64_t now_ms = blocks::SteadyClock().NowMs();
+  // The same rows the web page shows (namenode/status), in the same order.
   std::vector<rpc::DatanodeInfo> out;
-  for (const blocks::DatanodeSnapshot& node : datanodes_->ListNodes()) {
+  for (const status::DatanodeRow& node : status::ListDatanodeRows(StatusInputs())) {
     if (!WantedInReport(node, type)) continue;
     rpc::DatanodeInfo info;
-    info.id.storage_id = node.registration.storage_id;
-    info.id.host = node.registration.host;
-    info.id.data_port = node.registration.data_port;
-    info.id.rpc_port = node.registration.rpc_port;
-    info.id.__set_rack(node.registration.rack);
+    info.id.storage_id = node.storage_id;
+    info.id.host = node.host;
+    info.id.data_port = node.data_port;
+    info.id.rpc_port = node.rpc_port;
+    info.id.__set_rack(node.rack);
+    if (node.http_port > 0) info.id.__set_http_port(node.http_port);
     info.liveness = blocks::LivenessName(node.liveness);
     info.admin_state = blocks::AdminStateName(node.admin_state);
-    info.capacity = node.capacity;
-    info.used = node.used;
-    info.remaining = node.remaining;
-    info.num_blocks = block_map_->NodeBlockCount(node.index);
-    info.last_contact_ms_ago = std::max<int64_t>(0, now_ms - node.last_contact_ms);
+    info.capacity = node.capacity_bytes;
+    info.used = node.used_bytes;
+    info.remaining = node.remaining_bytes;
+    info.num_blocks = node.blocks;
+    info.last_contact_ms_ago = node.last_contact_ms_ago;
     info.active_transfers = node.active_transfers;
     info.failed_volumes = node.failed_volumes;
-    info.volumes = static_cast<int32_t>(node.volumes.size());
+    info.volumes = node.volumes;
     out.push_back(std::move(info));
   }
-  std::sort(out.begin(), out.end(), [](const rpc::DatanodeInfo& a, const rpc::DatanodeInfo& b) {
-    return std::tie(a.id.host, a.id.data_port) < std::tie(b.id.host, b.id.data_port);
-  });
   cob(out);
 }
 

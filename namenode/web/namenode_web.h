@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "common/result.h"
+
 namespace talus {
 class Namesystem;
 class UserGroups;
@@ -32,21 +34,32 @@ struct NamenodeWebOptions {
   int64_t start_time_ms = 0;     // wall clock, ms since the epoch
   // Browsing and downloads act as this user, with its permissions (HDFS's static web user).
   std::string web_user = "dr.who";
+  // How often operation rates are sampled for /api/v1/ops (10 minutes of samples are kept).
+  int64_t ops_sample_interval_ms = 5000;
+  // Shown on the page. The namenode does not record a cluster id yet (the namespace reserves a
+  // key for one, keys::kMetaClusterId, that nothing writes), so this stays empty.
+  std::string cluster_id;
 };
 
 class NamenodeWeb {
  public:
-  explicit NamenodeWeb(NamenodeWebOptions options);
+  // Every pointer of `options` must be set and outlive the web server; the web user must be a
+  // valid user name. InvalidArgument otherwise.
+  static Result<std::unique_ptr<NamenodeWeb>> Create(NamenodeWebOptions options);
   ~NamenodeWeb();  // stops the sampler
   NamenodeWeb(const NamenodeWeb&) = delete;
   NamenodeWeb& operator=(const NamenodeWeb&) = delete;
 
   // Adds the page, /api/v1/* and /metrics to `server` (before it starts), and starts sampling
-  // operation rates for the charts.
+  // operation rates for the charts. The handlers share ownership of what they use, so they stay
+  // safe even if this object dies before the server stops.
   void Register(web::HttpServer* server);
 
+  struct State;
+
  private:
-  NamenodeWebOptions options_;
+  explicit NamenodeWeb(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace talus
