@@ -10,8 +10,7 @@
 namespace talus::datanode {
 namespace {
 
-constexpr char kTransferOpsMetric[] = "talus_datanode_transfer_ops_total";
-constexpr char kReadOpLabel[] = "read_block";
+constexpr char kBlocksReadMetric[] = "talus_datanode_blocks_read_total";
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -38,19 +37,12 @@ nlohmann::json NamenodesJson(const Datanode& dn) {
   return out;
 }
 
-// READ_BLOCK ops the data port served, as its metrics count them (the transfer server keeps
-// no count of its own per op).
+// Block reads the data port served to their end, as its metrics count them (the transfer
+// server keeps no per-op count of its own); 0 before the first read registers the family.
 int64_t BlockReadsServed() {
   int64_t total = 0;
-  for (const auto& [labels, value] :
-       metrics::DefaultRegistry().CounterValues(kTransferOpsMetric)) {
-    bool read = false;
-    bool ok = true;
-    for (const auto& [name, label_value] : labels) {
-      if (name == "op") read = label_value == kReadOpLabel;
-      if (name == "result" || name == "status") ok = label_value == "ok" || label_value == "success";
-    }
-    if (read && ok) total += value;
+  for (const auto& [labels, value] : metrics::DefaultRegistry().CounterValues(kBlocksReadMetric)) {
+    total += value;
   }
   return total;
 }

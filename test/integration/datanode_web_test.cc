@@ -230,6 +230,7 @@ TEST_F(DatanodeWebTest, DownloadReturnsTheFileBytes) {
   // Several blocks, and not a whole number of the server's 1 MiB chunks.
   const std::string data = test::RandomBytes(5 * kBlock + 12345, 11);
   ASSERT_TRUE(test::WriteWholeFile(*fs_, "/web/big.bin", data).ok());
+  const int64_t reads = DatanodeJson()["transfers"]["reads"];
   test::HttpAnswer answer = Get(DownloadTarget("/web/big.bin"));
   ASSERT_EQ(answer.status, 200) << answer.body.substr(0, 500);
   EXPECT_EQ(answer.Header("Content-Type"), "application/octet-stream");
@@ -237,6 +238,11 @@ TEST_F(DatanodeWebTest, DownloadReturnsTheFileBytes) {
   EXPECT_EQ(answer.Header("Content-Disposition"), "attachment; filename=\"big.bin\"");
   ASSERT_EQ(answer.body.size(), data.size());
   EXPECT_TRUE(answer.body == data);
+  // Its six blocks were read from this datanode's data port.
+  // (counted as each read ends, which may be just after the client has its last byte).
+  EXPECT_TRUE(test::WaitFor(
+      [&] { return DatanodeJson()["transfers"]["reads"].get<int64_t>() >= reads + 6; },
+      std::chrono::seconds(5)));
 
   ASSERT_TRUE(fs_->CreateEmptyFile("/web/empty", true).ok());
   test::HttpAnswer empty = Get(DownloadTarget("/web/empty"));

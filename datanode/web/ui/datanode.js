@@ -54,23 +54,33 @@
     return e;
   }
 
-  // A usage bar: the fill's width is set through the CSSOM (allowed by the CSP, unlike a
-  // style attribute).
-  function fillBar(bar, pct) {
-    const clamped = Math.max(0, Math.min(100, pct));
-    bar.dataset.value = clamped.toFixed(1);
-    bar.dataset.level = clamped >= 90 ? 'bad' : clamped >= 75 ? 'warn' : 'ok';
-    let fill = bar.firstElementChild;
-    if (!fill) {
-      fill = el('div', null, 'bar-fill');
-      bar.appendChild(fill);
+  // A usage bar: Talus's replicas, then what else fills the disk (other files, space held for
+  // replicas being written), so a disk filled by something else shows as full. Widths are
+  // set through the CSSOM (allowed by the CSP, unlike a style attribute).
+  function fillBar(bar, pct, otherPct) {
+    const used = Math.max(0, Math.min(100, pct));
+    const other = Math.max(0, Math.min(100 - used, otherPct || 0));
+    bar.dataset.value = used.toFixed(1);
+    bar.dataset.other = other.toFixed(1);
+    const full = used + other;
+    bar.dataset.level = full >= 90 ? 'bad' : full >= 75 ? 'warn' : 'ok';
+    if (bar.children.length < 2) {
+      while (bar.firstChild) bar.removeChild(bar.firstChild);
+      bar.appendChild(el('div', null, 'bar-fill'));
+      bar.appendChild(el('div', null, 'bar-other'));
     }
-    fill.style.width = clamped.toFixed(1) + '%';
+    bar.children[0].style.width = used.toFixed(2) + '%';
+    bar.children[1].style.width = other.toFixed(2) + '%';
+    bar.title = 'Talus replicas ' + used.toFixed(1) + ' %, other use ' + other.toFixed(1) + ' %';
   }
 
-  function newBar(pct) {
+  function otherPercent(capacity, used, remaining) {
+    return capacity > 0 ? percent(Math.max(0, capacity - used - remaining), capacity) : 0;
+  }
+
+  function newBar(pct, otherPct) {
     const bar = el('div', null, 'bar');
-    fillBar(bar, pct);
+    fillBar(bar, pct, otherPct);
     return bar;
   }
 
@@ -95,8 +105,9 @@
     setFact('used-bytes', formatBytes(d.used_bytes), d.used_bytes);
     setFact('remaining-bytes', formatBytes(d.remaining_bytes), d.remaining_bytes);
     const usedPct = percent(d.used_bytes, d.capacity_bytes);
-    fillBar($('used-bar'), usedPct);
-    setFact('used-percent', usedPct.toFixed(1) + ' %');
+    const otherPct = otherPercent(d.capacity_bytes, d.used_bytes, d.remaining_bytes);
+    fillBar($('used-bar'), usedPct, otherPct);
+    setFact('used-percent', usedPct.toFixed(1) + ' % (other use ' + otherPct.toFixed(1) + ' %)');
     setFact('replicas', String(d.replicas), d.replicas);
 
     const t = d.transfers || {};
@@ -129,7 +140,8 @@
       tr.appendChild(cap);
       const used = el('td', null, 'used');
       used.dataset.value = String(v.used_bytes);
-      used.appendChild(newBar(percent(v.used_bytes, v.capacity_bytes)));
+      used.appendChild(newBar(percent(v.used_bytes, v.capacity_bytes),
+                              otherPercent(v.capacity_bytes, v.used_bytes, v.remaining_bytes)));
       used.appendChild(el('span', formatBytes(v.used_bytes) + ' (' +
                                   percent(v.used_bytes, v.capacity_bytes).toFixed(1) + ' %)'));
       tr.appendChild(used);
@@ -198,10 +210,10 @@
         return nn.address;
       }).join(', '));
     }
-    const usedPct = percent(d.used_bytes, d.capacity_bytes);
-    if (d.capacity_bytes > 0 && usedPct >= 90) {
+    const remainingPct = percent(d.remaining_bytes, d.capacity_bytes);
+    if (d.capacity_bytes > 0 && remainingPct < 10) {
       if (level === 'ok') level = 'warn';
-      reasons.push('storage ' + usedPct.toFixed(1) + ' % used');
+      reasons.push('only ' + remainingPct.toFixed(1) + ' % of the storage remains');
     }
     const health = $('health');
     health.dataset.health = level;
