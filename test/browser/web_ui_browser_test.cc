@@ -106,7 +106,10 @@ class WebUiBrowserTest : public ::testing::Test {
     download_dir_ = out_dir_ + "/downloads";
     fs::remove_all(download_dir_);
 
-    test::StartFastCluster(3, kBlock, {}, &cluster_, &fs_);
+    // Heartbeats every 500 ms rather than FastFailureFlags' 200: a datanode's remaining bytes
+    // move with anything written to its disk, and each heartbeat carries them, so the report and
+    // the page agree only between heartbeats; a node is still dead after 3 s.
+    test::StartFastCluster(3, kBlock, {"--heartbeat_interval_ms=500"}, &cluster_, &fs_);
     if (HasFatalFailure()) return;
     base_ = "http://" + cluster_->namenode_http_address(0) + "/";
 
@@ -171,9 +174,9 @@ class WebUiBrowserTest : public ::testing::Test {
     return out;
   }
 
-  // Waits until the Overview shows exactly what dfsadmin -report prints (both are read again
-  // on every try, so a figure moving between the two reads is no failure: only a page that
-  // never agrees is).
+  // Waits until the Overview shows exactly what dfsadmin -report prints. Each try reads the
+  // report, then has the page fetch afresh (its Refresh button) and compares: a figure that
+  // moved between the two reads is no failure, only a page that never agrees is.
   void ExpectOverviewMatchesReport() {
     std::map<std::string, std::string> report, page;
     std::string raw;
@@ -186,6 +189,7 @@ class WebUiBrowserTest : public ::testing::Test {
           }
           raw = r.out;
           report = ParseReport(r.out);
+          RefreshNow();
           std::vector<std::string> ids;
           for (const auto& [id, value] : report) ids.push_back(id);
           page = PageValues(ids);
@@ -206,6 +210,7 @@ class WebUiBrowserTest : public ::testing::Test {
           std::string dirs, files;
           if (r.exit_code != 0 || !(in >> dirs >> files)) return false;
           counted = {{"directories", dirs}, {"files", files}};
+          RefreshNow();
           shown = PageValues({"directories", "files"});
           return shown == counted;
         },
@@ -241,17 +246,25 @@ class WebUiBrowserTest : public ::testing::Test {
     return r.ok() ? *r : "(" + r.status().ToString() + ")";
   }
 
-  int RefreshCount() {
-    json v = Js("return Number(document.body.getAttribute('data-refresh-count') || 0);");
+  // The number of the last refresh (fetch and redraw) the page finished / began.
+  int RefreshCount() { return BodyNumber("data-refresh-count"); }
+  int RefreshStarted() { return BodyNumber("data-refresh-started"); }
+  int BodyNumber(const std::string& attribute) {
+    json v = Js("return Number(document.body.getAttribute(arguments[0]) || 0);",
+                json::array({attribute}));
     return v.is_number() ? v.get<int>() : -1;
   }
 
-  // Waits for the page to fetch and redraw once more.
-  void WaitForRefresh() {
-    const int before = RefreshCount();
-    EXPECT_TRUE(test::WaitFor([&] { return RefreshCount() > before; }, seconds(10),
-                              std::chrono::milliseconds(100)));
+  // Waits until the page has finished a refresh begun after this call: on its own timer, or at
+  // once when `click` presses the page's Refresh button.
+  void WaitForRefresh(bool click = false) {
+    const int begun = RefreshStarted();
+    if (click) Click("#refresh-now");
+    EXPECT_TRUE(test::WaitFor([&] { return RefreshCount() > begun; }, seconds(10),
+                              std::chrono::milliseconds(20)))
+        << "no refresh after #" << begun;
   }
+  void RefreshNow() { WaitForRefresh(/*click=*/true); }
 
   std::string out_dir_;
   std::string download_dir_;
@@ -441,6 +454,9 @@ TEST_F(WebUiBrowserTest, OperatorReadsHealthBrowsesDownloadsAndSeesANodeDie) {
   EXPECT_EQ(PageValues({"capacity-bytes"})["capacity-bytes"].empty(), false);
   EXPECT_EQ(Attr("#health", "data-health"), "bad");
   Screenshot("06-namenode-unreachable");
+
+  // Nothing the page did all along was blocked by its Content-Security-Policy.
+  EXPECT_EQ(Js("return document.body.getAttribute('data-csp-violations');"), json(nullptr));
 }
 
 }  // namespace

@@ -21,7 +21,8 @@
     listingError: '',
     fileError: '',      // why the open file's blocks could not be shown
     blocks: null,       // blocks answer of the open file
-    refreshCount: 0,
+    refreshStarted: 0,  // refreshes begun; each is numbered, and body[data-refresh-count]
+                        // names the last one finished (tests wait for one begun after an event)
     timer: null,
     inFlight: false,
     rendered: {},       // JSON of what each part last drew, to skip identical redraws
@@ -247,7 +248,7 @@
     const c = state.cluster;
     if (!c) return;
     $('nn-header-address').textContent = c.namenode ? c.namenode.rpc_address : '';
-    $('cluster-id').textContent = c.cluster_id || '';
+    $('cluster-id').textContent = c.cluster_id || '(none)';
     $('version').textContent = c.version || '';
     setFact('start-time', dateTime(c.start_time_ms), c.start_time_ms,
             c.now_ms ? 'up ' + ago(c.now_ms - c.start_time_ms).replace(' ago', '') : '');
@@ -263,6 +264,7 @@
     const tip = $('safe-mode-tip');
     tip.textContent = sm.tip || '';
     tip.hidden = !sm.tip;
+    tip.classList.toggle('tip-warn', !!sm.on);
 
     const peersTable = $('peers-table');
     const peers = nn.peers || [];
@@ -370,7 +372,9 @@
       g.appendChild(svg('rect', { x: labelW, y: y, width: Math.max(capW, 1), height: rowH - 8,
                                   class: 'cap-total' },
                         svg('title', null, 'capacity ' + exactBytes(n.capacity_bytes))));
-      g.appendChild(svg('rect', { x: labelW, y: y, width: usedW, height: rowH - 8, class: 'cap-used',
+      // A sliver even for a few bytes on a big disk: "used" must not look like "empty".
+      const usedShown = n.used_bytes > 0 ? Math.max(usedW, 2) : 0;
+      g.appendChild(svg('rect', { x: labelW, y: y, width: usedShown, height: rowH - 8, class: 'cap-used',
                                   'data-value': n.used_bytes },
                         svg('title', null, n.address + ': used ' + exactBytes(n.used_bytes) +
                                                ' of ' + exactBytes(n.capacity_bytes))));
@@ -685,6 +689,8 @@
   }
 
   async function refresh() {
+    const id = ++state.refreshStarted;
+    document.body.setAttribute('data-refresh-started', String(id));
     const route = state.route;
     const jobs = [
       api('/api/v1/cluster').then((c) => { state.cluster = c; }),
@@ -734,8 +740,7 @@
       $('last-refresh').setAttribute('data-time-ms', String(now));
     }
     renderAll();
-    state.refreshCount++;
-    document.body.setAttribute('data-refresh-count', String(state.refreshCount));
+    document.body.setAttribute('data-refresh-count', String(id));
   }
 
   async function loop() {
@@ -766,9 +771,18 @@
   }
 
   function start() {
+    // Anything the Content-Security-Policy blocks is a bug of this page: counted where a test
+    // reads it.
+    let violations = 0;
+    document.addEventListener('securitypolicyviolation', (e) => {
+      violations++;
+      document.body.setAttribute('data-csp-violations', String(violations));
+      console.warn('blocked by the Content-Security-Policy:', e.violatedDirective, e.blockedURI);
+    });
     state.route = parseRoute();
     showTab();
     $('datanodes-table').querySelector('thead').addEventListener('click', onSortClick);
+    $('refresh-now').addEventListener('click', refreshNow);
     window.addEventListener('hashchange', onHashChange);
     renderHealth();
     loop();
