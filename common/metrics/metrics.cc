@@ -68,9 +68,10 @@ std::string FormatValue(double v) {
     std::snprintf(buf, sizeof(buf), "%.0f", v);
     return buf;
   }
-  // The shortest text that reads back as the same double: 0.00025, not 0.00025000000000000001.
+  // The shortest text that reads back as the same double, in %g style as Prometheus's own
+  // clients write it: 0.00025 and 0.0005 (not 0.00025000000000000001 or 5e-04), 5e-05.
   char buf[40];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::general);
   return std::string(buf, end);
 }
 
@@ -101,6 +102,14 @@ std::vector<std::string> LabelValues(const Labels& labels) {
   return values;
 }
 
+bool HasDuplicateNames(const Labels& labels) {
+  std::set<std::string> names;
+  for (const auto& label : labels) {
+    if (!names.insert(label.first).second) return true;
+  }
+  return false;
+}
+
 // Collects collectors' samples grouped by family, so that each family is exported whole.
 class GroupingWriter : public SampleWriter {
  public:
@@ -108,6 +117,7 @@ class GroupingWriter : public SampleWriter {
     std::string help;
     int kind = kGauge;
     std::vector<std::pair<Labels, double>> samples;
+    std::set<Labels> seen;
   };
 
   void Gauge(const std::string& name, const std::string& help, const Labels& labels,
@@ -128,6 +138,7 @@ class GroupingWriter : public SampleWriter {
     for (const auto& label : labels) {
       CHECK(IsValidLabelName(label.first)) << "bad label name " << label.first << " of " << name;
     }
+    CHECK(!HasDuplicateNames(labels)) << name << " with a label given twice";
     auto [it, inserted] = families.try_emplace(name);
     if (inserted) {
       it->second.help = help;
@@ -135,9 +146,36 @@ class GroupingWriter : public SampleWriter {
     } else {
       CHECK_EQ(it->second.kind, kind) << name << " collected as two kinds";
     }
+    if (!it->second.seen.insert(labels).second) {
+      LOG_EVERY_N(ERROR, 100) << "metric " << name << " collected twice with the same labels; "
+                              << "the repeat is dropped";
+      return;
+    }
     it->second.samples.emplace_back(labels, value);
   }
 };
+
+// The names of the series a histogram family writes besides its own.
+const char* const kHistogramSuffixes[] = {"_bucket", "_sum", "_count"};
+
+// Whether exporting family `name` (of `kind`) next to `others` would write a series name twice:
+// a histogram "x" writes x_bucket, x_sum and x_count.
+template <typename Map, typename KindOf>
+bool ClashesWith(const std::string& name, int kind, const Map& others, KindOf kind_of) {
+  if (kind == kHistogram) {
+    for (const char* suffix : kHistogramSuffixes) {
+      if (others.count(name + suffix) != 0) return true;
+    }
+  }
+  for (const char* suffix : kHistogramSuffixes) {
+    const std::string s = suffix;
+    if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
+      auto it = others.find(name.substr(0, name.size() - s.size()));
+      if (it != others.end() && kind_of(it->second) == kHistogram) return true;
+    }
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -151,6 +189,7 @@ Histogram::Histogram(std::vector<double> upper_bounds)
 }
 
 void Histogram::Observe(double value) {
+  if (std::isnan(value)) return;
   // Buckets are "less than or equal": the first bound >= value.
   size_t i = std::lower_bound(upper_bounds_.begin(), upper_bounds_.end(), value) -
              upper_bounds_.begin();
@@ -160,7 +199,6 @@ void Histogram::Observe(double value) {
       old_bits, std::bit_cast<uint64_t>(std::bit_cast<double>(old_bits) + value),
       std::memory_order_relaxed)) {
   }
-  count_.fetch_add(1, std::memory_order_relaxed);
 }
 
 Histogram::Snapshot Histogram::Take() const {
@@ -196,6 +234,9 @@ struct Registry::Family {
   std::map<std::vector<std::string>, std::unique_ptr<Histogram>> histograms;
 };
 
+Registry::Registry() = default;
+Registry::~Registry() = default;
+
 Registry::Family* Registry::FamilyFor(const std::string& name, const std::string& help,
                                       int kind, const Labels& labels) {
   CHECK(IsValidMetricName(name)) << "bad metric name " << name;
@@ -203,9 +244,13 @@ Registry::Family* Registry::FamilyFor(const std::string& name, const std::string
     CHECK(IsValidLabelName(label.first)) << "bad label name " << label.first << " of " << name;
     CHECK(!(kind == kHistogram && label.first == "le")) << name << ": le is reserved";
   }
-  auto [it, inserted] = families_.try_emplace(name);
+  CHECK(!HasDuplicateNames(labels)) << name << " with a label given twice";
+  auto it = families_.find(name);
+  const bool inserted = it == families_.end();
   if (inserted) {
-    it->second = std::make_unique<Family>();
+    CHECK(!ClashesWith(name, kind, families_, [](const auto& f) { return f->kind; }))
+        << name << " clashes with a histogram's _bucket/_sum/_count series";
+    it = families_.emplace(name, std::make_unique<Family>()).first;
     it->second->help = help;
     it->second->kind = kind;
     it->second->label_names = LabelNames(labels);
@@ -250,14 +295,14 @@ Histogram* Registry::GetHistogram(const std::string& name, const std::string& he
 }
 
 int Registry::AddCollector(Collector collector) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(collectors_mu_);
   int id = next_collector_id_++;
   collectors_.emplace(id, std::move(collector));
   return id;
 }
 
 void Registry::RemoveCollector(int id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(collectors_mu_);
   collectors_.erase(id);
 }
 
@@ -276,9 +321,10 @@ std::vector<std::pair<Labels, int64_t>> Registry::CounterValues(const std::strin
 }
 
 std::string Registry::ExportText() const {
-  std::lock_guard<std::mutex> lock(mu_);
   GroupingWriter collected;
+  std::lock_guard<std::mutex> collectors_lock(collectors_mu_);
   for (const auto& [id, collector] : collectors_) collector(collected);
+  std::lock_guard<std::mutex> lock(mu_);
 
   std::set<std::string> names;
   for (const auto& [name, family] : families_) names.insert(name);
@@ -292,7 +338,14 @@ std::string Registry::ExportText() const {
       LOG_EVERY_N(ERROR, 100) << "metric " << name << " both registered and collected; "
                               << "the collected samples are dropped";
       gathered = collected.families.end();
+    } else if (gathered != collected.families.end() &&
+               ClashesWith(name, gathered->second.kind, families_,
+                           [](const auto& f) { return f->kind; })) {
+      LOG_EVERY_N(ERROR, 100) << "collected metric " << name
+                              << " clashes with a histogram's series; dropped";
+      gathered = collected.families.end();
     }
+    if (registered == families_.end() && gathered == collected.families.end()) continue;
     if (registered != families_.end()) {
       const Family& f = *registered->second;
       out += "# HELP " + name + " " + EscapeHelp(f.help) + "\n";

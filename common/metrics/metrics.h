@@ -32,6 +32,7 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 // Monotonic; only grows (a restart of the process starts it again at 0, as Prometheus expects).
 class Counter {
  public:
+  // `by` must not be negative (a counter that went down would read as a restart).
   void Increment(int64_t by = 1) { value_.fetch_add(by, std::memory_order_relaxed); }
   int64_t value() const { return value_.load(std::memory_order_relaxed); }
 
@@ -54,6 +55,7 @@ class Gauge {
 class Histogram {
  public:
   explicit Histogram(std::vector<double> upper_bounds);
+  // NaN is ignored (it would poison the sum for good).
   void Observe(double value);
 
   struct Snapshot {
@@ -67,8 +69,8 @@ class Histogram {
  private:
   const std::vector<double> upper_bounds_;
   std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // non-cumulative, size bounds + 1
-  std::atomic<uint64_t> count_{0};
   std::atomic<uint64_t> sum_bits_{0};  // a double, updated by compare-and-swap
+  // The count is the sum of the buckets (read at Take), so it is never out of step with them.
 };
 
 // Seconds, 50 µs to 10 s: RPCs, journal syncs, disk writes.
@@ -87,7 +89,8 @@ class SampleWriter {
 
 class Registry {
  public:
-  Registry() = default;
+  Registry();   // out of line, as the destructor
+  ~Registry();  // Family is defined in the .cc
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
 
@@ -99,8 +102,11 @@ class Registry {
   Histogram* GetHistogram(const std::string& name, const std::string& help,
                           const std::vector<double>& upper_bounds, const Labels& labels = {});
 
-  // Called at every scrape, in the order added, after the registered metrics. Returns an id for
-  // RemoveCollector (a collector reading an object must be removed before the object dies).
+  // Called at every scrape, in the order added. Returns an id for RemoveCollector (a collector
+  // reading an object must be removed before the object dies: RemoveCollector waits for a scrape
+  // running it). A collector may call Get* of this registry, but not Add/RemoveCollector or
+  // ExportText. A family both registered and collected is exported as registered only; a
+  // collected sample repeating an earlier one's name and labels is dropped (both logged).
   using Collector = std::function<void(SampleWriter&)>;
   int AddCollector(Collector collector);
   void RemoveCollector(int id);
@@ -117,10 +123,13 @@ class Registry {
   Family* FamilyFor(const std::string& name, const std::string& help, int kind,
                     const Labels& labels);
 
+  // Lock order: collectors_mu_ before mu_. Collectors run under collectors_mu_ only, so they may
+  // register metrics.
+  mutable std::mutex collectors_mu_;
+  std::map<int, Collector> collectors_;  // guarded by collectors_mu_
+  int next_collector_id_ = 1;            // guarded by collectors_mu_
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<Family>> families_;  // guarded by mu_
-  std::map<int, Collector> collectors_;                       // guarded by mu_
-  int next_collector_id_ = 1;                                 // guarded by mu_
 };
 
 // The registry a daemon exports on /metrics.

@@ -12,7 +12,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <string_view>
 #include <unordered_map>
 
 #include <glog/logging.h>
@@ -20,6 +22,8 @@
 #include <thrift/async/TAsyncProcessor.h>
 #include <thrift/protocol/TBinaryProtocol.h>
 #include <thrift/transport/TBufferTransports.h>
+
+#include "common/metrics/metrics.h"
 
 namespace talus {
 
@@ -105,7 +109,112 @@ std::string PeerHostOf(int fd) {
   return host;
 }
 
+// The method a request calls, from its strict binary message header (version and type, name
+// length, name): "" unless it is an identifier of at most kMaxMethodNameBytes characters.
+constexpr uint32_t kMaxMethodNameBytes = 64;
+constexpr uint32_t kVersionMask = 0xffff0000u;
+constexpr uint32_t kBinaryVersion1 = 0x80010000u;
+constexpr uint32_t kMessageTypeException = 3;  // T_EXCEPTION
+
+std::string_view MethodNameOf(const uint8_t* message, uint32_t size) {
+  if (size < 8) return {};
+  if ((LoadBigEndian32(message) & kVersionMask) != kBinaryVersion1) return {};
+  const uint32_t length = LoadBigEndian32(message + 4);
+  if (length == 0 || length > kMaxMethodNameBytes || length > size - 8) return {};
+  std::string_view name(reinterpret_cast<const char*>(message + 8), length);
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                    (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return {};
+  }
+  return name;
+}
+
+// Lookups by string_view without building a string (C++20 heterogeneous lookup).
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+
+// A request's counter and latency histogram.
+struct MethodMetrics {
+  metrics::Counter* requests = nullptr;
+  metrics::Histogram* latency = nullptr;
+};
+
 }  // namespace
+
+// The server's metrics. Methods are learned from answered requests: a name is given its own
+// label once the processor has answered it with something other than an exception message
+// (an unknown method is answered with one), so a client sending made-up names cannot create
+// labels. Loop threads keep their own caches of learned methods and take mu_ only for a name
+// they have not seen yet.
+class AsyncThriftServer::Metrics {
+ public:
+  static constexpr size_t kMaxMethods = 256;
+
+  Metrics(metrics::Registry* registry, const std::string& server)
+      : registry_(registry), server_(server) {
+    open_connections = registry->GetGauge("talus_rpc_open_connections",
+                                          "Thrift connections open now.", {{"server", server}});
+    accepted = registry->GetCounter("talus_rpc_connections_total",
+                                    "Thrift connections accepted.", {{"server", server}});
+    refused = registry->GetCounter(
+        "talus_rpc_refused_connections_total",
+        "Thrift connections closed at once because the server's connection limit was reached.",
+        {{"server", server}});
+    unknown_ = Register("unknown");
+    other_ = Register("other");
+  }
+
+  // A learned method's metrics; null for a name not learned yet. All names count as "other"
+  // once kMaxMethods are learned.
+  const MethodMetrics* Known(std::string_view name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = methods_.find(name);
+    if (it != methods_.end()) return &it->second;
+    return full_ ? &other_ : nullptr;
+  }
+
+  // `name` was answered as a method the processor knows: its metrics, from now on.
+  const MethodMetrics* Learn(std::string_view name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = methods_.find(name);
+    if (it != methods_.end()) return &it->second;
+    if (methods_.size() >= kMaxMethods) {
+      full_ = true;
+      return &other_;
+    }
+    return &methods_.emplace(std::string(name), Register(std::string(name))).first->second;
+  }
+
+  const MethodMetrics* unknown() const { return &unknown_; }
+
+  metrics::Gauge* open_connections;
+  metrics::Counter* accepted;
+  metrics::Counter* refused;
+
+ private:
+  MethodMetrics Register(const std::string& method) {
+    const metrics::Labels labels = {{"server", server_}, {"method", method}};
+    return MethodMetrics{
+        registry_->GetCounter("talus_rpc_requests_total", "Thrift requests answered, by method.",
+                              labels),
+        registry_->GetHistogram("talus_rpc_latency_seconds",
+                                "Thrift request latency from dispatch to the response, seconds.",
+                                metrics::LatencyBuckets(), labels)};
+  }
+
+  metrics::Registry* const registry_;
+  const std::string server_;
+  MethodMetrics unknown_;
+  MethodMetrics other_;
+  std::mutex mu_;
+  // Never erased: pointers to the values stay valid (node-based map).
+  std::unordered_map<std::string, MethodMetrics, NameHash, std::equal_to<>> methods_;  // mu_
+  bool full_ = false;                                                                 // mu_
+};
 
 const std::string& AsyncThriftServer::CurrentPeerHost() {
   static const std::string kNone;
@@ -117,10 +226,11 @@ const std::string& AsyncThriftServer::CurrentPeerHost() {
 class AsyncThriftServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(int fd, Loop* loop, std::shared_ptr<apache::thrift::async::TAsyncProcessor> processor,
-             int max_frame_bytes)
+             int max_frame_bytes, std::shared_ptr<Metrics> metrics)
       : fd_number_(fd),
         loop_(loop),
         processor_(std::move(processor)),
+        metrics_(std::move(metrics)),
         max_frame_bytes_(max_frame_bytes),
         in_cap_(kInitialReadBytes),
         in_(new uint8_t[kInitialReadBytes]),
@@ -160,6 +270,8 @@ class AsyncThriftServer::Connection : public std::enable_shared_from_this<Connec
   const int fd_number_;  // the descriptor, as the loop knows it; closed only by the loop
   Loop* const loop_;
   const std::shared_ptr<apache::thrift::async::TAsyncProcessor> processor_;
+  // Null: no metrics. Recorded only while the connection is open (so the server lives).
+  const std::shared_ptr<Metrics> metrics_;
   const int max_frame_bytes_;
 
   // Read buffer: bytes [in_begin_, in_end_) of in_ are received and not yet dispatched.
@@ -195,8 +307,14 @@ class AsyncThriftServer::Connection : public std::enable_shared_from_this<Connec
   size_t queued_offset_ = 0;    // guarded by mu_; bytes of queued_ already sent
   bool resume_wanted_ = false;  // guarded by mu_; the loop stopped with input left to serve
   bool close_wanted_ = false;   // guarded by mu_; the loop should close this connection
+  // The request in flight, for metrics; set with in_flight_ (guarded by mu_).
+  std::chrono::steady_clock::time_point call_start_;
+  const MethodMetrics* call_metrics_ = nullptr;  // null: method not learned yet
+  std::string call_method_;                      // its name then
 
  private:
+  // Counts the request completing now and its latency; `response` is its framed answer.
+  void RecordLocked(bool ok, const uint8_t* response, uint32_t size);
   void ResetOutput() {
     out_buf_ = std::make_shared<TMemoryBuffer>();
     out_proto_ = std::make_shared<MemoryProtocol>(out_buf_, max_frame_bytes_, max_frame_bytes_,
@@ -279,8 +397,13 @@ class AsyncThriftServer::Loop {
   std::thread thread_;
   std::atomic<bool> stop_{false};
 
+  // The metrics of a request's method (see Metrics); null when not learned yet.
+  const MethodMetrics* MethodFor(std::string_view name);
+
   // Loop thread only (and StopAndJoin() after the thread has exited).
   std::unordered_map<Connection*, std::shared_ptr<Connection>> connections_;
+  // Methods this loop has seen learned (at most Metrics::kMaxMethods).
+  std::unordered_map<std::string, const MethodMetrics*, NameHash, std::equal_to<>> methods_;
   // Connections closed during the current batch of events, kept alive until the batch ends
   // because a later event of the batch may still name them.
   std::vector<std::shared_ptr<Connection>> closed_in_batch_;
@@ -320,14 +443,17 @@ void AsyncThriftServer::Connection::OnDone(uint64_t seq, bool ok) {
   std::lock_guard<std::mutex> lock(mu_);
   if (fd_ < 0 || !in_flight_ || seq != seq_) return;
   in_flight_ = false;
+  uint8_t* data;
+  uint32_t size;
+  out_buf_->getBuffer(&data, &size);
+  // Recorded before the response leaves, so a client that got its answer sees it counted.
+  // (Learning a new method takes the metrics' lock under mu_: once per method.)
+  if (metrics_ != nullptr) RecordLocked(ok, data, size);
   if (!ok) {
     LOG_EVERY_T(WARNING, 1) << "closing Thrift connection: the processor refused a request";
     RequestCloseLocked();
     return;
   }
-  uint8_t* data;
-  uint32_t size;
-  out_buf_->getBuffer(&data, &size);
   if (size > kFrameHeaderBytes) {  // nothing at all is sent for a oneway call
     uint32_t be = htonl(size - static_cast<uint32_t>(kFrameHeaderBytes));
     std::memcpy(data, &be, sizeof be);
@@ -348,6 +474,22 @@ void AsyncThriftServer::Connection::OnDone(uint64_t seq, bool ok) {
     resume_wanted_ = false;
     loop_->Post(shared_from_this());
   }
+}
+
+void AsyncThriftServer::Connection::RecordLocked(bool ok, const uint8_t* response,
+                                                 uint32_t size) {
+  const MethodMetrics* m = call_metrics_;
+  if (m == nullptr) {
+    // A method not learned yet. An exception message answers an unknown method (and
+    // unexpected handler failures): no label for a name the server may not have.
+    const bool exception =
+        !ok || (size >= kFrameHeaderBytes + 4 &&
+                (LoadBigEndian32(response + kFrameHeaderBytes) & 0xffu) == kMessageTypeException);
+    m = exception || call_method_.empty() ? metrics_->unknown() : metrics_->Learn(call_method_);
+  }
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - call_start_;
+  m->requests->Increment();
+  m->latency->Observe(took.count());
 }
 
 bool AsyncThriftServer::Connection::FlushQueued() {
@@ -408,7 +550,8 @@ void AsyncThriftServer::Loop::HandleInbox() {
   }
   for (int fd : fds) {
     auto c = std::make_shared<Connection>(fd, this, server_->processor_,
-                                          server_->options_.max_frame_bytes);
+                                          server_->options_.max_frame_bytes,
+                                          server_->metrics_);
     epoll_event ev{};
     // Edge-triggered: an event says "something new", so a connection that waits for its
     // request's completion costs no wakeups; EPOLLOUT is watched from the start and fires
@@ -561,11 +704,22 @@ bool AsyncThriftServer::Loop::Dispatch(Connection* c) {
   c->in_begin_ += kFrameHeaderBytes + length;
   try {
     c->PrepareCall(frame + kFrameHeaderBytes, length);
+    const MethodMetrics* method = nullptr;
+    std::string_view name;
+    if (c->metrics_ != nullptr) {
+      name = MethodNameOf(frame + kFrameHeaderBytes, length);
+      method = name.empty() ? c->metrics_->unknown() : MethodFor(name);
+    }
     uint64_t seq;
     {
       std::lock_guard<std::mutex> lock(c->mu_);
       seq = ++c->seq_;
       c->in_flight_ = true;
+      if (c->metrics_ != nullptr) {
+        c->call_start_ = std::chrono::steady_clock::now();
+        c->call_metrics_ = method;
+        if (method == nullptr) c->call_method_.assign(name);
+      }
     }
     // The callback's reference keeps the connection, and so the buffers the generated code
     // writes into and the processor itself, alive until the completion.
@@ -579,6 +733,15 @@ bool AsyncThriftServer::Loop::Dispatch(Connection* c) {
     return false;
   }
   return true;
+}
+
+const MethodMetrics* AsyncThriftServer::Loop::MethodFor(std::string_view name) {
+  auto it = methods_.find(name);
+  if (it != methods_.end()) return it->second;
+  const MethodMetrics* m = server_->metrics_->Known(name);
+  // "other" is not cached: names beyond the limit would grow the cache without bound.
+  if (m != nullptr && methods_.size() < Metrics::kMaxMethods) methods_.emplace(name, m);
+  return m;
 }
 
 void AsyncThriftServer::Loop::Close(Connection* c) {
@@ -703,6 +866,12 @@ Result<std::unique_ptr<AsyncThriftServer>> AsyncThriftServer::Start(
   std::unique_ptr<AsyncThriftServer> server(new AsyncThriftServer());
   server->processor_ = std::move(processor);
   server->options_ = options;
+  if (!options.metrics_name.empty()) {
+    server->metrics_ = std::make_shared<Metrics>(
+        options.metrics_registry != nullptr ? options.metrics_registry
+                                            : &metrics::DefaultRegistry(),
+        options.metrics_name);
+  }
   // On any error below, the destructor's Stop() undoes what was done.
   ASSIGN_OR_RETURN(server->listen_fd_, Listen(options.host, options.port, &server->port_));
   server->accept_stop_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -743,12 +912,17 @@ void AsyncThriftServer::AcceptLoop() {
       }
       if (open_connections_.load(std::memory_order_relaxed) >= options_.max_connections) {
         refused_connections_.fetch_add(1);
+        if (metrics_ != nullptr) metrics_->refused->Increment();
         ::close(fd);
         LOG_EVERY_T(WARNING, 1) << "refusing a connection on port " << port_ << ": "
                                 << options_.max_connections << " connections are open";
         continue;
       }
       open_connections_.fetch_add(1, std::memory_order_relaxed);
+      if (metrics_ != nullptr) {
+        metrics_->accepted->Increment();
+        metrics_->open_connections->Add(1);
+      }
       int one = 1;
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       loops_[next_loop++ % loops_.size()]->AddConnection(fd);
@@ -768,6 +942,11 @@ void AsyncThriftServer::Stop() {
   if (accept_stop_fd_ >= 0) ::close(accept_stop_fd_);
   listen_fd_ = accept_stop_fd_ = -1;
   for (auto& loop : loops_) loop->StopAndJoin();
+}
+
+void AsyncThriftServer::ConnectionClosed() {
+  open_connections_.fetch_sub(1, std::memory_order_relaxed);
+  if (metrics_ != nullptr) metrics_->open_connections->Add(-1);
 }
 
 AsyncThriftServer::~AsyncThriftServer() { Stop(); }

@@ -54,12 +54,25 @@ class TAsyncProcessor;
 
 namespace talus {
 
+namespace metrics {
+class Registry;
+}  // namespace metrics
+
 struct AsyncThriftServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;                    // 0: pick a free port
   int max_frame_bytes = 16 << 20;  // larger frames: the connection is closed
   int io_threads = 2;              // event loops; connections spread round-robin
   int max_connections = 4096;      // beyond this, new connections are closed at once
+  // Non-empty: the server's metrics, labelled server="<metrics_name>" (servers of one name
+  // add up): talus_rpc_requests_total{server,method}, talus_rpc_latency_seconds{server,method}
+  // (histogram, from dispatch to the completion), talus_rpc_open_connections{server},
+  // talus_rpc_connections_total{server}, talus_rpc_refused_connections_total{server}. The
+  // method is read from the request's message header. Labels stay bounded: a name that is not
+  // an identifier of at most 64 characters, or one the processor does not know (it answers an
+  // exception), counts as method="unknown"; beyond 256 methods per server, as "other".
+  std::string metrics_name;
+  metrics::Registry* metrics_registry = nullptr;  // null: metrics::DefaultRegistry()
 };
 
 class AsyncThriftServer {
@@ -91,10 +104,11 @@ class AsyncThriftServer {
  private:
   class Connection;
   class Loop;
+  class Metrics;
 
   AsyncThriftServer() = default;
   void AcceptLoop();
-  void ConnectionClosed() { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
+  void ConnectionClosed();
 
   std::shared_ptr<apache::thrift::async::TAsyncProcessor> processor_;
   AsyncThriftServerOptions options_;
@@ -103,6 +117,7 @@ class AsyncThriftServer {
   int accept_stop_fd_ = -1;  // eventfd that tells the acceptor to exit
   std::thread acceptor_;
   std::vector<std::unique_ptr<Loop>> loops_;
+  std::shared_ptr<Metrics> metrics_;  // null without metrics_name
   std::atomic<int> open_connections_{0};
   std::atomic<int64_t> refused_connections_{0};
 

@@ -9,6 +9,7 @@
 
 #include "datanode/storage/block_meta.h"
 #include "datanode/storage/file_util.h"
+#include "datanode/transfer/transfer_metrics.h"
 
 namespace talus::datanode {
 namespace {
@@ -117,7 +118,10 @@ BlockScanner::Verdict BlockScanner::Verify(const ReplicaInfo& replica, Throttler
       if (s.IsNotFound()) return conclude(s, check_files);
       return conclude(s, read);
     }
-    if (throttle != nullptr) bytes_scanned_.fetch_add(n, std::memory_order_relaxed);
+    if (throttle != nullptr) {
+      bytes_scanned_.fetch_add(n, std::memory_order_relaxed);
+      GetDatanodeMetrics().scanner_bytes_verified->Increment(static_cast<int64_t>(n));
+    }
     offset += n;
     if (throttle != nullptr && Stopping()) return Verdict::kSkipped;
   }
@@ -138,15 +142,19 @@ void BlockScanner::ScanOne(const ReplicaInfo& replica) {
   last_scan_[replica.block_id] = LastScan{replica.genstamp, Clock::now()};
   if (verdict == Verdict::kSkipped) return;
   replicas_scanned_.fetch_add(1, std::memory_order_relaxed);
+  const DatanodeMetrics& m = GetDatanodeMetrics();
+  m.scanner_replicas_verified->Increment();
   if (verdict == Verdict::kGood) return;
   if (!reported_.insert({replica.block_id, replica.genstamp}).second) return;
   if (verdict == Verdict::kCorrupt) {
     corrupt_found_.fetch_add(1, std::memory_order_relaxed);
+    m.checksum_failures_scanner->Increment();
     LOG(WARNING) << "Block scanner: " << Name(replica) << " on " << replica.volume->root()
                  << " is corrupt: " << why;
     if (callbacks_.on_corrupt) callbacks_.on_corrupt(replica, why);
   } else {
     missing_found_.fetch_add(1, std::memory_order_relaxed);
+    m.scanner_missing_replicas->Increment();
     LOG(WARNING) << "Block scanner: " << Name(replica) << " on " << replica.volume->root()
                  << " lost a file: " << why;
     if (callbacks_.on_missing) callbacks_.on_missing(replica, why);

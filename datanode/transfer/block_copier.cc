@@ -12,6 +12,7 @@
 #include "common/crc32c.h"
 #include "common/transfer/stream_io.h"
 #include "datanode/storage/block_meta.h"
+#include "datanode/transfer/transfer_metrics.h"
 
 namespace talus::datanode {
 namespace {
@@ -91,6 +92,7 @@ Status Copier::Validate() const {
 Status Copier::Corrupt(const std::string& why) {
   LOG(WARNING) << "Copy of " << name_ << " to " << target_ << ": local replica is corrupt: "
                << why;
+  GetDatanodeMetrics().checksum_failures_read->Increment();
   if (events_ != nullptr) events_->OnBadReplica(req_.block_id, req_.genstamp);
   return Status::Corruption(name_ + ": local replica is corrupt: " + why);
 }
@@ -321,7 +323,13 @@ Status Copier::Run(CopyStats* stats) {
 Status CopyReplica(DataSet* data, const CopyRequest& request, Throttler* throttle,
                    const std::atomic<bool>* stop, ReplicaEvents* events, CopyStats* stats) {
   Copier copier(data, request, throttle, stop, events);
-  return copier.Run(stats);
+  CopyStats local;
+  Status s = copier.Run(&local);
+  const DatanodeMetrics& m = GetDatanodeMetrics();
+  (s.ok() ? m.copies_ok : m.copies_failed)->Increment();
+  if (s.ok()) m.copy_bytes->Increment(static_cast<int64_t>(local.bytes_sent));
+  if (stats != nullptr) *stats = local;
+  return s;
 }
 
 }  // namespace talus::datanode

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@
 #include "datanode/storage/block_meta.h"
 #include "datanode/transfer/ack_queue.h"
 #include "datanode/transfer/socket_buffer.h"
+#include "datanode/transfer/transfer_metrics.h"
 
 namespace talus::datanode {
 
@@ -302,6 +304,7 @@ bool BlockReceiver::Run() {
     down_fd_.Reset();
     (ok ? ctx_.counters->ops_served : ctx_.counters->ops_failed)
         .fetch_add(1, std::memory_order_relaxed);
+    if (!ok) GetDatanodeMetrics().ops_failed->Increment();
     return ok;
   };
   if (!result.ok()) {
@@ -423,6 +426,7 @@ TransferStatus BlockReceiver::WriteLocally(const PacketView& packet) {
       out[i + 2] = in[i + 1];
       out[i + 3] = in[i];
     }
+    const auto write_start = std::chrono::steady_clock::now();
     Status s = ctx_.data->Append(
         op_.block_id, genstamp_, h.offset_in_block,
         std::string_view(reinterpret_cast<const char*>(packet.data), h.data_len),
@@ -431,6 +435,7 @@ TransferStatus BlockReceiver::WriteLocally(const PacketView& packet) {
       TransferStatus status = TransferStatusFor(s);
       if (status == TransferStatus::kErrorChecksum) {
         ctx_.counters->checksum_errors.fetch_add(1, std::memory_order_relaxed);
+        GetDatanodeMetrics().checksum_failures_write->Increment();
       }
       if (!queue_.aborted()) {
         LOG(WARNING) << ctx_.NodePrefix() << "WRITE_BLOCK of " << BlockName() << " from "
@@ -439,6 +444,10 @@ TransferStatus BlockReceiver::WriteLocally(const PacketView& packet) {
       return status == TransferStatus::kSuccess ? TransferStatus::kError : status;
     }
     ctx_.counters->bytes_written.fetch_add(h.data_len, std::memory_order_relaxed);
+    const DatanodeMetrics& m = GetDatanodeMetrics();
+    m.bytes_written->Increment(h.data_len);
+    m.packet_write_seconds->Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - write_start).count());
   }
   if (h.sync || h.last) {
     // Finalize syncs too; an explicit sync before it would only repeat the work.
@@ -450,6 +459,7 @@ TransferStatus BlockReceiver::WriteLocally(const PacketView& packet) {
       return TransferStatus::kError;
     }
     if (h.last) {
+      GetDatanodeMetrics().blocks_written->Increment();
       auto info = ctx_.data->GetReplica(op_.block_id);
       if (info.ok()) {
         replica_ = std::move(info).value();

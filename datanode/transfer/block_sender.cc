@@ -10,6 +10,7 @@
 #include "common/transfer/stream_io.h"
 #include "datanode/storage/block_meta.h"
 #include "datanode/storage/file_util.h"
+#include "datanode/transfer/transfer_metrics.h"
 
 namespace talus::datanode {
 
@@ -86,6 +87,7 @@ bool ServeReadBlock(const OpContext& ctx, const transfer::ReadBlockOp& op) {
     LOG(WARNING) << ctx.NodePrefix() << kOp << " of " << BlockName(op.block_id) << " to "
                  << ctx.peer << ": " << s;
     ctx.counters->ops_failed.fetch_add(1, std::memory_order_relaxed);
+    GetDatanodeMetrics().ops_failed->Increment();
     return false;
   }
 
@@ -97,6 +99,7 @@ bool ServeReadBlock(const OpContext& ctx, const transfer::ReadBlockOp& op) {
     LOG(WARNING) << ctx.NodePrefix() << kOp << " of " << BlockName(op.block_id) << " to "
                  << ctx.peer << " stopped at offset " << pos << ": " << why;
     ctx.counters->ops_failed.fetch_add(1, std::memory_order_relaxed);
+    GetDatanodeMetrics().ops_failed->Increment();
     return false;
   };
   while (pos < file_end) {
@@ -127,6 +130,7 @@ bool ServeReadBlock(const OpContext& ctx, const transfer::ReadBlockOp& op) {
                                       ctx.IoDeadline());
     if (!s.ok()) return fail(s);
     ctx.counters->bytes_read.fetch_add(n, std::memory_order_relaxed);
+    GetDatanodeMetrics().bytes_read->Increment(static_cast<int64_t>(n));
     pos += n;
   }
   if (tail_from_buffer || send_end == start) {
@@ -147,7 +151,9 @@ bool ServeReadBlock(const OpContext& ctx, const transfer::ReadBlockOp& op) {
     s = transfer::WritePacket(ctx.fd, header, tail_sum, tail, ctx.IoDeadline());
     if (!s.ok()) return fail(s);
     ctx.counters->bytes_read.fetch_add(n, std::memory_order_relaxed);
+    GetDatanodeMetrics().bytes_read->Increment(static_cast<int64_t>(n));
   }
+  GetDatanodeMetrics().blocks_read->Increment();
   ctx.counters->ops_served.fetch_add(1, std::memory_order_relaxed);
   VLOG(1) << ctx.NodePrefix() << "sent " << BlockName(op.block_id) << " [" << start << ", "
           << send_end << ") to " << ctx.peer;
@@ -177,6 +183,7 @@ bool ServeBlockChecksum(const OpContext& ctx, const transfer::BlockChecksumOp& o
       TransferStatus status = TransferStatusFor(piece.status());
       if (status == TransferStatus::kErrorChecksum) {
         ctx.counters->checksum_errors.fetch_add(1, std::memory_order_relaxed);
+        GetDatanodeMetrics().checksum_failures_read->Increment();
         ctx.events->OnBadReplica(op.block_id, lookup.info.genstamp);
       }
       RespondError(ctx, kOp, status, piece.status().message());
@@ -193,6 +200,7 @@ bool ServeBlockChecksum(const OpContext& ctx, const transfer::BlockChecksumOp& o
     LOG(WARNING) << ctx.NodePrefix() << kOp << " of " << BlockName(op.block_id) << " to "
                  << ctx.peer << ": " << s;
     ctx.counters->ops_failed.fetch_add(1, std::memory_order_relaxed);
+    GetDatanodeMetrics().ops_failed->Increment();
     return false;
   }
   ctx.counters->ops_served.fetch_add(1, std::memory_order_relaxed);

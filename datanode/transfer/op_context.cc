@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include "common/transfer/stream_io.h"
+#include "datanode/transfer/transfer_metrics.h"
 
 namespace talus::datanode {
 
@@ -69,6 +70,7 @@ void RespondError(const OpContext& ctx, const char* op, TransferStatus status,
   Status s = transfer::WriteResponse(ctx.fd, response, ctx.IoDeadline());
   if (!s.ok()) VLOG(1) << "Could not send the error response to " << ctx.peer << ": " << s;
   ctx.counters->ops_failed.fetch_add(1, std::memory_order_relaxed);
+  GetDatanodeMetrics().ops_failed->Increment();
 }
 
 }  // namespace talus::datanode

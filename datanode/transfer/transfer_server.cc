@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <system_error>
 #include <variant>
@@ -21,6 +22,7 @@
 #include "datanode/transfer/block_receiver.h"
 #include "datanode/transfer/block_sender.h"
 #include "datanode/transfer/op_context.h"
+#include "datanode/transfer/transfer_metrics.h"
 
 namespace talus::datanode {
 
@@ -167,6 +169,7 @@ void TransferServer::AcceptLoop() {
     std::lock_guard<std::mutex> l(conns_mu_);
     if (static_cast<int>(conns_.size()) >= options_.max_connections) {
       counters_.connections_refused.fetch_add(1, std::memory_order_relaxed);
+      GetDatanodeMetrics().connections_refused->Increment();
       Refuse(std::move(fd), peer);
       continue;
     }
@@ -181,6 +184,7 @@ void TransferServer::AcceptLoop() {
       LOG(ERROR) << "cannot start a thread for the data connection from " << c->peer << ": "
                  << e.what();
       counters_.connections_refused.fetch_add(1, std::memory_order_relaxed);
+      GetDatanodeMetrics().connections_refused->Increment();
       Refuse(std::move(c->fd), c->peer);
       continue;
     }
@@ -266,20 +270,35 @@ bool TransferServer::ServeOp(Connection* conn) {
     return false;
   }
   active_transfers_.fetch_add(1);
+  const DatanodeMetrics& m = GetDatanodeMetrics();
+  m.active_transfers->Add(1);
+  const auto start = std::chrono::steady_clock::now();
+  metrics::Histogram* took = nullptr;
   bool keep = std::visit(
       [&](const auto& o) -> bool {
         using T = std::decay_t<decltype(o)>;
         if constexpr (std::is_same_v<T, transfer::WriteBlockOp>) {
+          m.ops_write_block->Increment();
+          took = m.op_seconds_write_block;
           return ServeWriteBlock(ctx, o);
         } else if constexpr (std::is_same_v<T, transfer::ReadBlockOp>) {
+          m.ops_read_block->Increment();
+          took = m.op_seconds_read_block;
           return ServeReadBlock(ctx, o);
         } else if constexpr (std::is_same_v<T, transfer::TransferBlockOp>) {
+          m.ops_transfer_block->Increment();
+          took = m.op_seconds_transfer_block;
           return ServeTransferBlock(ctx, o);
         } else {
+          m.ops_block_checksum->Increment();
+          took = m.op_seconds_block_checksum;
           return ServeBlockChecksum(ctx, o);
         }
       },
       *op);
+  took->Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  m.active_transfers->Add(-1);
   active_transfers_.fetch_sub(1);
   return keep;
 }

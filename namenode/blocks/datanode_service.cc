@@ -2,6 +2,9 @@
 
 #include <glog/logging.h>
 
+#include <chrono>
+
+#include "common/metrics/metrics.h"
 #include "common/rpc/thrift_status.h"
 
 namespace talus::blocks {
@@ -36,6 +39,60 @@ Result<ReceivedDeletedStatus> StatusFromThrift(rpc::ReceivedDeletedStatus::type 
     case rpc::ReceivedDeletedStatus::DELETED: return ReceivedDeletedStatus::kDeleted;
   }
   return Status::InvalidArgument("unknown received/deleted status " + std::to_string(status));
+}
+
+// What datanodes tell the namenode, counted as it is processed (the RPC counts per method are
+// the server's, talus_rpc_requests_total{server="service"}).
+struct ServiceMetrics {
+  metrics::Counter* registrations;
+  metrics::Counter* heartbeats;
+  metrics::Counter* reregister_replies;
+  metrics::Counter* block_reports;
+  metrics::Counter* block_report_replicas;
+  metrics::Histogram* block_report_seconds;
+  metrics::Counter* incremental_reports;
+  metrics::Counter* incremental_received;
+  metrics::Counter* incremental_receiving;
+  metrics::Counter* incremental_deleted;
+  metrics::Counter* bad_replicas;
+  metrics::Counter* command_delete;
+  metrics::Counter* command_replicate;
+  metrics::Counter* command_recover;
+};
+
+const ServiceMetrics& Metrics() {
+  static const ServiceMetrics* m = [] {
+    metrics::Registry& r = metrics::DefaultRegistry();
+    const char* kIncremental = "talus_namenode_incremental_report_blocks_total";
+    const char* kIncrementalHelp = "Blocks in incremental block reports, by status.";
+    const char* kCommands = "talus_namenode_command_blocks_total";
+    const char* kCommandsHelp = "Blocks handed to datanodes in heartbeat replies, by command.";
+    return new ServiceMetrics{
+        r.GetCounter("talus_namenode_datanode_registrations_total",
+                     "Datanode registrations accepted (first and again)."),
+        r.GetCounter("talus_namenode_heartbeats_total", "Datanode heartbeats processed."),
+        r.GetCounter("talus_namenode_heartbeat_reregister_replies_total",
+                     "Heartbeats answered with 'register again' (unknown or dead node)."),
+        r.GetCounter("talus_namenode_block_reports_total",
+                     "Full block reports (one per volume) processed."),
+        r.GetCounter("talus_namenode_block_report_replicas_total",
+                     "Replicas listed in the full block reports processed."),
+        r.GetHistogram("talus_namenode_block_report_seconds",
+                       "Time to process one full block report, seconds.",
+                       metrics::LatencyBuckets()),
+        r.GetCounter("talus_namenode_incremental_reports_total",
+                     "Incremental block reports (blockReceivedAndDeleted) processed."),
+        r.GetCounter(kIncremental, kIncrementalHelp, {{"status", "received"}}),
+        r.GetCounter(kIncremental, kIncrementalHelp, {{"status", "receiving"}}),
+        r.GetCounter(kIncremental, kIncrementalHelp, {{"status", "deleted"}}),
+        r.GetCounter("talus_namenode_bad_replica_reports_total",
+                     "Replicas datanodes reported corrupt (reportBadBlocks)."),
+        r.GetCounter(kCommands, kCommandsHelp, {{"command", "delete"}}),
+        r.GetCounter(kCommands, kCommandsHelp, {{"command", "replicate"}}),
+        r.GetCounter(kCommands, kCommandsHelp, {{"command", "recover"}}),
+    };
+  }();
+  return *m;
 }
 
 }  // namespace
@@ -89,6 +146,7 @@ void DatanodeService::registerDatanode(Cob<rpc::DatanodeId> cob, ExnCob exn_cob,
   }
   Result<DatanodeManager::RegisterResult> result = datanodes_->Register(RegistrationFromThrift(id));
   if (!result.ok()) return Fail(exn_cob, result.status());
+  Metrics().registrations->Increment();
   // Its queued commands were dropped: deletes queued there are decided anew.
   block_map_->OnDatanodeRegistered(result->index);
   // A node replaced at the same address (reformatted) loses its replicas now.
@@ -109,6 +167,8 @@ void DatanodeService::heartbeat(Cob<rpc::HeartbeatResponse> cob, ExnCob exn_cob,
   stats.failed_volumes = failed_volumes;
   Result<HeartbeatReply> reply = datanodes_->Heartbeat(id.storage_id, stats);
   if (!reply.ok()) return Fail(exn_cob, reply.status());
+  const ServiceMetrics& m = Metrics();
+  m.heartbeats->Increment();
   MaybeCollectDead();
 
   rpc::HeartbeatResponse response;
@@ -117,6 +177,7 @@ void DatanodeService::heartbeat(Cob<rpc::HeartbeatResponse> cob, ExnCob exn_cob,
     rpc::DatanodeCommand command;
     command.type = rpc::DatanodeCommandType::REREGISTER;
     response.commands.push_back(std::move(command));
+    m.reregister_replies->Increment();
     return cob(response);
   }
   if (!reply->commands.delete_blocks.empty()) {
@@ -124,6 +185,7 @@ void DatanodeService::heartbeat(Cob<rpc::HeartbeatResponse> cob, ExnCob exn_cob,
     command.type = rpc::DatanodeCommandType::DELETE_BLOCKS;
     std::vector<rpc::ExtendedBlock> blocks;
     for (const Block& b : reply->commands.delete_blocks) blocks.push_back(ToThrift(b));
+    m.command_delete->Increment(static_cast<int64_t>(blocks.size()));
     command.__set_blocks(std::move(blocks));
     response.commands.push_back(std::move(command));
   }
@@ -139,6 +201,7 @@ void DatanodeService::heartbeat(Cob<rpc::HeartbeatResponse> cob, ExnCob exn_cob,
       }
       transfers.push_back(std::move(transfer));
     }
+    m.command_replicate->Increment(static_cast<int64_t>(transfers.size()));
     command.__set_transfers(std::move(transfers));
     response.commands.push_back(std::move(command));
   }
@@ -155,6 +218,7 @@ void DatanodeService::heartbeat(Cob<rpc::HeartbeatResponse> cob, ExnCob exn_cob,
       }
       recoveries.push_back(std::move(recovering));
     }
+    m.command_recover->Increment(static_cast<int64_t>(recoveries.size()));
     command.__set_recoveries(std::move(recoveries));
     response.commands.push_back(std::move(command));
   }
@@ -164,6 +228,7 @@ void DatanodeService::heartbeat(Cob<rpc::HeartbeatResponse> cob, ExnCob exn_cob,
 void DatanodeService::blockReport(std::function<void()> cob, ExnCob exn_cob,
                                   const rpc::DatanodeId& id, const std::string& volume_id,
                                   const std::vector<rpc::ReportedReplica>& replicas) {
+  const auto start = std::chrono::steady_clock::now();
   std::vector<ReportedReplica> converted;
   converted.reserve(replicas.size());
   for (const rpc::ReportedReplica& r : replicas) {
@@ -174,6 +239,11 @@ void DatanodeService::blockReport(std::function<void()> cob, ExnCob exn_cob,
   Result<BlockReportSummary> summary =
       block_map_->ProcessFullReport(id.storage_id, volume_id, converted);
   if (!summary.ok()) return Fail(exn_cob, summary.status());
+  const ServiceMetrics& m = Metrics();
+  m.block_reports->Increment();
+  m.block_report_replicas->Increment(static_cast<int64_t>(converted.size()));
+  m.block_report_seconds->Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   cob();
 }
 
@@ -189,6 +259,15 @@ void DatanodeService::blockReceivedAndDeleted(std::function<void()> cob, ExnCob 
   }
   Status s = block_map_->ProcessIncrementalReport(id.storage_id, converted);
   if (!s.ok()) return Fail(exn_cob, s);
+  const ServiceMetrics& m = Metrics();
+  m.incremental_reports->Increment();
+  for (const ReceivedDeletedBlock& b : converted) {
+    switch (b.status) {
+      case ReceivedDeletedStatus::kReceived: m.incremental_received->Increment(); break;
+      case ReceivedDeletedStatus::kReceiving: m.incremental_receiving->Increment(); break;
+      case ReceivedDeletedStatus::kDeleted: m.incremental_deleted->Increment(); break;
+    }
+  }
   cob();
 }
 
@@ -221,6 +300,7 @@ void DatanodeService::reportBadBlocks(std::function<void()> cob, ExnCob exn_cob,
                                       const rpc::DatanodeId& id,
                                       const std::vector<rpc::ExtendedBlock>& blocks) {
   for (const rpc::ExtendedBlock& b : blocks) {
+    Metrics().bad_replicas->Increment();
     Status s = block_map_->ReportBadReplica(id.storage_id, FromThrift(b));
     // A block deleted meanwhile is not an error for the reporter.
     if (!s.ok() && !(s.IsNotFound() && datanodes_->Find(id.storage_id).has_value())) {

@@ -14,6 +14,7 @@
 
 #include <glog/logging.h>
 
+#include "common/metrics/metrics.h"
 #include "namenode/journal/record_codec.h"
 #include "namenode/journal/segment_file.h"
 
@@ -37,6 +38,58 @@ namespace {
 constexpr uint64_t kTerm = 1;
 // An encode buffer grown past this by an unusually large batch is released afterwards.
 constexpr size_t kMaxRetainedBufferBytes = 4u << 20;
+
+using SteadyClock = std::chrono::steady_clock;
+
+double SecondsSince(SteadyClock::time_point start) {
+  return std::chrono::duration<double>(SteadyClock::now() - start).count();
+}
+
+// The journal's metrics (process-wide: a namenode has one journal).
+struct JournalMetrics {
+  metrics::Histogram* sync_seconds;
+  metrics::Histogram* batch_entries;
+  metrics::Counter* syncs;
+  metrics::Counter* entries;
+  metrics::Counter* bytes;
+  metrics::Counter* failed;
+  metrics::Histogram* apply_seconds;
+  metrics::Histogram* commit_seconds;
+  metrics::Gauge* applied_index;
+};
+
+const JournalMetrics& Metrics() {
+  static const JournalMetrics* m = [] {
+    metrics::Registry& r = metrics::DefaultRegistry();
+    return new JournalMetrics{
+        r.GetHistogram("talus_namenode_journal_sync_seconds",
+                       "Time to write one batch of journal entries and fdatasync it, seconds.",
+                       metrics::LatencyBuckets()),
+        r.GetHistogram("talus_namenode_journal_batch_entries",
+                       "Journal entries made durable by one fdatasync (group commit).",
+                       {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}),
+        r.GetCounter("talus_namenode_journal_syncs_total",
+                     "Journal batches written and synced (fdatasync calls)."),
+        r.GetCounter("talus_namenode_journal_entries_total",
+                     "Journal entries written and synced."),
+        r.GetCounter("talus_namenode_journal_bytes_total",
+                     "Journal record bytes written and synced."),
+        r.GetCounter("talus_namenode_journal_failed_entries_total",
+                     "Journal entries answered with an error (write or sync failure, close)."),
+        r.GetHistogram("talus_namenode_journal_apply_seconds",
+                       "Time to apply a run of synced entries to the namespace and store it "
+                       "(Apply and FinishBatch), seconds.",
+                       metrics::LatencyBuckets()),
+        r.GetHistogram("talus_namenode_journal_commit_seconds",
+                       "Time from an entry's append to its application (queueing, write, "
+                       "fdatasync and apply): what a mutation waits for, seconds.",
+                       metrics::LatencyBuckets()),
+        r.GetGauge("talus_namenode_journal_last_applied_index",
+                   "Index of the last journal entry applied to the namespace."),
+    };
+  }();
+  return *m;
+}
 
 void UpdateMax(std::atomic<uint64_t>* max, uint64_t value) {
   uint64_t seen = max->load(std::memory_order_relaxed);
@@ -255,6 +308,7 @@ Status LocalJournal::OpenSegments() {
   sm_->FinishBatch();
   stats_.entries_replayed.store(replayed);
   applied_index_.store(std::max(applied, log_last));
+  Metrics().applied_index->Set(static_cast<int64_t>(std::max(applied, log_last)));
   next_index_ = log_last + 1;
   for (const SegmentScan& scan : scans) segment_first_indexes_.push_back(scan.first_index);
   LOG(INFO) << "Journal " << dir << " opened: " << scans.size() << " segment(s), indexes "
@@ -271,6 +325,7 @@ Result<LogPosition> LocalJournal::Append(std::string entry, AppliedCallback done
   }
   uint64_t index;
   bool wake_writer;
+  const SteadyClock::time_point appended = SteadyClock::now();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!accepting_) {
@@ -281,7 +336,7 @@ Result<LogPosition> LocalJournal::Append(std::string entry, AppliedCallback done
                                                        : "journal is closed");
     }
     index = next_index_++;
-    queue_.push_back(PendingEntry{index, std::move(entry), std::move(done)});
+    queue_.push_back(PendingEntry{index, std::move(entry), std::move(done), appended});
     wake_writer = queue_.size() >= writer_wakeup_at_;
   }
   if (wake_writer) writer_cv_.notify_one();
@@ -415,6 +470,7 @@ Status LocalJournal::WriteBatch(Batch* batch) {
     journal_format::AppendRecord(kTerm, e.index, e.data, &encode_buffer_);
   }
   const uint64_t size_before = segment_->size();
+  const SteadyClock::time_point write_start = SteadyClock::now();
   Status s = segment_->Append(encode_buffer_);
   if (s.ok()) s = segment_->Sync();
   if (!s.ok()) {
@@ -423,6 +479,12 @@ Status LocalJournal::WriteBatch(Batch* batch) {
     if (!cut.ok()) LOG(ERROR) << "Could not cut off the failed batch: " << cut;
     return s;
   }
+  const JournalMetrics& m = Metrics();
+  m.sync_seconds->Observe(SecondsSince(write_start));
+  m.batch_entries->Observe(static_cast<double>(batch->entries.size()));
+  m.syncs->Increment();
+  m.entries->Increment(static_cast<int64_t>(batch->entries.size()));
+  m.bytes->Increment(static_cast<int64_t>(encode_buffer_.size()));
   stats_.fsyncs.fetch_add(1, std::memory_order_relaxed);
   stats_.bytes_written.fetch_add(encode_buffer_.size(), std::memory_order_relaxed);
   UpdateMax(&stats_.max_batch_entries, batch->entries.size());
@@ -475,23 +537,30 @@ void LocalJournal::ApplyBatch(Batch* batch) {
       if (e.done) e.done(batch->status, failed);
     }
     stats_.entries_failed.fetch_add(batch->entries.size(), std::memory_order_relaxed);
+    Metrics().failed->Increment(static_cast<int64_t>(batch->entries.size()));
     return;
   }
+  const JournalMetrics& m = Metrics();
   // In runs: apply each entry, let the state machine store the run in one write, then
   // answer. Nothing is acknowledged before FinishBatch made it visible.
   std::vector<ApplyResult> results;
   for (size_t begin = 0; begin < batch->entries.size(); begin += kMaxEntriesPerFinish) {
     const size_t end = std::min(batch->entries.size(), begin + kMaxEntriesPerFinish);
     results.clear();
+    const SteadyClock::time_point apply_start = SteadyClock::now();
     for (size_t i = begin; i < end; ++i) {
       const PendingEntry& e = batch->entries[i];
       results.push_back(sm_->Apply(LogPosition{kTerm, e.index}, e.data));
     }
     sm_->FinishBatch();
+    const SteadyClock::time_point applied = SteadyClock::now();
+    m.apply_seconds->Observe(std::chrono::duration<double>(applied - apply_start).count());
     applied_index_.store(batch->entries[end - 1].index, std::memory_order_release);
+    m.applied_index->Set(static_cast<int64_t>(batch->entries[end - 1].index));
     stats_.entries_applied.fetch_add(end - begin, std::memory_order_relaxed);
     for (size_t i = begin; i < end; ++i) {
       PendingEntry& e = batch->entries[i];
+      m.commit_seconds->Observe(std::chrono::duration<double>(applied - e.appended).count());
       if (e.done) e.done(Status::OK(), results[i - begin]);
     }
     applied_since_checkpoint_ += end - begin;

@@ -45,6 +45,7 @@
 // any write whose outcome is unknown; the journal tries to cut the failed batch off.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -129,6 +130,7 @@ class LocalJournal final : public Journal {
     uint64_t index;
     std::string data;
     AppliedCallback done;
+    std::chrono::steady_clock::time_point appended;  // for the commit latency metric
   };
 
   struct Batch {
