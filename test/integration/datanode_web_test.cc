@@ -251,6 +251,22 @@ TEST_F(DatanodeWebTest, DownloadReturnsTheFileBytes) {
   EXPECT_TRUE(empty.body.empty());
 }
 
+TEST_F(DatanodeWebTest, TheNamenodesDownloadLinkLeadsHere) {
+  const std::string data = test::RandomBytes(kBlock + 777, 13);
+  ASSERT_TRUE(test::WriteWholeFile(*fs_, "/web/linked.bin", data).ok());
+  Result<test::HttpAnswer> redirect = test::HttpGet(
+      cluster_->namenode_http_address(0), "/api/v1/download?path=/web/linked.bin");
+  ASSERT_TRUE(redirect.ok()) << redirect.status();
+  ASSERT_EQ(redirect->status, 307) << redirect->body;
+  const std::string location = redirect->Header("Location");
+  const std::string prefix = "http://" + web_ + "/";
+  ASSERT_EQ(location.rfind(prefix, 0), 0u) << location;
+  test::HttpAnswer answer = Get(location.substr(prefix.size() - 1));
+  ASSERT_EQ(answer.status, 200) << answer.body.substr(0, 300);
+  EXPECT_EQ(answer.Header("Content-Disposition"), "attachment; filename=\"linked.bin\"");
+  EXPECT_TRUE(answer.body == data);
+}
+
 TEST_F(DatanodeWebTest, AFileNameThatNeedsCareGetsASafeContentDisposition) {
   const std::string name = "we\"ird \xc3\xb1" "ame;.txt";
   const std::string data = "hello, browser\n";
