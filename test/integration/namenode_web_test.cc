@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "namenode/web/ops_sampler.h"
 #include "talus/file_system.h"
 #include "test/support/client_data_util.h"
 #include "test/support/http_client.h"
@@ -38,7 +39,7 @@ class NamenodeWebTest : public ::testing::Test {
     test::MiniClusterOptions options;
     options.datanodes = 3;
     options.extra_flags = {"--heartbeat_interval_ms=300", "--datanode_dead_after_ms=2500",
-                           "--web_ops_sample_interval_ms=200"};
+                           "--web_ops_sample_interval_ms=200", "--replication_interval_ms=500"};
     auto cluster = test::MiniCluster::Start(options);
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = std::move(*cluster).release();
@@ -326,6 +327,13 @@ TEST_F(NamenodeWebTest, ListingShowsOwnerGroupModeSizeReplicationAndTimes) {
   ExpectError("/api/v1/listing?path=/browse&start_after=a/b", 400);
   ExpectError("/api/v1/listing?path=/browse&start_after=..", 400);
 
+  // A symlink is shown, not followed.
+  ASSERT_TRUE(fs_->CreateSymlink("/browse/a.txt", "/links/to-a", true).ok());
+  json link = GetJson("/api/v1/file?path=/links/to-a");
+  EXPECT_EQ(link["type"], "symlink");
+  EXPECT_EQ(link["symlink_target"], "/browse/a.txt");
+  EXPECT_EQ(link["name"], "to-a");
+
   EXPECT_EQ(ExpectError("/api/v1/listing?path=/browse/none", 404), "NOT_FOUND");
   EXPECT_EQ(ExpectError("/api/v1/file?path=/browse/none", 404), "NOT_FOUND");
 }
@@ -577,17 +585,73 @@ TEST_F(NamenodeWebTest, KilledDatanodeTurnsDead) {
   json cluster = GetJson("/api/v1/cluster");
   EXPECT_EQ(cluster["datanodes"]["dead"].get<int64_t>(), dead_before + 1);
   EXPECT_GE(cluster["datanodes"]["live"].get<int64_t>() + cluster["datanodes"]["stale"].get<int64_t>(), 3);
+  // The namenode's warning shows among the recent log entries.
+  EXPECT_TRUE(test::WaitFor(
+      [&] {
+        const json logs = GetJson("/api/v1/logs");
+        for (const json& e : logs["entries"]) {
+          if (e["severity"] == "WARNING" &&
+              e["message"].get<std::string>().find(" at " + address + " is dead") !=
+                  std::string::npos) {
+            return true;
+          }
+        }
+        return false;
+      },
+      seconds(10)))
+      << GetJson("/api/v1/logs").dump(1);
   // The report agrees.
   CommandResult r = test::RunTalus({"dfsadmin", "-fs", cluster_->uri(), "-report", "-dead"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("Name: " + address + " ("), std::string::npos) << r.out;
   // A dead node is no download target.
+  ASSERT_TRUE(fs_->Mkdirs("/dead").ok());
+  ASSERT_TRUE(fs_->CreateEmptyFile("/dead/empty", true).ok());
   for (int i = 0; i < 5; ++i) {
-    HttpAnswer answer = Get("/api/v1/download?path=/dl/empty");
+    HttpAnswer answer = Get("/api/v1/download?path=/dead/empty");
     ASSERT_EQ(answer.status, 307);
     EXPECT_EQ(answer.Header("Location").find(cluster_->datanode_http_address(*added)),
               std::string::npos);
   }
+}
+
+// The rates of the ops chart from counters that grow by known amounts.
+TEST(OpsSamplerTest, RatesOfClientReadsAndWritesPerSecond) {
+  int64_t reads = 0;
+  int64_t writes = 0;
+  int64_t other = 0;
+  auto source = [&]() {
+    std::vector<std::pair<metrics::Labels, int64_t>> out;
+    out.push_back({{{"server", "client"}, {"method", "getFileInfo"}}, reads});
+    out.push_back({{{"server", "client"}, {"method", "create"}}, writes});
+    out.push_back({{{"server", "client"}, {"method", "renewLease"}}, other});
+    // Another server's counts are not the clients'.
+    out.push_back({{{"server", "service"}, {"method", "create"}}, 1000 + writes});
+    return out;
+  };
+  web::OpsSampler sampler(1000, 3000, source);
+  sampler.SampleOnce(1'000'000, 0);  // the baseline
+  EXPECT_TRUE(sampler.Samples().empty());
+  reads = 10;
+  writes = 4;
+  other = 99;
+  sampler.SampleOnce(1'002'000, 2000);
+  std::vector<web::OpsSample> samples = sampler.Samples();
+  ASSERT_EQ(samples.size(), 1u);
+  EXPECT_EQ(samples[0].time_ms, 1'002'000);
+  EXPECT_DOUBLE_EQ(samples[0].reads_per_s, 5.0);
+  EXPECT_DOUBLE_EQ(samples[0].writes_per_s, 2.0);
+  for (int i = 1; i <= 4; ++i) sampler.SampleOnce(1'002'000 + i * 1000, 2000 + i * 1000);
+  samples = sampler.Samples();
+  ASSERT_EQ(samples.size(), 3u);  // 3 s of 1 s samples kept, oldest first
+  EXPECT_EQ(samples.front().time_ms, 1'004'000);
+  EXPECT_EQ(samples.back().time_ms, 1'006'000);
+  EXPECT_DOUBLE_EQ(samples.back().reads_per_s, 0.0);
+
+  EXPECT_EQ(web::ClassifyClientMethod("getListing"), web::OpKind::kRead);
+  EXPECT_EQ(web::ClassifyClientMethod("addBlock"), web::OpKind::kWrite);
+  EXPECT_EQ(web::ClassifyClientMethod("ping"), web::OpKind::kOther);
+  EXPECT_EQ(web::ClassifyClientMethod(""), web::OpKind::kOther);
 }
 
 }  // namespace
