@@ -5,8 +5,9 @@
 // bytes; a file named like markup is shown as text and runs nothing; a namenode that stops
 // answering is reported while the last figures stay. Screenshots of each step are saved.
 //
-// Needs /usr/bin/chromium and /usr/bin/chromedriver (Debian: chromium, chromium-driver):
-// skipped without them, except under CI=true where their absence is a failure.
+// Needs /usr/bin/chromium and /usr/bin/chromedriver (Debian: chromium, chromium-driver; other
+// paths through $TALUS_CHROMIUM and $TALUS_CHROMEDRIVER): skipped without them, except under
+// CI=true where their absence is a failure.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -89,12 +90,23 @@ std::string Describe(const std::map<std::string, std::string>& m) {
   return s;
 }
 
+// The browser and driver to use: Debian's, or those $TALUS_CHROMIUM / $TALUS_CHROMEDRIVER name.
+test::WebDriverOptions BrowserOptions() {
+  test::WebDriverOptions options;
+  if (const char* v = std::getenv("TALUS_CHROMIUM"); v != nullptr && *v != '\0') {
+    options.chromium = v;
+  }
+  if (const char* v = std::getenv("TALUS_CHROMEDRIVER"); v != nullptr && *v != '\0') {
+    options.chromedriver = v;
+  }
+  return options;
+}
+
 class WebUiBrowserTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    test::WebDriverOptions probe;
     std::string why;
-    if (!test::WebDriver::Available(probe, &why)) {
+    if (!test::WebDriver::Available(BrowserOptions(), &why)) {
       const char* ci = std::getenv("CI");
       if (ci != nullptr && std::string(ci) == "true") {
         FAIL() << "CI=true but the browser test cannot run: " << why;
@@ -113,7 +125,7 @@ class WebUiBrowserTest : public ::testing::Test {
     if (HasFatalFailure()) return;
     base_ = "http://" + cluster_->namenode_http_address(0) + "/";
 
-    test::WebDriverOptions options;
+    test::WebDriverOptions options = BrowserOptions();
     options.download_dir = download_dir_;
     options.log_path = out_dir_ + "/chromedriver.log";
     auto driver = test::WebDriver::Start(options);
