@@ -427,6 +427,11 @@ TEST_F(NamenodeWebTest, DownloadRedirectsToADatanodeHoldingTheFile) {
   EXPECT_EQ(m[2].str(), "/api/v1/download?path=%2Fdl%2Ffile%20one&namenode=" +
                             test::UrlEncode(cluster_->namenode_address(0)));
   EXPECT_EQ(answer.Header("Cache-Control"), "no-store");
+  // Where it leads, the datanode serves the file's bytes.
+  Result<HttpAnswer> served = test::HttpGet(m[1].str(), m[2].str());
+  ASSERT_TRUE(served.ok()) << served.status();
+  EXPECT_EQ(served->status, 200) << served->body.substr(0, 300);
+  EXPECT_EQ(served->body, "hello web");
 
   // An empty file has no block: any live datanode serves it.
   ASSERT_TRUE(fs_->CreateEmptyFile("/dl/empty").ok());
