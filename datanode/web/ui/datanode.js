@@ -195,13 +195,15 @@
   function renderHealth(d) {
     const reasons = [];
     let level = 'ok';
-    const failed = d.volumes.filter(function (v) { return v.failed; });
+    const volumes = d.volumes || [];
+    const namenodes = d.namenodes || [];
+    const failed = volumes.filter(function (v) { return v.failed; });
     if (failed.length > 0) {
       level = 'bad';
-      reasons.push(failed.length + ' of ' + d.volumes.length + ' volume(s) failed');
+      reasons.push(failed.length + ' of ' + volumes.length + ' volume(s) failed');
     }
-    const unregistered = d.namenodes.filter(function (nn) { return !nn.registered; });
-    if (unregistered.length === d.namenodes.length && d.namenodes.length > 0) {
+    const unregistered = namenodes.filter(function (nn) { return !nn.registered; });
+    if (unregistered.length === namenodes.length && namenodes.length > 0) {
       level = 'bad';
       reasons.push('not registered with any namenode');
     } else if (unregistered.length > 0) {
