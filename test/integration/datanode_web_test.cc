@@ -401,3 +401,66 @@ TEST_F(DatanodeWebTest, RecentErrorsShowWhatTheDatanodeLogged) {
 
 }  // namespace
 }  // namespace talus
+
+namespace talus {
+namespace {
+
+// A cluster of its own: this test stops the namenode.
+TEST(DatanodeWebNamenodeTest, NamenodeStateFollowsTheNamenode) {
+  test::MiniClusterOptions options;
+  options.datanodes = 1;
+  options.extra_flags = {"--heartbeat_interval_ms=200"};
+  auto cluster = test::MiniCluster::Start(options);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  const std::string web = (*cluster)->datanode_http_address(0);
+  const std::string service = (*cluster)->namenode_service_address(0);
+  auto get = [&]() -> nlohmann::json {
+    Result<test::HttpAnswer> answer = test::HttpGet(web, "/api/v1/datanode");
+    if (!answer.ok() || answer->status != 200) return nlohmann::json::object();
+    Result<nlohmann::json> json = answer->Json();
+    return json.ok() ? *json : nlohmann::json::object();
+  };
+  auto namenode = [&](const nlohmann::json& d) -> nlohmann::json {
+    return d.contains("namenodes") && d["namenodes"].size() == 1 ? d["namenodes"][0]
+                                                                 : nlohmann::json::object();
+  };
+  nlohmann::json d;
+  ASSERT_TRUE(test::WaitFor([&] { d = get(); return namenode(d).value("registered", false); },
+                            std::chrono::seconds(10)))
+      << d.dump(2);
+
+  ASSERT_TRUE((*cluster)->KillNamenode(0).ok());
+  // Unregistered once a heartbeat fails; the last answered one only grows older; the
+  // failure is among the recent errors.
+  ASSERT_TRUE(test::WaitFor([&] { d = get(); return !namenode(d).value("registered", true); },
+                            std::chrono::seconds(10)))
+      << d.dump(2);
+  const int64_t age = namenode(d)["last_heartbeat_ms_ago"];
+  EXPECT_TRUE(test::WaitFor(
+      [&] {
+        d = get();
+        for (const nlohmann::json& e : d["recent_errors"]) {
+          if (e["message"].get<std::string>().find("Namenode " + service) != std::string::npos) {
+            return true;
+          }
+        }
+        return false;
+      },
+      std::chrono::seconds(10)))
+      << d["recent_errors"].dump(2);
+  EXPECT_GE(namenode(get())["last_heartbeat_ms_ago"].get<int64_t>(), age);
+
+  ASSERT_TRUE((*cluster)->RestartNamenode(0).ok());
+  EXPECT_TRUE(test::WaitFor(
+      [&] {
+        d = get();
+        const nlohmann::json nn = namenode(d);
+        return nn.value("registered", false) && nn["last_heartbeat_ms_ago"].is_number() &&
+               nn["last_heartbeat_ms_ago"].get<int64_t>() < 2000;
+      },
+      std::chrono::seconds(20)))
+      << d.dump(2);
+}
+
+}  // namespace
+}  // namespace talus
