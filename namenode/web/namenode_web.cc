@@ -300,10 +300,12 @@ struct NamenodeWeb::State {
   void Ops(const httplib::Request&, httplib::Response& res) const {
     json samples = json::array();
     for (const web::OpsSample& s : sampler->Samples()) {
-      samples.push_back(
-          {{"time_ms", s.time_ms}, {"reads_per_s", s.reads_per_s}, {"writes_per_s", s.writes_per_s}});
+      samples.push_back({{"time_ms", s.time_ms},
+                         {"reads_per_s", s.reads_per_s},
+                         {"writes_per_s", s.writes_per_s}});
     }
-    web::SendJson(res, json{{"interval_ms", sampler->interval_ms()}, {"samples", std::move(samples)}});
+    web::SendJson(res,
+                  json{{"interval_ms", sampler->interval_ms()}, {"samples", std::move(samples)}});
   }
 
   void Logs(const httplib::Request&, httplib::Response& res) const {

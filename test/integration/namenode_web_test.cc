@@ -196,7 +196,8 @@ TEST_F(NamenodeWebTest, ClusterSummaryEqualsDfsadminReport) {
   ASSERT_TRUE(std::regex_search(report, pct, std::regex("\nDFS Used%: ([0-9.]+)%")));
   EXPECT_NEAR(std::stod(pct[1]), cluster["used_percent"].get<double>(), 0.01);
   EXPECT_EQ(SectionCount(report, "Live"),
-            cluster["datanodes"]["live"].get<int64_t>() + cluster["datanodes"]["stale"].get<int64_t>());
+            cluster["datanodes"]["live"].get<int64_t>() +
+                cluster["datanodes"]["stale"].get<int64_t>());
   EXPECT_EQ(SectionCount(report, "Dead"), cluster["datanodes"]["dead"]);
   EXPECT_EQ(report.find("Safe mode is ON"), std::string::npos);
   EXPECT_EQ(cluster["safe_mode"]["on"], false);
@@ -476,7 +477,8 @@ TEST_F(NamenodeWebTest, BadRequestsGetACleanError) {
        {std::string("/api/v1/listing"), std::string("/api/v1/listing?path="),
         std::string("/api/v1/listing?path=browse"), std::string("/api/v1/listing?path=/browse/"),
         std::string("/api/v1/listing?path=//browse"), std::string("/api/v1/listing?path=/./browse"),
-        std::string("/api/v1/listing?path=/browse/.."), std::string("/api/v1/listing?path=/../../etc"),
+        std::string("/api/v1/listing?path=/browse/.."),
+        std::string("/api/v1/listing?path=/../../etc"),
         std::string("/api/v1/listing?path=%2F..%2F..%2Fetc"),
         std::string("/api/v1/file?path=/browse%00/a.txt"), std::string("/api/v1/file?path=%00"),
         std::string("/api/v1/file?path=/browse&path=/etc"),
@@ -589,7 +591,9 @@ TEST_F(NamenodeWebTest, KilledDatanodeTurnsDead) {
   ASSERT_TRUE(test::WaitFor([&] { return liveness() == "dead"; }, seconds(15))) << liveness();
   json cluster = GetJson("/api/v1/cluster");
   EXPECT_EQ(cluster["datanodes"]["dead"].get<int64_t>(), dead_before + 1);
-  EXPECT_GE(cluster["datanodes"]["live"].get<int64_t>() + cluster["datanodes"]["stale"].get<int64_t>(), 3);
+  EXPECT_GE(cluster["datanodes"]["live"].get<int64_t>() +
+                cluster["datanodes"]["stale"].get<int64_t>(),
+            3);
   // The namenode's warning shows among the recent log entries.
   EXPECT_TRUE(test::WaitFor(
       [&] {
