@@ -57,6 +57,7 @@ TransferServer::TransferServer(const TransferServerOptions& options, DataSet* da
 
 Result<std::unique_ptr<TransferServer>> TransferServer::Start(
     const TransferServerOptions& options, DataSet* data, ReplicaEvents* events) {
+  GetDatanodeMetrics();  // registered now: /metrics shows zeros before the first transfer
   if (data == nullptr || events == nullptr) {
     return Status::InvalidArgument("transfer server needs a data set and an events sink");
   }

@@ -125,7 +125,9 @@ DatanodeService::DatanodeService(DatanodeManager* datanodes, BlockMap* block_map
     : datanodes_(datanodes),
       block_map_(block_map),
       clock_(clock),
-      cluster_id_(std::move(cluster_id)) {}
+      cluster_id_(std::move(cluster_id)) {
+  Metrics();  // registered now: /metrics shows zeros before the first datanode calls
+}
 
 void DatanodeService::MaybeCollectDead() {
   const int64_t now = clock_->NowMs();
