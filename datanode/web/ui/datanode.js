@@ -166,9 +166,9 @@
       tr.appendChild(el('td', nn.registered ? 'registered' : 'not registered',
                         'state ' + (nn.registered ? 'state-ok' : 'state-bad')));
       const ago = nn.last_heartbeat_ms_ago;
-      const hb = el('td', ago === null || ago === undefined ? 'never' : formatDuration(ago) + ' ago',
-                    'num heartbeat');
-      hb.dataset.value = ago === null || ago === undefined ? '' : String(ago);
+      const never = ago === null || ago === undefined;
+      const hb = el('td', never ? 'never' : formatDuration(ago) + ' ago', 'num heartbeat');
+      hb.dataset.value = never ? '' : String(ago);
       tr.appendChild(hb);
       return tr;
     }));
