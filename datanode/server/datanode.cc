@@ -139,7 +139,6 @@ Result<std::unique_ptr<Datanode>> Datanode::Start(const DatanodeOptions& options
   rpc.max_connections = 1024;
   rpc.max_frame_bytes = 1 << 20;
   rpc.metrics_name = "datanode";  // talus_rpc_*{server="datanode"} on /metrics
-  rpc.metrics_name = "datanode";
   ASSIGN_OR_RETURN(dn->rpc_server_, AsyncThriftServer::Start(
                                         std::make_shared<rpc::DatanodeProtocolAsyncProcessor>(
                                             service),
