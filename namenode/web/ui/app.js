@@ -418,7 +418,7 @@
       const v = max * i / 4;
       chart.appendChild(svg('line', { x1: left, x2: width - right, y1: y(v), y2: y(v), class: 'grid' }));
       chart.appendChild(svg('text', { x: left - 4, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' },
-                            v >= 10 ? v.toFixed(0) : v.toFixed(1)));
+                            Number.isInteger(v) ? String(v) : v.toFixed(v < 1 ? 2 : 1)));
     }
     const minutes = span / 60000;
     chart.appendChild(svg('text', { x: left, y: height - 8, class: 'axis' },
@@ -443,7 +443,8 @@
   function niceCeil(v) {
     if (v <= 1) return 1;
     const p = Math.pow(10, Math.floor(Math.log10(v)));
-    for (const m of [1, 2, 2.5, 5, 10]) {
+    // Steps whose quarters (the grid lines) are round numbers.
+    for (const m of [1, 2, 4, 6, 8, 10]) {
       if (v <= m * p) return m * p;
     }
     return 10 * p;
