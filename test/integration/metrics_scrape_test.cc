@@ -178,8 +178,8 @@ TEST(MetricsScrapeTest, NamenodeAndDatanodesExportWhatOperatorsRelyOn) {
             kFiles);
   // One latency observation per request (methods this test called and finished: nothing in
   // the background calls them while the scrape reads the two families).
-  for (const char* method : {"create", "complete", "addBlock", "getBlockLocations", "mkdirs",
-                             "unknown"}) {
+  for (const char* method :
+       {"create", "complete", "addBlock", "getBlockLocations", "mkdirs", "unknown"}) {
     const PromLabels labels = {{"server", "client"}, {"method", method}};
     EXPECT_GE(e.Value("talus_rpc_requests_total", labels).value_or(0), 1) << method;
     EXPECT_EQ(e.Value("talus_rpc_latency_seconds_count", labels),

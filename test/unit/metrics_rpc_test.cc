@@ -7,11 +7,13 @@
 #include <thrift/transport/TBufferTransports.h>
 #include <thrift/transport/TSocket.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/metrics/metrics.h"
 #include "common/rpc/async_thrift_server.h"
@@ -183,6 +185,46 @@ TEST(RpcMetricsTest, MethodsBeyondTheLimitCountAsOther) {
   EXPECT_EQ(e.Value("talus_rpc_requests_total", {{"server", "test"}, {"method", "known0"}}), 2);
   EXPECT_EQ(e.Sum("talus_rpc_requests_total", {{"server", "test"}}), kNames + 1);
   EXPECT_EQ(e.Sum("talus_rpc_latency_seconds_count", {{"server", "test"}}), kNames + 1);
+}
+
+TEST(RpcMetricsTest, ConcurrentClientsOnSeveralLoopsAreAllCounted) {
+  metrics::Registry registry;
+  AsyncThriftServerOptions options;
+  options.metrics_name = "test";
+  options.metrics_registry = &registry;
+  options.io_threads = 3;
+  auto started = AsyncThriftServer::Start(std::make_shared<FakeProcessor>(), options);
+  ASSERT_TRUE(started.ok()) << started.status();
+  std::unique_ptr<AsyncThriftServer> server = std::move(*started);
+  constexpr int kClients = 6;
+  constexpr int kCalls = 200;
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < kClients; ++t) {
+    threads.emplace_back([&] {
+      Client client(server->port());
+      for (int i = 0; i < kCalls; ++i) {
+        // Every loop learns the same methods at once; the odd calls are unknown.
+        const std::string method = i % 4 == 3 ? "nope" : (i % 2 == 0 ? "knownA" : "knownB");
+        const TMessageType want = method == "nope" ? apache::thrift::protocol::T_EXCEPTION
+                                                   : apache::thrift::protocol::T_REPLY;
+        if (client.Call(method) != want) wrong.fetch_add(1);
+      }
+    });
+  }
+  // Scrapes while the calls run: always valid.
+  for (int i = 0; i < 20; ++i) Parse(registry);
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  test::PromExposition e = Parse(registry);
+  EXPECT_EQ(e.Value("talus_rpc_requests_total", {{"server", "test"}, {"method", "knownA"}}),
+            kClients * kCalls / 2);
+  EXPECT_EQ(e.Value("talus_rpc_requests_total", {{"server", "test"}, {"method", "knownB"}}),
+            kClients * kCalls / 4);
+  EXPECT_EQ(e.Value("talus_rpc_requests_total", {{"server", "test"}, {"method", "unknown"}}),
+            kClients * kCalls / 4);
+  EXPECT_EQ(e.Count("talus_rpc_requests_total", {{"server", "test"}}), 4u);
+  EXPECT_EQ(e.Sum("talus_rpc_latency_seconds_count", {{"server", "test"}}), kClients * kCalls);
 }
 
 TEST(RpcMetricsTest, NoMetricsWithoutAName) {
