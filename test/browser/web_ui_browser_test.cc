@@ -333,7 +333,9 @@ TEST_F(WebUiBrowserTest, OperatorReadsHealthBrowsesDownloadsAndSeesANodeDie) {
       << "health: " << Text("#health");
   // The chart has a bar per datanode.
   EXPECT_TRUE(test::WaitFor(
-      [&] { return Js("return document.querySelectorAll('#chart-capacity g.cap-row').length;") == 3; },
+      [&] {
+        return Js("return document.querySelectorAll('#chart-capacity g.cap-row').length;") == 3;
+      },
       seconds(10), std::chrono::milliseconds(200)));
   Screenshot("01-overview");
 
@@ -355,7 +357,9 @@ TEST_F(WebUiBrowserTest, OperatorReadsHealthBrowsesDownloadsAndSeesANodeDie) {
             "    .map(li => li.getAttribute('data-address')).sort().join(',')).join(' | ');");
         blocks_seen = v.is_string() ? v.get<std::string>() : v.dump();
         std::string expected_row;
-        for (const std::string& a : datanodes) expected_row += (expected_row.empty() ? "" : ",") + a;
+        for (const std::string& a : datanodes) {
+          expected_row += (expected_row.empty() ? "" : ",") + a;
+        }
         return blocks_seen == expected_row + " | " + expected_row + " | " + expected_row;
       },
       seconds(20), std::chrono::milliseconds(200));

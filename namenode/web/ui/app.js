@@ -295,7 +295,8 @@
                 ['decommissioning-nodes', dn.decommissioning],
                 ['decommissioned-nodes', dn.decommissioned]);
     for (const [id, v] of counts) setFact(id, count(v), v);
-    for (const [id, bad] of [['under-replicated-blocks', 'flag-warn'], ['corrupt-blocks', 'flag-bad'],
+    for (const [id, bad] of [['under-replicated-blocks', 'flag-warn'],
+                             ['corrupt-blocks', 'flag-bad'],
                              ['missing-blocks', 'flag-bad'], ['dead-nodes', 'flag-bad'],
                              ['stale-nodes', 'flag-warn']]) {
       const v = Number($(id).getAttribute('data-value')) || 0;
@@ -313,14 +314,22 @@
     if (state.unreachable) red.push('The namenode does not answer; the figures below are stale.');
     if (c) {
       const dn = c.datanodes || {};
-      if (c.missing_blocks > 0) red.push(count(c.missing_blocks) + ' missing block(s): some files cannot be read.');
+      if (c.missing_blocks > 0) {
+        red.push(count(c.missing_blocks) + ' missing block(s): some files cannot be read.');
+      }
       if ((dn.live || 0) === 0) red.push('No live datanodes.');
-      if (c.corrupt_blocks > 0) amber.push(count(c.corrupt_blocks) + ' block(s) with corrupt replicas.');
+      if (c.corrupt_blocks > 0) {
+        amber.push(count(c.corrupt_blocks) + ' block(s) with corrupt replicas.');
+      }
       if (dn.dead > 0) amber.push(count(dn.dead) + ' dead datanode(s).');
       if (dn.stale > 0) amber.push(count(dn.stale) + ' stale datanode(s).');
-      if (c.under_replicated_blocks > 0) amber.push(count(c.under_replicated_blocks) + ' under-replicated block(s).');
+      if (c.under_replicated_blocks > 0) {
+        amber.push(count(c.under_replicated_blocks) + ' under-replicated block(s).');
+      }
       if (c.safe_mode && c.safe_mode.on) amber.push('Safe mode is ON: the namespace is read-only.');
-      if (dn.decommissioning > 0) amber.push(count(dn.decommissioning) + ' datanode(s) decommissioning.');
+      if (dn.decommissioning > 0) {
+        amber.push(count(dn.decommissioning) + ' datanode(s) decommissioning.');
+      }
       if (c.used_percent >= 90) amber.push('The cluster is ' + percent(c.used_percent) + ' full.');
     }
     const health = $('health');
@@ -341,7 +350,9 @@
     const list = $('health-reasons');
     clear(list);
     for (const r of red.concat(amber)) list.appendChild(el('li', null, r));
-    if (level === 'ok') list.appendChild(el('li', null, 'All datanodes live, every block fully replicated.'));
+    if (level === 'ok') {
+      list.appendChild(el('li', null, 'All datanodes live, every block fully replicated.'));
+    }
   }
 
   // ---- Charts (SVG) --------------------------------------------------------------------------
@@ -374,7 +385,8 @@
                         svg('title', null, 'capacity ' + exactBytes(n.capacity_bytes))));
       // A sliver even for a few bytes on a big disk: "used" must not look like "empty".
       const usedShown = n.used_bytes > 0 ? Math.max(usedW, 2) : 0;
-      g.appendChild(svg('rect', { x: labelW, y: y, width: usedShown, height: rowH - 8, class: 'cap-used',
+      g.appendChild(svg('rect', { x: labelW, y: y, width: usedShown, height: rowH - 8,
+                                  class: 'cap-used',
                                   'data-value': n.used_bytes },
                         svg('title', null, n.address + ': used ' + exactBytes(n.used_bytes) +
                                                ' of ' + exactBytes(n.capacity_bytes))));
@@ -383,9 +395,11 @@
       chart.appendChild(g);
     });
     const ly = nodes.length * rowH + 16;
-    chart.appendChild(svg('rect', { x: labelW, y: ly - 9, width: 10, height: 10, class: 'cap-used' }));
+    chart.appendChild(svg('rect',
+                          { x: labelW, y: ly - 9, width: 10, height: 10, class: 'cap-used' }));
     chart.appendChild(svg('text', { x: labelW + 14, y: ly, class: 'legend' }, 'used'));
-    chart.appendChild(svg('rect', { x: labelW + 60, y: ly - 9, width: 10, height: 10, class: 'cap-total' }));
+    chart.appendChild(svg('rect', { x: labelW + 60, y: ly - 9, width: 10, height: 10,
+                                    class: 'cap-total' }));
     chart.appendChild(svg('text', { x: labelW + 74, y: ly, class: 'legend' }, 'capacity'));
     box.appendChild(chart);
   }
@@ -416,14 +430,19 @@
                                role: 'img', 'aria-label': 'Operations per second' });
     for (let i = 0; i <= 4; i++) {
       const v = max * i / 4;
-      chart.appendChild(svg('line', { x1: left, x2: width - right, y1: y(v), y2: y(v), class: 'grid' }));
-      chart.appendChild(svg('text', { x: left - 4, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' },
+      chart.appendChild(svg('line',
+                            { x1: left, x2: width - right, y1: y(v), y2: y(v), class: 'grid' }));
+      chart.appendChild(svg('text',
+                            { x: left - 4, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' },
                             Number.isInteger(v) ? String(v) : v.toFixed(v < 1 ? 2 : 1)));
     }
     const minutes = span / 60000;
     chart.appendChild(svg('text', { x: left, y: height - 8, class: 'axis' },
-                          '−' + (minutes >= 1 ? minutes.toFixed(1) + ' min' : (span / 1000).toFixed(0) + ' s')));
-    chart.appendChild(svg('text', { x: width - right, y: height - 8, 'text-anchor': 'end', class: 'axis' }, 'now'));
+                          '−' + (minutes >= 1 ? minutes.toFixed(1) + ' min'
+                                               : (span / 1000).toFixed(0) + ' s')));
+    chart.appendChild(svg('text',
+                          { x: width - right, y: height - 8, 'text-anchor': 'end', class: 'axis' },
+                          'now'));
     for (const [key, cls, label] of [['reads_per_s', 'line-reads', 'reads/s'],
                                      ['writes_per_s', 'line-writes', 'writes/s']]) {
       const points = samples.map((s) => x(s.time_ms).toFixed(1) + ',' + y(s[key] || 0).toFixed(1));
@@ -433,9 +452,11 @@
                             svg('title', null, label + ' now: ' + last.toFixed(2))));
     }
     const lx = left + 10;
-    chart.appendChild(svg('line', { x1: lx, x2: lx + 16, y1: top + 8, y2: top + 8, class: 'series line-reads' }));
+    chart.appendChild(svg('line', { x1: lx, x2: lx + 16, y1: top + 8, y2: top + 8,
+                                    class: 'series line-reads' }));
     chart.appendChild(svg('text', { x: lx + 20, y: top + 12, class: 'legend' }, 'reads/s'));
-    chart.appendChild(svg('line', { x1: lx + 80, x2: lx + 96, y1: top + 8, y2: top + 8, class: 'series line-writes' }));
+    chart.appendChild(svg('line', { x1: lx + 80, x2: lx + 96, y1: top + 8, y2: top + 8,
+                                    class: 'series line-writes' }));
     chart.appendChild(svg('text', { x: lx + 100, y: top + 12, class: 'legend' }, 'writes/s'));
     box.appendChild(chart);
   }
@@ -507,19 +528,23 @@
       el('td', { class: 'dn-address' }, address),
       el('td', { class: 'dn-state' }, el('span', { class: 'badge badge-' + st }, STATE_LABEL[st]),
          n.liveness === 'stale' && st !== 'stale' ? ' (stale)' : ''),
-      el('td', { class: 'dn-last-contact', 'data-value': n.last_contact_ms_ago }, ago(n.last_contact_ms_ago)),
+      el('td', { class: 'dn-last-contact', 'data-value': n.last_contact_ms_ago },
+         ago(n.last_contact_ms_ago)),
       bytesCell('dn-capacity', n.capacity_bytes),
       el('td', { class: 'dn-used', 'data-value': n.used_bytes, title: exactBytes(n.used_bytes) },
-         makeBar(n.used_percent), ' ' + humanBytes(n.used_bytes) + ' (' + percent(n.used_percent) + ')'),
+         makeBar(n.used_percent),
+         ' ' + humanBytes(n.used_bytes) + ' (' + percent(n.used_percent) + ')'),
       bytesCell('dn-remaining', n.remaining_bytes),
       el('td', { class: 'num dn-blocks', 'data-value': n.blocks }, count(n.blocks)),
       el('td', { class: 'num dn-volumes', 'data-value': n.volumes },
          count(n.volumes) + (n.failed_volumes ? ' (' + n.failed_volumes + ' failed)' : '')),
-      el('td', { class: 'num dn-transfers', 'data-value': n.active_transfers }, count(n.active_transfers)));
+      el('td', { class: 'num dn-transfers', 'data-value': n.active_transfers },
+         count(n.active_transfers)));
       tbody.appendChild(tr);
     }
     if (sorted.length === 0) {
-      tbody.appendChild(el('tr', null, el('td', { colspan: 9, class: 'muted' }, 'No datanodes have registered.')));
+      const none = el('td', { colspan: 9, class: 'muted' }, 'No datanodes have registered.');
+      tbody.appendChild(el('tr', null, none));
     }
     const parts = Object.keys(STATE_LABEL).filter((s) => tally[s])
         .map((s) => tally[s] + ' ' + STATE_LABEL[s].toLowerCase());
@@ -576,11 +601,14 @@
       const full = e.path || joinPath(l.path, e.name);
       let name;
       if (e.type === 'directory') {
-        name = el('a', { href: browseHash(full), class: 'entry-link dir', 'data-path': full }, e.name + '/');
+        name = el('a', { href: browseHash(full), class: 'entry-link dir', 'data-path': full },
+                  e.name + '/');
       } else if (e.type === 'file') {
         // A file listed as itself (the path shown is a file) opens in place.
         const dir = l.entries.length === 1 && full === l.path ? parentOf(full) : l.path;
-        name = el('a', { href: browseHash(dir, e.name), class: 'entry-link file', 'data-path': full }, e.name);
+        name = el('a',
+                  { href: browseHash(dir, e.name), class: 'entry-link file', 'data-path': full },
+                  e.name);
       } else {
         name = el('span', { class: 'entry-link symlink' }, e.name, ' → ', e.symlink_target || '');
       }
@@ -589,17 +617,22 @@
         'data-name': e.name, 'data-type': e.type, 'data-path': full,
         class: state.route.file === e.name ? 'selected' : null,
       },
-      el('td', { class: 'name' }, name, e.under_construction ? el('span', { class: 'badge badge-stale' }, 'writing') : null),
+      el('td', { class: 'name' }, name,
+         e.under_construction ? el('span', { class: 'badge badge-stale' }, 'writing') : null),
       el('td', null, e.owner), el('td', null, e.group),
       el('td', { class: 'mono', 'data-value': e.mode }, typeChar + (e.permission || '')),
-      e.type === 'file' ? el('td', { class: 'num', 'data-value': e.length_bytes, title: exactBytes(e.length_bytes) },
-                             humanBytes(e.length_bytes))
-                        : el('td', { class: 'num muted' }, e.type === 'directory' ? count(e.children) + ' items' : ''),
+      e.type === 'file'
+          ? el('td', { class: 'num', 'data-value': e.length_bytes,
+                       title: exactBytes(e.length_bytes) },
+               humanBytes(e.length_bytes))
+          : el('td', { class: 'num muted' },
+               e.type === 'directory' ? count(e.children) + ' items' : ''),
       el('td', { class: 'num' }, e.type === 'file' ? String(e.replication) : ''),
       el('td', { 'data-value': e.modification_time_ms }, dateTime(e.modification_time_ms))));
     }
     if (entries.length === 0) {
-      tbody.appendChild(el('tr', null, el('td', { colspan: 7, class: 'muted' }, 'Empty directory.')));
+      tbody.appendChild(el('tr', null,
+                           el('td', { colspan: 7, class: 'muted' }, 'Empty directory.')));
     }
   }
 
@@ -649,21 +682,29 @@
         locs.appendChild(el('li', {
           class: 'loc liveness-' + loc.liveness + (loc.corrupt ? ' corrupt' : ''),
           'data-address': loc.address, 'data-liveness': loc.liveness,
-        }, a, loc.liveness !== 'live' ? ' (' + loc.liveness + ')' : '', loc.corrupt ? ' (corrupt)' : ''));
+        }, a, loc.liveness !== 'live' ? ' (' + loc.liveness + ')' : '',
+        loc.corrupt ? ' (corrupt)' : ''));
       }
-      if (!(blk.locations || []).length) locs.appendChild(el('li', { class: 'flag-bad' }, 'no locations'));
-      tbody.appendChild(el('tr', { 'data-block-id': blk.block_id, class: blk.corrupt ? 'corrupt' : null },
+      if (!(blk.locations || []).length) {
+        locs.appendChild(el('li', { class: 'flag-bad' }, 'no locations'));
+      }
+      tbody.appendChild(el('tr',
+          { 'data-block-id': blk.block_id, class: blk.corrupt ? 'corrupt' : null },
           el('td', { class: 'num' }, String(i)),
           el('td', { class: 'mono' }, String(blk.block_id)),
           el('td', { class: 'num' }, String(blk.generation_stamp)),
-          el('td', { class: 'num', title: exactBytes(blk.offset_bytes) }, humanBytes(blk.offset_bytes)),
-          el('td', { class: 'num', 'data-value': blk.length_bytes, title: exactBytes(blk.length_bytes) },
+          el('td', { class: 'num', title: exactBytes(blk.offset_bytes) },
+             humanBytes(blk.offset_bytes)),
+          el('td', { class: 'num', 'data-value': blk.length_bytes,
+                     title: exactBytes(blk.length_bytes) },
              humanBytes(blk.length_bytes)),
-          el('td', null, blk.corrupt ? 'corrupt' : blk.complete ? 'complete' : 'under construction'),
+          el('td', null,
+             blk.corrupt ? 'corrupt' : blk.complete ? 'complete' : 'under construction'),
           el('td', null, locs)));
     });
     if (!(b.blocks || []).length) {
-      tbody.appendChild(el('tr', null, el('td', { colspan: 7, class: 'muted' }, 'No blocks (empty file).')));
+      tbody.appendChild(el('tr', null,
+                           el('td', { colspan: 7, class: 'muted' }, 'No blocks (empty file).')));
     }
   }
 
@@ -702,7 +743,12 @@
     }
     if (route.tab === 'browse') {
       jobs.push(api('/api/v1/listing?path=' + encodeURIComponent(route.path)).then(
-          (l) => { if (state.route.path === route.path) { state.listing = l; state.listingError = ''; } },
+          (l) => {
+            if (state.route.path === route.path) {
+              state.listing = l;
+              state.listingError = '';
+            }
+          },
           (e) => {
             if (!e.reachable) throw e;
             if (state.route.path === route.path) {
