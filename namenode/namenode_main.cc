@@ -303,6 +303,7 @@ int Run() {
   server_options.max_frame_bytes = FLAGS_rpc_max_frame_bytes;
   server_options.max_connections = FLAGS_rpc_max_connections;
   server_options.io_threads = FLAGS_rpc_io_threads;
+  server_options.metrics_name = "client";
   // An empty namespace leaves safe mode at once, before the first client can see it.
   block_manager.RunOnce();
   Result<std::unique_ptr<AsyncThriftServer>> server =
@@ -331,6 +332,7 @@ int Run() {
   AsyncThriftServerOptions service_options = server_options;
   service_options.port = FLAGS_service_rpc_port;
   service_options.io_threads = 1;
+  service_options.metrics_name = "service";
   Result<std::unique_ptr<AsyncThriftServer>> service_server = AsyncThriftServer::Start(
       std::make_shared<rpc::DatanodeNamenodeAsyncProcessor>(dn_service), service_options);
   if (!service_server.ok()) {
