@@ -33,6 +33,7 @@
 #include "namenode/leases/block_recovery.h"
 #include "namenode/leases/lease_manager.h"
 #include "namenode/namespace/namespace_store.h"
+#include "namenode/metrics/namenode_metrics.h"
 #include "namenode/namesystem.h"
 #include "namenode/rpc/client_service.h"
 #include "namenode/security/user_groups.h"
@@ -343,6 +344,10 @@ int Run() {
       FLAGS_rpc_host + ":" + std::to_string((*service_server)->port());
   LOG(INFO) << "datanode service on " << service_address;
   block_manager.Start();
+  // Block map sizes, queues, nodes and leases, read at each scrape of /metrics.
+  const int metrics_collector = RegisterNamenodeCollector(
+      &metrics::DefaultRegistry(),
+      {&block_map, &block_manager, &datanodes, &safe_mode, &namesystem, &leases});
   web::HttpServerOptions http_options;
   http_options.host = FLAGS_rpc_host;
   http_options.port = FLAGS_http_port;
@@ -386,6 +391,7 @@ int Run() {
   // The server first, so no new mutation arrives; then the journal finishes what it holds
   // (answers to connections already closed are dropped safely).
   (*http)->Stop();
+  metrics::DefaultRegistry().RemoveCollector(metrics_collector);
   (*server)->Stop();
   (*service_server)->Stop();
   block_manager.Stop();
