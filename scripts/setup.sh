@@ -32,6 +32,9 @@ PACKAGES=(
   libfuse3-dev fuse3
   # The web status pages and JSON API.
   libcpp-httplib-dev nlohmann-json3-dev
+  # Metrics kept and written in the Prometheus text format (the daemons and talus_common link
+  # its core library; /metrics is served by our own HTTP server).
+  prometheus-cpp-dev
   # Tools the tests and benchmarks run: fio (disk reference figures), ps/pgrep, ss.
   fio procps iproute2
   # Programs the fuse tests run inside a mount (git, sqlite3; cc comes with build-essential).

@@ -1,13 +1,21 @@
 #include "common/metrics/metrics.h"
 
 #include <glog/logging.h>
+#include <prometheus/check_names.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 
 #include <algorithm>
-#include <bit>
-#include <charconv>
 #include <cmath>
-#include <cstdio>
+#include <limits>
+#include <locale>
 #include <set>
+#include <sstream>
 
 namespace talus::metrics {
 
@@ -15,36 +23,12 @@ namespace {
 
 enum Kind { kCounter = 0, kGauge = 1, kHistogram = 2 };
 
-const char* KindName(int kind) {
-  switch (kind) {
-    case kCounter:
-      return "counter";
-    case kGauge:
-      return "gauge";
-    default:
-      return "histogram";
-  }
+prometheus::Labels ToPrometheus(const Labels& labels) {
+  return prometheus::Labels(labels.begin(), labels.end());
 }
 
-// Label values may hold anything; the text format escapes backslash, quote and newline.
-std::string EscapeLabelValue(const std::string& value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-// HELP text escapes backslash and newline only.
+// HELP text escapes backslash and newline only. prometheus-cpp 1.0.1 writes HELP as given (it
+// escapes label values only), so the help is escaped before it reaches the library.
 std::string EscapeHelp(const std::string& help) {
   std::string out;
   for (char c : help) {
@@ -57,37 +41,6 @@ std::string EscapeHelp(const std::string& help) {
     }
   }
   return out;
-}
-
-std::string FormatValue(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  // Integers (the common case: counts, bytes) print exactly; others with full precision.
-  if (v == std::floor(v) && std::fabs(v) < 9.007199254740992e15) {
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.0f", v);
-    return buf;
-  }
-  // The shortest text that reads back as the same double, in %g style as Prometheus's own
-  // clients write it: 0.00025 and 0.0005 (not 0.00025000000000000001 or 5e-04), 5e-05.
-  char buf[40];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::general);
-  return std::string(buf, end);
-}
-
-std::string FormatLabels(const Labels& labels, const std::string& extra_name = "",
-                         const std::string& extra_value = "") {
-  if (labels.empty() && extra_name.empty()) return "";
-  std::string out = "{";
-  bool first = true;
-  for (const auto& [name, value] : labels) {
-    out += (first ? "" : ",") + name + "=\"" + EscapeLabelValue(value) + "\"";
-    first = false;
-  }
-  if (!extra_name.empty()) {
-    out += (first ? "" : ",") + extra_name + "=\"" + EscapeLabelValue(extra_value) + "\"";
-  }
-  return out + "}";
 }
 
 std::vector<std::string> LabelNames(const Labels& labels) {
@@ -177,42 +130,79 @@ bool ClashesWith(const std::string& name, int kind, const Map& others, KindOf ki
   return false;
 }
 
+// prometheus-cpp keeps a series' labels in a std::map and so writes them sorted by name; put
+// them back in the order they were registered in (callers and readers of /metrics expect
+// {daemon=...,code=...} as given), and sort the series by label values for a stable output.
+void RestoreLabelOrder(const std::vector<std::string>& label_names,
+                       std::vector<prometheus::ClientMetric>* metrics) {
+  for (prometheus::ClientMetric& metric : *metrics) {
+    std::vector<prometheus::ClientMetric::Label> ordered;
+    ordered.reserve(metric.label.size());
+    for (const std::string& name : label_names) {
+      auto it = std::find_if(metric.label.begin(), metric.label.end(),
+                             [&](const auto& label) { return label.name == name; });
+      if (it != metric.label.end()) ordered.push_back(std::move(*it));
+    }
+    metric.label = std::move(ordered);
+  }
+  std::stable_sort(metrics->begin(), metrics->end(), [](const auto& a, const auto& b) {
+    return std::lexicographical_compare(
+        a.label.begin(), a.label.end(), b.label.begin(), b.label.end(),
+        [](const auto& x, const auto& y) { return x.value < y.value; });
+  });
+}
+
+}  // namespace
+
+Counter::Counter() : owned_(std::make_unique<prometheus::Counter>()), counter_(owned_.get()) {}
+Counter::Counter(prometheus::Counter* counter) : counter_(counter) {}
+Counter::~Counter() = default;
+
+void Counter::Increment(int64_t by) { counter_->Increment(static_cast<double>(by)); }
+int64_t Counter::value() const { return static_cast<int64_t>(counter_->Value()); }
+
+Gauge::Gauge() : owned_(std::make_unique<prometheus::Gauge>()), gauge_(owned_.get()) {}
+Gauge::Gauge(prometheus::Gauge* gauge) : gauge_(gauge) {}
+Gauge::~Gauge() = default;
+
+void Gauge::Set(int64_t v) { gauge_->Set(static_cast<double>(v)); }
+void Gauge::Add(int64_t by) { gauge_->Increment(static_cast<double>(by)); }
+int64_t Gauge::value() const { return static_cast<int64_t>(gauge_->Value()); }
+
+namespace {
+
+// prometheus-cpp throws on bounds that do not ascend strictly; here that is a programming error.
+const std::vector<double>& CheckedBounds(const std::vector<double>& upper_bounds) {
+  CHECK(std::is_sorted(upper_bounds.begin(), upper_bounds.end()) &&
+        std::adjacent_find(upper_bounds.begin(), upper_bounds.end()) == upper_bounds.end())
+      << "histogram bounds must ascend strictly";
+  return upper_bounds;
+}
+
 }  // namespace
 
 Histogram::Histogram(std::vector<double> upper_bounds)
-    : upper_bounds_(std::move(upper_bounds)),
-      buckets_(new std::atomic<uint64_t>[upper_bounds_.size() + 1]) {
-  CHECK(std::is_sorted(upper_bounds_.begin(), upper_bounds_.end()) &&
-        std::adjacent_find(upper_bounds_.begin(), upper_bounds_.end()) == upper_bounds_.end())
-      << "histogram bounds must ascend strictly";
-  for (size_t i = 0; i <= upper_bounds_.size(); ++i) buckets_[i].store(0);
-}
+    : owned_(std::make_unique<prometheus::Histogram>(CheckedBounds(upper_bounds))),
+      histogram_(owned_.get()) {}
+Histogram::Histogram(prometheus::Histogram* histogram) : histogram_(histogram) {}
+Histogram::~Histogram() = default;
 
 void Histogram::Observe(double value) {
+  // The library would count NaN in the +Inf bucket and make the sum NaN for good.
   if (std::isnan(value)) return;
-  // Buckets are "less than or equal": the first bound >= value.
-  size_t i = std::lower_bound(upper_bounds_.begin(), upper_bounds_.end(), value) -
-             upper_bounds_.begin();
-  buckets_[i].fetch_add(1, std::memory_order_relaxed);
-  uint64_t old_bits = sum_bits_.load(std::memory_order_relaxed);
-  while (!sum_bits_.compare_exchange_weak(
-      old_bits, std::bit_cast<uint64_t>(std::bit_cast<double>(old_bits) + value),
-      std::memory_order_relaxed)) {
-  }
+  histogram_->Observe(value);
 }
 
 Histogram::Snapshot Histogram::Take() const {
+  // Collect() reads every bucket and the sum under the histogram's lock; its last bucket is +Inf.
+  const prometheus::ClientMetric metric = histogram_->Collect();
   Snapshot s;
-  s.upper_bounds = upper_bounds_;
-  uint64_t running = 0;
-  for (size_t i = 0; i <= upper_bounds_.size(); ++i) {
-    running += buckets_[i].load(std::memory_order_relaxed);
-    s.cumulative.push_back(running);
+  for (const auto& bucket : metric.histogram.bucket) {
+    if (!std::isinf(bucket.upper_bound)) s.upper_bounds.push_back(bucket.upper_bound);
+    s.cumulative.push_back(bucket.cumulative_count);
   }
-  // The buckets are read one by one while others observe: report a count consistent with them
-  // (never below the +Inf bucket), so a scrape never shows count < le="+Inf".
-  s.count = running;
-  s.sum = std::bit_cast<double>(sum_bits_.load(std::memory_order_relaxed));
+  s.count = metric.histogram.sample_count;
+  s.sum = metric.histogram.sample_sum;
   return s;
 }
 
@@ -224,21 +214,26 @@ const std::vector<double>& LatencyBuckets() {
 }
 
 struct Registry::Family {
-  std::string help;
   int kind = kCounter;
-  std::vector<std::string> label_names;
-  std::vector<double> bounds;  // histograms
-  // Children by label values. Owned here, never freed while the registry lives.
+  std::vector<std::string> label_names;  // in the order registered (the export order)
+  std::vector<double> bounds;            // histograms
+  // The library's family of this name (one of the three, by kind); it owns the metrics.
+  prometheus::Family<prometheus::Counter>* counter_family = nullptr;
+  prometheus::Family<prometheus::Gauge>* gauge_family = nullptr;
+  prometheus::Family<prometheus::Histogram>* histogram_family = nullptr;
+  // Our handles by label values. Owned here, never freed while the registry lives.
   std::map<std::vector<std::string>, std::unique_ptr<Counter>> counters;
   std::map<std::vector<std::string>, std::unique_ptr<metrics::Gauge>> gauges;
   std::map<std::vector<std::string>, std::unique_ptr<Histogram>> histograms;
 };
 
-Registry::Registry() = default;
+Registry::Registry() : prometheus_(std::make_unique<prometheus::Registry>()) {}
 Registry::~Registry() = default;
 
 Registry::Family* Registry::FamilyFor(const std::string& name, const std::string& help,
                                       int kind, const Labels& labels) {
+  // Checked here rather than left to the library, which would throw (and so abort with less
+  // to say) or, for the last three, accept.
   CHECK(IsValidMetricName(name)) << "bad metric name " << name;
   for (const auto& label : labels) {
     CHECK(IsValidLabelName(label.first)) << "bad label name " << label.first << " of " << name;
@@ -246,19 +241,32 @@ Registry::Family* Registry::FamilyFor(const std::string& name, const std::string
   }
   CHECK(!HasDuplicateNames(labels)) << name << " with a label given twice";
   auto it = families_.find(name);
-  const bool inserted = it == families_.end();
-  if (inserted) {
-    CHECK(!ClashesWith(name, kind, families_, [](const auto& f) { return f->kind; }))
-        << name << " clashes with a histogram's _bucket/_sum/_count series";
-    it = families_.emplace(name, std::make_unique<Family>()).first;
-    it->second->help = help;
-    it->second->kind = kind;
-    it->second->label_names = LabelNames(labels);
-  } else {
+  if (it != families_.end()) {
     CHECK_EQ(it->second->kind, kind) << name << " registered as two kinds";
     CHECK(it->second->label_names == LabelNames(labels)) << name << " with other label names";
+    return it->second.get();
   }
-  return it->second.get();
+  CHECK(!ClashesWith(name, kind, families_, [](const auto& f) { return f->kind; }))
+      << name << " clashes with a histogram's _bucket/_sum/_count series";
+  auto family = std::make_unique<Family>();
+  family->kind = kind;
+  family->label_names = LabelNames(labels);
+  const std::string escaped_help = EscapeHelp(help);
+  switch (kind) {
+    case kCounter:
+      family->counter_family =
+          &prometheus::BuildCounter().Name(name).Help(escaped_help).Register(*prometheus_);
+      break;
+    case kGauge:
+      family->gauge_family =
+          &prometheus::BuildGauge().Name(name).Help(escaped_help).Register(*prometheus_);
+      break;
+    default:
+      family->histogram_family =
+          &prometheus::BuildHistogram().Name(name).Help(escaped_help).Register(*prometheus_);
+      break;
+  }
+  return families_.emplace(name, std::move(family)).first->second.get();
 }
 
 Counter* Registry::GetCounter(const std::string& name, const std::string& help,
@@ -266,7 +274,9 @@ Counter* Registry::GetCounter(const std::string& name, const std::string& help,
   std::lock_guard<std::mutex> lock(mu_);
   Family* family = FamilyFor(name, help, kCounter, labels);
   auto& slot = family->counters[LabelValues(labels)];
-  if (slot == nullptr) slot = std::make_unique<Counter>();
+  if (slot == nullptr) {
+    slot.reset(new Counter(&family->counter_family->Add(ToPrometheus(labels))));
+  }
   return slot.get();
 }
 
@@ -275,7 +285,9 @@ Gauge* Registry::GetGauge(const std::string& name, const std::string& help,
   std::lock_guard<std::mutex> lock(mu_);
   Family* family = FamilyFor(name, help, kGauge, labels);
   auto& slot = family->gauges[LabelValues(labels)];
-  if (slot == nullptr) slot = std::make_unique<metrics::Gauge>();
+  if (slot == nullptr) {
+    slot.reset(new metrics::Gauge(&family->gauge_family->Add(ToPrometheus(labels))));
+  }
   return slot.get();
 }
 
@@ -285,12 +297,15 @@ Histogram* Registry::GetHistogram(const std::string& name, const std::string& he
   std::lock_guard<std::mutex> lock(mu_);
   Family* family = FamilyFor(name, help, kHistogram, labels);
   if (family->histograms.empty()) {
-    family->bounds = upper_bounds;
+    family->bounds = CheckedBounds(upper_bounds);
   } else {
     CHECK(family->bounds == upper_bounds) << name << " with other bucket bounds";
   }
   auto& slot = family->histograms[LabelValues(labels)];
-  if (slot == nullptr) slot = std::make_unique<Histogram>(upper_bounds);
+  if (slot == nullptr) {
+    slot.reset(new Histogram(&family->histogram_family->Add(
+        ToPrometheus(labels), prometheus::Histogram::BucketBoundaries(upper_bounds))));
+  }
   return slot.get();
 }
 
@@ -321,71 +336,56 @@ std::vector<std::pair<Labels, int64_t>> Registry::CounterValues(const std::strin
 }
 
 std::string Registry::ExportText() const {
+  // Collectors run first, under collectors_mu_ only: they may register metrics (mu_).
   GroupingWriter collected;
   std::lock_guard<std::mutex> collectors_lock(collectors_mu_);
   for (const auto& [id, collector] : collectors_) collector(collected);
-  std::lock_guard<std::mutex> lock(mu_);
 
-  std::set<std::string> names;
-  for (const auto& [name, family] : families_) names.insert(name);
-  for (const auto& [name, family] : collected.families) names.insert(name);
-
-  std::string out;
-  for (const std::string& name : names) {
-    auto registered = families_.find(name);
-    auto gathered = collected.families.find(name);
-    if (registered != families_.end() && gathered != collected.families.end()) {
-      LOG_EVERY_N(ERROR, 100) << "metric " << name << " both registered and collected; "
-                              << "the collected samples are dropped";
-      gathered = collected.families.end();
-    } else if (gathered != collected.families.end() &&
-               ClashesWith(name, gathered->second.kind, families_,
-                           [](const auto& f) { return f->kind; })) {
-      LOG_EVERY_N(ERROR, 100) << "collected metric " << name
-                              << " clashes with a histogram's series; dropped";
-      gathered = collected.families.end();
+  std::vector<prometheus::MetricFamily> families;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    families = prometheus_->Collect();
+    for (prometheus::MetricFamily& family : families) {
+      auto it = families_.find(family.name);
+      if (it != families_.end()) RestoreLabelOrder(it->second->label_names, &family.metric);
     }
-    if (registered == families_.end() && gathered == collected.families.end()) continue;
-    if (registered != families_.end()) {
-      const Family& f = *registered->second;
-      out += "# HELP " + name + " " + EscapeHelp(f.help) + "\n";
-      out += "# TYPE " + name + " " + KindName(f.kind) + "\n";
-      auto labels_of = [&](const std::vector<std::string>& values) {
-        Labels labels;
-        for (size_t i = 0; i < values.size(); ++i) labels.emplace_back(f.label_names[i], values[i]);
-        return labels;
-      };
-      for (const auto& [values, counter] : f.counters) {
-        out += name + FormatLabels(labels_of(values)) + " " +
-               FormatValue(static_cast<double>(counter->value())) + "\n";
+    for (auto& [name, gathered] : collected.families) {
+      if (families_.count(name) != 0) {
+        LOG_EVERY_N(ERROR, 100) << "metric " << name << " both registered and collected; "
+                                << "the collected samples are dropped";
+        continue;
       }
-      for (const auto& [values, gauge] : f.gauges) {
-        out += name + FormatLabels(labels_of(values)) + " " +
-               FormatValue(static_cast<double>(gauge->value())) + "\n";
+      if (ClashesWith(name, gathered.kind, families_, [](const auto& f) { return f->kind; })) {
+        LOG_EVERY_N(ERROR, 100) << "collected metric " << name
+                                << " clashes with a histogram's series; dropped";
+        continue;
       }
-      for (const auto& [values, histogram] : f.histograms) {
-        const Labels labels = labels_of(values);
-        const Histogram::Snapshot s = histogram->Take();
-        for (size_t i = 0; i < s.upper_bounds.size(); ++i) {
-          out += name + "_bucket" + FormatLabels(labels, "le", FormatValue(s.upper_bounds[i])) +
-                 " " + FormatValue(static_cast<double>(s.cumulative[i])) + "\n";
+      prometheus::MetricFamily family;
+      family.name = name;
+      family.help = EscapeHelp(gathered.help);
+      family.type =
+          gathered.kind == kCounter ? prometheus::MetricType::Counter : prometheus::MetricType::Gauge;
+      for (const auto& [labels, value] : gathered.samples) {
+        prometheus::ClientMetric metric;
+        for (const auto& [label_name, label_value] : labels) {
+          metric.label.push_back({label_name, label_value});  // in the collector's order
         }
-        out += name + "_bucket" + FormatLabels(labels, "le", "+Inf") + " " +
-               FormatValue(static_cast<double>(s.count)) + "\n";
-        out += name + "_sum" + FormatLabels(labels) + " " + FormatValue(s.sum) + "\n";
-        out += name + "_count" + FormatLabels(labels) + " " +
-               FormatValue(static_cast<double>(s.count)) + "\n";
+        if (gathered.kind == kCounter) {
+          metric.counter.value = value;
+        } else {
+          metric.gauge.value = value;
+        }
+        family.metric.push_back(std::move(metric));
       }
-    } else {
-      const GroupingWriter::CollectedFamily& f = gathered->second;
-      out += "# HELP " + name + " " + EscapeHelp(f.help) + "\n";
-      out += "# TYPE " + name + " " + KindName(f.kind) + "\n";
-      for (const auto& [labels, value] : f.samples) {
-        out += name + FormatLabels(labels) + " " + FormatValue(value) + "\n";
-      }
+      families.push_back(std::move(family));
     }
   }
-  return out;
+  std::sort(families.begin(), families.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  std::ostringstream out;
+  out.imbue(std::locale::classic());  // no digit grouping, whatever the global locale
+  prometheus::TextSerializer().Serialize(out, families);
+  return out.str();
 }
 
 Registry& DefaultRegistry() {
@@ -393,26 +393,8 @@ Registry& DefaultRegistry() {
   return *registry;
 }
 
-bool IsValidMetricName(const std::string& name) {
-  if (name.empty()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
-              (i > 0 && c >= '0' && c <= '9');
-    if (!ok) return false;
-  }
-  return true;
-}
+bool IsValidMetricName(const std::string& name) { return prometheus::CheckMetricName(name); }
 
-bool IsValidLabelName(const std::string& name) {
-  if (name.empty() || name.rfind("__", 0) == 0) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-              (i > 0 && c >= '0' && c <= '9');
-    if (!ok) return false;
-  }
-  return true;
-}
+bool IsValidLabelName(const std::string& name) { return prometheus::CheckLabelName(name); }
 
 }  // namespace talus::metrics

@@ -1,8 +1,11 @@
 #pragma once
-// Process-wide metrics, exported in the Prometheus text format on /metrics.
+// Process-wide metrics, exported in the Prometheus text format on /metrics. A facade over
+// prometheus-cpp (core only: the registry, metrics and text serializer; /metrics is served by our
+// HttpServer), so that callers keep one small API with the project's checks and conventions.
 //
 // Counted where things happen: a hot path holds a pointer to its Counter or Histogram (looked up
-// once, never freed) and updates it with relaxed atomics, no lock. Values that already live
+// once, never freed) and updates it without a registry lock (counters and gauges are atomics;
+// a histogram takes its own short lock). Values that already live
 // elsewhere (block map sizes, queue lengths, capacity) are not mirrored: a collector reads them
 // at scrape time.
 //
@@ -14,7 +17,6 @@
 // durations are in seconds. A name or label that breaks the text format's rules is a programming
 // error (CHECK). Label values are escaped on export; keep their number bounded (no paths, no
 // block ids).
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -24,37 +26,70 @@
 #include <utility>
 #include <vector>
 
+namespace prometheus {
+class Counter;
+class Gauge;
+class Histogram;
+class Registry;
+}  // namespace prometheus
+
 namespace talus::metrics {
 
 // {{"method", "create"}, {"server", "client"}}: label name, value. Order is kept on export.
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
+// The metric classes below are handles on prometheus-cpp's metrics (the library keeps and
+// formats the values; this facade adds the checks and conventions above). A handle made by a
+// Registry is owned by it; one constructed directly owns a metric of its own, exported nowhere.
+
 // Monotonic; only grows (a restart of the process starts it again at 0, as Prometheus expects).
+// Kept as a double by the library: exact up to 2^53.
 class Counter {
  public:
-  // `by` must not be negative (a counter that went down would read as a restart).
-  void Increment(int64_t by = 1) { value_.fetch_add(by, std::memory_order_relaxed); }
-  int64_t value() const { return value_.load(std::memory_order_relaxed); }
+  Counter();
+  ~Counter();
+  Counter(const Counter&) = delete;
+  Counter& operator=(const Counter&) = delete;
+
+  // `by` must not be negative (a counter that went down would read as a restart; the library
+  // ignores such an increment).
+  void Increment(int64_t by = 1);
+  int64_t value() const;
 
  private:
-  std::atomic<int64_t> value_{0};
+  friend class Registry;
+  explicit Counter(prometheus::Counter* counter);
+  std::unique_ptr<prometheus::Counter> owned_;  // when not made by a Registry
+  prometheus::Counter* const counter_;
 };
 
 // A value that goes up and down, set where it changes.
 class Gauge {
  public:
-  void Set(int64_t v) { value_.store(v, std::memory_order_relaxed); }
-  void Add(int64_t by) { value_.fetch_add(by, std::memory_order_relaxed); }
-  int64_t value() const { return value_.load(std::memory_order_relaxed); }
+  Gauge();
+  ~Gauge();
+  Gauge(const Gauge&) = delete;
+  Gauge& operator=(const Gauge&) = delete;
+
+  void Set(int64_t v);
+  void Add(int64_t by);
+  int64_t value() const;
 
  private:
-  std::atomic<int64_t> value_{0};
+  friend class Registry;
+  explicit Gauge(prometheus::Gauge* gauge);
+  std::unique_ptr<prometheus::Gauge> owned_;  // when not made by a Registry
+  prometheus::Gauge* const gauge_;
 };
 
 // Cumulative-bucket histogram. Bucket bounds are fixed at creation, ascending; +Inf is implied.
 class Histogram {
  public:
   explicit Histogram(std::vector<double> upper_bounds);
+  ~Histogram();
+  Histogram(const Histogram&) = delete;
+  Histogram& operator=(const Histogram&) = delete;
+
   // NaN is ignored (it would poison the sum for good).
   void Observe(double value);
 
@@ -64,13 +99,14 @@ class Histogram {
     double sum = 0;
     uint64_t count = 0;
   };
+  // Consistent: taken under the library's lock of the histogram, so count == the +Inf bucket.
   Snapshot Take() const;
 
  private:
-  const std::vector<double> upper_bounds_;
-  std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // non-cumulative, size bounds + 1
-  std::atomic<uint64_t> sum_bits_{0};  // a double, updated by compare-and-swap
-  // The count is the sum of the buckets (read at Take), so it is never out of step with them.
+  friend class Registry;
+  explicit Histogram(prometheus::Histogram* histogram);
+  std::unique_ptr<prometheus::Histogram> owned_;  // when not made by a Registry
+  prometheus::Histogram* const histogram_;
 };
 
 // Seconds, 50 µs to 10 s: RPCs, journal syncs, disk writes.
@@ -115,7 +151,9 @@ class Registry {
   // derives figures from the counts, e.g. the status page's operations per second.
   std::vector<std::pair<Labels, int64_t>> CounterValues(const std::string& name) const;
 
-  // Everything, in the Prometheus text exposition format 0.0.4 (families sorted by name).
+  // Everything, in the Prometheus text exposition format 0.0.4 (families sorted by name, series
+  // by label values, labels in the order given at registration), written by prometheus-cpp's
+  // TextSerializer.
   std::string ExportText() const;
 
  private:
@@ -129,14 +167,16 @@ class Registry {
   std::map<int, Collector> collectors_;  // guarded by collectors_mu_
   int next_collector_id_ = 1;            // guarded by collectors_mu_
   mutable std::mutex mu_;
+  // Where the metrics live. Thread-safe by itself; mu_ orders registrations with their checks.
+  const std::unique_ptr<prometheus::Registry> prometheus_;
   std::map<std::string, std::unique_ptr<Family>> families_;  // guarded by mu_
 };
 
 // The registry a daemon exports on /metrics.
 Registry& DefaultRegistry();
 
-// Whether `name` may be a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*) or a label name
-// ([a-zA-Z_][a-zA-Z0-9_]*, not starting with "__").
+// Whether `name` may be a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*, not starting with "__") or a
+// label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with "__"): prometheus-cpp's rules.
 bool IsValidMetricName(const std::string& name);
 bool IsValidLabelName(const std::string& name);
 
