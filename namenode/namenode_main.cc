@@ -365,6 +365,7 @@ int Run() {
   web_options.block_manager = &block_manager;
   web_options.safe_mode = &safe_mode;
   web_options.rpc_address = address;
+  web_options.cluster_id = (*store)->cluster_id();
   web_options.start_time_ms = start_time_ms;
   web_options.web_user = FLAGS_web_user;
   web_options.ops_sample_interval_ms = FLAGS_web_ops_sample_interval_ms;

@@ -7,6 +7,7 @@
 
 #include <ctime>
 #include <filesystem>
+#include <random>
 
 #include "namenode/namespace/inode_codec.h"
 #include "namenode/namespace/keys.h"
@@ -64,7 +65,35 @@ Result<std::unique_ptr<NamespaceStore>> NamespaceStore::Open(
   if (!s.ok()) return FromLevelDb(s, "opening namespace database " + dir);
   store->db_.reset(db);
   RETURN_NOT_OK(store->FormatIfEmpty(options));
+  RETURN_NOT_OK(store->LoadClusterId());
   return store;
+}
+
+namespace {
+
+std::string NewClusterId() {
+  std::random_device random;
+  std::string id = "CID-";
+  static const char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 32; ++i) id += kHex[random() & 15];
+  return id;
+}
+
+}  // namespace
+
+Status NamespaceStore::LoadClusterId() {
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, Get(keys::kMetaClusterId));
+  if (stored.has_value()) {
+    cluster_id_ = std::move(*stored);
+    return Status::OK();
+  }
+  const std::string id = NewClusterId();
+  leveldb::WriteBatch batch;
+  batch.Put(std::string(keys::kMetaClusterId), id);
+  RETURN_NOT_OK(Write(&batch, /*sync=*/true));
+  LOG(INFO) << "Cluster id " << id;
+  cluster_id_ = id;
+  return Status::OK();
 }
 
 Status NamespaceStore::FormatIfEmpty(const NamespaceStoreOptions& options) {
@@ -95,6 +124,7 @@ Status NamespaceStore::FormatIfEmpty(const NamespaceStoreOptions& options) {
   batch.Put(std::string(keys::kMetaNumDirectories), EncodeCounter(1));
   batch.Put(std::string(keys::kMetaAppliedIndex), EncodeCounter(0));
   batch.Put(std::string(keys::kMetaLayoutVersion), EncodeCounter(kLayoutVersion));
+  batch.Put(std::string(keys::kMetaClusterId), NewClusterId());
   LOG(INFO) << "Formatted a new namespace; / is owned by " << root.owner << ":" << root.group;
   return Write(&batch, /*sync=*/true);
 }

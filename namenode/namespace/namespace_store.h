@@ -51,14 +51,20 @@ class NamespaceStore {
 
   uint64_t applied_index() const;
   const MetadataCache& cache() const { return *metadata_cache_; }
+  // "CID-" and 32 hex digits, drawn when the namespace was formatted (as HDFS's clusterID):
+  // names this file system on status pages and in logs.
+  const std::string& cluster_id() const { return cluster_id_; }
 
  private:
   NamespaceStore() = default;
   Status FormatIfEmpty(const NamespaceStoreOptions& options);
+  // Reads the cluster id, drawing and storing one for a namespace formatted before ids existed.
+  Status LoadClusterId();
 
   std::unique_ptr<leveldb::Cache> cache_;
   std::unique_ptr<leveldb::DB> db_;
   std::unique_ptr<MetadataCache> metadata_cache_;
+  std::string cluster_id_;
 };
 
 }  // namespace talus

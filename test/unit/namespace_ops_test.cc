@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <regex>
 #include <string>
 
 #include "namenode/journal/local_journal.h"
@@ -480,6 +481,25 @@ TEST_F(NamespaceOpsTest, BlockMapFollowsTheNamespace) {
   ASSERT_TRUE(Run(root_, DeleteOp{"/f", false}).ok());
   EXPECT_TRUE(reloaded.FileBlocks(static_cast<int64_t>(file_id)).empty());
   EXPECT_EQ(reloaded.Stats().total_blocks, 0);
+}
+
+TEST_F(NamespaceOpsTest, ClusterIdIsDrawnAtFormatAndKeptAcrossReopens) {
+  Close();
+  NamespaceStoreOptions opts;
+  std::string first;
+  {
+    auto store = NamespaceStore::Open((dir_ / "namespace").string(), opts);
+    ASSERT_TRUE(store.ok()) << store.status();
+    first = (*store)->cluster_id();
+  }
+  EXPECT_TRUE(std::regex_match(first, std::regex("CID-[0-9a-f]{32}"))) << first;
+  auto reopened = NamespaceStore::Open((dir_ / "namespace").string(), opts);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ((*reopened)->cluster_id(), first);
+  // Another namespace is another cluster.
+  auto other = NamespaceStore::Open((dir_ / "other").string(), opts);
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_NE((*other)->cluster_id(), first);
 }
 
 TEST_F(NamespaceOpsTest, OneBatchOfDependentEditsAppliesAsOneWrite) {
