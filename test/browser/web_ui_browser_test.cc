@@ -418,6 +418,26 @@ TEST_F(WebUiBrowserTest, OperatorReadsHealthBrowsesDownloadsAndSeesANodeDie) {
   EXPECT_FALSE(dialog->has_value()) << "a dialog opened: " << dialog->value_or("");
   Screenshot("03-browse-markup-name");
 
+  // ---- A directory larger than one listing page (1,000 entries) is browsed page by page.
+  for (int i = 0; i < 1003; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof(name), "/big/f%04d", i);
+    ASSERT_TRUE(test::WriteWholeFile(*fs_, name, "", 65536, kBlock).ok()) << name;
+  }
+  Click("#breadcrumb a.crumb[data-path=\"/\"]");
+  Click("#listing a.entry-link[data-path=\"/big\"]");
+  const std::string row_count = "return document.querySelectorAll('#listing tbody tr').length;";
+  EXPECT_TRUE(test::WaitFor([&] { return Js(row_count) == 1000; }, seconds(15)))
+      << "first page: " << Js(row_count) << " rows";
+  EXPECT_EQ(Text("#listing tbody tr:last-child a.entry-link"), "f0999");
+  Click("#listing-next");
+  EXPECT_TRUE(test::WaitFor([&] { return Js(row_count) == 3; }, seconds(15)))
+      << "second page: " << Js(row_count) << " rows";
+  EXPECT_EQ(Text("#listing tbody tr:first-child a.entry-link"), "f1000");
+  EXPECT_TRUE(driver_->Find("#listing-first").ok());
+  EXPECT_FALSE(driver_->Find("#listing-next").ok()) << "a next page after the last";
+  Screenshot("03b-browse-second-page");
+
   // ---- Datanodes: three live rows; sorting by a header survives refreshes.
   Click("#tabs a[data-tab=\"datanodes\"]");
   std::map<std::string, std::string> rows;

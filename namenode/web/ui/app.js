@@ -154,9 +154,11 @@
     return dir === '/' ? '/' + name : dir + '/' + name;
   }
 
-  function browseHash(path, file) {
+  // `after`: the listing page that starts after this name (large directories come in pages).
+  function browseHash(path, file, after) {
     let h = '#browse?path=' + encodeURIComponent(path);
     if (file) h += '&file=' + encodeURIComponent(file);
+    if (after) h += '&after=' + encodeURIComponent(after);
     return h;
   }
 
@@ -205,6 +207,7 @@
       tab: ['overview', 'datanodes', 'browse'].includes(tab) ? tab : 'overview',
       path: path,
       file: params.get('file') || '',
+      after: params.get('after') || '',
     };
   }
 
@@ -228,7 +231,7 @@
   function onHashChange() {
     const before = state.route;
     state.route = parseRoute();
-    if (before.path !== state.route.path) {
+    if (before.path !== state.route.path || before.after !== state.route.after) {
       state.listing = null;
       state.listingError = '';
     }
@@ -595,7 +598,10 @@
     const l = state.listing;
     table.setAttribute('data-path', l ? l.path : '');
     clear(tbody);
-    if (!l) return;
+    if (!l) {
+      $('listing-pager').hidden = true;
+      return;
+    }
     const entries = l.entries || [];
     for (const e of entries) {
       const full = e.path || joinPath(l.path, e.name);
@@ -607,7 +613,8 @@
         // A file listed as itself (the path shown is a file) opens in place.
         const dir = l.entries.length === 1 && full === l.path ? parentOf(full) : l.path;
         name = el('a',
-                  { href: browseHash(dir, e.name), class: 'entry-link file', 'data-path': full },
+                  { href: browseHash(dir, e.name, state.route.after), class: 'entry-link file',
+                    'data-path': full },
                   e.name);
       } else {
         name = el('span', { class: 'entry-link symlink' }, e.name, ' → ', e.symlink_target || '');
@@ -630,9 +637,22 @@
       el('td', { class: 'num' }, e.type === 'file' ? String(e.replication) : ''),
       el('td', { 'data-value': e.modification_time_ms }, dateTime(e.modification_time_ms))));
     }
-    if (entries.length === 0) {
+    if (entries.length === 0 && !state.route.after) {
       tbody.appendChild(el('tr', null,
                            el('td', { colspan: 7, class: 'muted' }, 'Empty directory.')));
+    }
+    // A large directory comes in pages: say where this one starts and link the next.
+    const pager = $('listing-pager');
+    clear(pager);
+    pager.hidden = !(l.truncated || state.route.after);
+    if (state.route.after) {
+      append(pager, [el('a', { href: browseHash(l.path), id: 'listing-first' }, 'First page'),
+                     ' · entries after ', el('span', { class: 'mono' }, state.route.after), ' ']);
+    }
+    if (l.truncated && l.next_start_after) {
+      append(pager, el('a', { href: browseHash(l.path, '', l.next_start_after),
+                              id: 'listing-next' },
+                       'Next ' + entries.length + ' entries →'));
     }
   }
 
@@ -656,7 +676,7 @@
     }
     box.setAttribute('data-path', path);
     $('file-detail-path').textContent = path;
-    $('file-close').setAttribute('href', browseHash(state.route.path));
+    $('file-close').setAttribute('href', browseHash(state.route.path, '', state.route.after));
     $('download-link').setAttribute('href', '/api/v1/download?path=' + encodeURIComponent(path));
     const tbody = $('blocks-table').querySelector('tbody');
     clear(tbody);
@@ -742,9 +762,11 @@
       jobs.push(api('/api/v1/ops').then((o) => { state.ops = o; }));
     }
     if (route.tab === 'browse') {
-      jobs.push(api('/api/v1/listing?path=' + encodeURIComponent(route.path)).then(
+      let query = '/api/v1/listing?path=' + encodeURIComponent(route.path);
+      if (route.after) query += '&start_after=' + encodeURIComponent(route.after);
+      jobs.push(api(query).then(
           (l) => {
-            if (state.route.path === route.path) {
+            if (state.route.path === route.path && state.route.after === route.after) {
               state.listing = l;
               state.listingError = '';
             }
