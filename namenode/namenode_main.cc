@@ -330,6 +330,15 @@ int Run() {
       lock.lock();
     }
   });
+  // For a failure from here on: the monitor thread must be joined before Run() returns.
+  auto stop_lease_monitor = [&] {
+    {
+      std::lock_guard<std::mutex> lock(monitor_mu);
+      stopping = true;
+    }
+    monitor_cv.notify_all();
+    if (lease_monitor.joinable()) lease_monitor.join();
+  };
   AsyncThriftServerOptions service_options = server_options;
   service_options.port = FLAGS_service_rpc_port;
   service_options.io_threads = 1;
@@ -338,6 +347,7 @@ int Run() {
       std::make_shared<rpc::DatanodeNamenodeAsyncProcessor>(dn_service), service_options);
   if (!service_server.ok()) {
     LOG(ERROR) << "datanode service: " << service_server.status();
+    stop_lease_monitor();
     return 1;
   }
   const std::string service_address =
@@ -355,6 +365,9 @@ int Run() {
   Result<std::unique_ptr<web::HttpServer>> http = web::HttpServer::Create(http_options);
   if (!http.ok()) {
     LOG(ERROR) << "web server: " << http.status();
+    block_manager.Stop();
+    metrics::DefaultRegistry().RemoveCollector(metrics_collector);
+    stop_lease_monitor();
     return 1;
   }
   NamenodeWebOptions web_options;
@@ -372,6 +385,9 @@ int Run() {
   Result<std::unique_ptr<NamenodeWeb>> namenode_web = NamenodeWeb::Create(std::move(web_options));
   if (!namenode_web.ok()) {
     LOG(ERROR) << "web: " << namenode_web.status();
+    block_manager.Stop();
+    metrics::DefaultRegistry().RemoveCollector(metrics_collector);
+    stop_lease_monitor();
     return 2;
   }
   (*namenode_web)->Register(http->get());
@@ -382,6 +398,10 @@ int Run() {
                                       address + "\n" + service_address + "\n" + http_address);
     if (!written.ok()) {
       LOG(ERROR) << written;
+      (*http)->Stop();
+      block_manager.Stop();
+      metrics::DefaultRegistry().RemoveCollector(metrics_collector);
+      stop_lease_monitor();
       return 1;
     }
   }
@@ -396,12 +416,7 @@ int Run() {
   (*server)->Stop();
   (*service_server)->Stop();
   block_manager.Stop();
-  {
-    std::lock_guard<std::mutex> lock(monitor_mu);
-    stopping = true;
-  }
-  monitor_cv.notify_all();
-  lease_monitor.join();
+  stop_lease_monitor();
   journal.Close();
   return 0;
 }

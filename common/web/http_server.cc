@@ -171,6 +171,12 @@ void HttpServer::Start() {
       LOG(ERROR) << options_.daemon << " web: the HTTP server stopped serving";
     }
   });
+  // httplib's stop() does nothing before its loop runs: wait for it, so that a Stop() right
+  // after Start() cannot leave the thread serving and the join hanging. The socket is bound
+  // already, so this is the time the thread takes to start (bounded, in case it failed).
+  for (int i = 0; i < 5000 && !server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   LOG(INFO) << options_.daemon << " web: serving http://" << options_.host << ":" << port_;
 }
 

@@ -204,6 +204,9 @@ int Run() {
         FLAGS_address_file, dn.rpc_address() + "\n" + dn.data_address() + "\n" + http_address);
     if (!written.ok()) {
       LOG(ERROR) << written;
+      // The web server's threads read the datanode: stop them before it is destroyed.
+      (*http)->Stop();
+      dn.Stop();
       return 1;
     }
   }
