@@ -2,6 +2,11 @@
 
 #include <glog/logging.h>
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
 #include "common/metrics/metrics.h"
 
 namespace talus::web {
@@ -13,6 +18,62 @@ constexpr size_t kMaxBodyBytes = 64 << 10;
 constexpr time_t kReadTimeoutSeconds = 10;
 constexpr time_t kWriteTimeoutSeconds = 60;
 constexpr time_t kKeepAliveSeconds = 5;
+
+// Connections accepted but not yet taken by a thread. Beyond this the acceptor waits, so
+// further clients wait in the kernel's listen backlog instead of holding descriptors here: a
+// flood of idle connections cannot use up the daemon's file descriptors (which its RPC
+// servers, journal and namespace share).
+constexpr size_t kMaxQueuedConnections = 64;
+
+// httplib's own pool (0.11) queues without limit; this one makes the acceptor wait instead.
+class BoundedThreadPool : public httplib::TaskQueue {
+ public:
+  explicit BoundedThreadPool(int threads) {
+    for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
+  }
+  ~BoundedThreadPool() override = default;
+
+  void enqueue(std::function<void()> fn) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    // Every accepted connection must run (its job closes the socket), so wait, never drop.
+    has_room_.wait(lock, [&] { return jobs_.size() < kMaxQueuedConnections || stopping_; });
+    jobs_.push_back(std::move(fn));
+    has_job_.notify_one();
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    has_job_.notify_all();
+    has_room_.notify_all();
+    for (std::thread& t : workers_) t.join();
+  }
+
+ private:
+  void Work() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        has_job_.wait(lock, [&] { return !jobs_.empty() || stopping_; });
+        if (jobs_.empty()) return;  // stopping, and everything accepted has run
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+        has_room_.notify_one();
+      }
+      job();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable has_job_;
+  std::condition_variable has_room_;
+  std::deque<std::function<void()>> jobs_;  // guarded by mu_
+  bool stopping_ = false;                   // guarded by mu_
+  std::vector<std::thread> workers_;
+};
 
 // Statuses are counted by class so that the label set stays small and bounded.
 std::string StatusClass(int status) {
@@ -80,7 +141,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerOptions& 
   std::unique_ptr<HttpServer> server(new HttpServer(options));
   httplib::Server& s = *server->server_;
   const int threads = options.threads;
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  s.new_task_queue = [threads] { return new BoundedThreadPool(threads); };
   s.set_payload_max_length(kMaxBodyBytes);
   s.set_read_timeout(kReadTimeoutSeconds, 0);
   s.set_write_timeout(kWriteTimeoutSeconds, 0);

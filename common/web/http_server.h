@@ -28,7 +28,7 @@ namespace talus::web {
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;          // 0: pick a free port
-  int threads = 4;       // requests served at once; more wait in the listen backlog
+  int threads = 8;       // connections served at once; 64 more queue, then the listen backlog
   std::string daemon;    // "namenode", "datanode": label of the request metrics, log prefix
 };
 
