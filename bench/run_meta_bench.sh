@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 DIR=$(mktemp -d /tmp/talus-bench.XXXXXX)
-cleanup() { "$BIN/talus" cluster down --dir "$DIR" >/dev/null 2>&1 || true; rm -rf "$DIR"; }
+cleanup() { "$BIN/talus" cluster down --dir "$DIR/cluster" >/dev/null 2>&1 || true; rm -rf "$DIR"; }
 trap cleanup EXIT
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
