@@ -1,0 +1,34 @@
+#pragma once
+
+#include <vector>
+
+#include "raft/core/messages.h"
+
+namespace talus::raft {
+
+// The durable state a core restarts from. The core reads it once, at construction; afterwards the
+// owner persists what each Ready hands out (entries, then hard state) before sending its messages.
+class Storage {
+ public:
+  virtual ~Storage() = default;
+  virtual HardState LoadHardState() const = 0;
+  // The whole log, indices 1..n contiguous (no compaction yet: snapshots are step 3).
+  virtual std::vector<Entry> LoadEntries() const = 0;
+};
+
+// An in-memory Storage for tests and simulation.
+class MemoryStorage : public Storage {
+ public:
+  HardState LoadHardState() const override { return hard_state_; }
+  std::vector<Entry> LoadEntries() const override { return entries_; }
+
+  // Persists entries: everything at or after the first one's index is replaced.
+  void Append(const std::vector<Entry>& entries);
+  void SetHardState(const HardState& hs) { hard_state_ = hs; }
+
+ private:
+  HardState hard_state_;
+  std::vector<Entry> entries_;
+};
+
+}  // namespace talus::raft
