@@ -1,10 +1,12 @@
 #include "datanode/web/download_handler.h"
 
 #include <algorithm>
+#include <optional>
 
 #include <glog/logging.h>
 
 #include "common/web/http_server.h"
+#include "common/web/query_params.h"
 #include "datanode/web/download_request.h"
 #include "talus/file_system.h"
 
@@ -20,12 +22,11 @@ struct Download {
   std::string buffer;
 };
 
-// The single value of a query parameter, or an error naming it.
+// The single value of a required query parameter, or an error naming it.
 Result<std::string> SingleParam(const httplib::Request& req, const std::string& name) {
-  const size_t count = req.get_param_value_count(name);
-  if (count == 0) return Status::InvalidArgument("parameter '" + name + "' is required");
-  if (count > 1) return Status::InvalidArgument("parameter '" + name + "' is given twice");
-  return req.get_param_value(name);
+  ASSIGN_OR_RETURN(std::optional<std::string> value, web::QueryParam(req, name));
+  if (!value) return Status::InvalidArgument("parameter '" + name + "' is required");
+  return std::move(*value);
 }
 
 }  // namespace
@@ -52,11 +53,9 @@ Result<std::shared_ptr<FileSystem>> DownloadHandler::ClientFor(const std::string
 }
 
 void DownloadHandler::Handle(const httplib::Request& req, httplib::Response& res) {
-  Result<std::string> path = SingleParam(req, "path");
+  Result<std::string> path = web::PathParam(req);
   Result<std::string> namenode = SingleParam(req, "namenode");
-  Status valid = !path.ok() ? path.status()
-                 : !namenode.ok() ? namenode.status()
-                                  : ValidateWebPath(*path);
+  Status valid = !path.ok() ? path.status() : namenode.status();
   if (valid.ok()) {
     Result<std::string> checked = ValidateNamenodeParam(*namenode, options_.namenode_hosts);
     valid = checked.status();

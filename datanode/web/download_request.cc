@@ -27,32 +27,6 @@ bool AttrChar(unsigned char c) {
 
 }  // namespace
 
-Status ValidateWebPath(const std::string& path) {
-  if (path.empty()) return Status::InvalidArgument("parameter 'path' is required");
-  if (path.size() > kMaxWebPathBytes) {
-    return Status::InvalidArgument("path is longer than " + std::to_string(kMaxWebPathBytes) +
-                                   " bytes");
-  }
-  if (path.find('\0') != std::string::npos) {
-    return Status::InvalidArgument("path contains a NUL byte");
-  }
-  if (path[0] != '/') return Status::InvalidArgument("path must be absolute");
-  if (path == "/") return Status::OK();
-  size_t start = 1;
-  while (true) {
-    const size_t slash = path.find('/', start);
-    const size_t end = slash == std::string::npos ? path.size() : slash;
-    const std::string_view component(path.data() + start, end - start);
-    if (component.empty()) return Status::InvalidArgument("path has an empty component");
-    if (component == "." || component == "..") {
-      return Status::InvalidArgument("path has a '.' or '..' component");
-    }
-    if (slash == std::string::npos) break;
-    start = slash + 1;
-  }
-  return Status::OK();
-}
-
 Result<std::string> ValidateNamenodeParam(const std::string& value,
                                           const std::vector<std::string>& allowed_hosts) {
   if (value.empty()) return Status::InvalidArgument("parameter 'namenode' is required");

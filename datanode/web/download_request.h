@@ -10,11 +10,8 @@
 
 namespace talus::datanode {
 
-inline constexpr size_t kMaxWebPathBytes = 4096;
-
-// OK for "/" and "/a/b"; InvalidArgument for an empty, relative or over-long path, a NUL
-// byte, or an empty, "." or ".." component (so "/a/" and "//a" are refused too).
-Status ValidateWebPath(const std::string& path);
+// The path parameter is checked by web::PathParam (common/web/query_params.h), as the
+// namenode checks it.
 
 // "HOST:PORT" with a port in 1..65535 (digits only) and HOST equal to one of `allowed_hosts`
 // (the hosts of this datanode's namenodes). Returns the address unchanged.

@@ -21,7 +21,7 @@
 #include "namenode/status/cluster_status.h"
 #include "namenode/web/json_convert.h"
 #include "namenode/web/ops_sampler.h"
-#include "namenode/web/path_param.h"
+#include "common/web/query_params.h"
 
 namespace talus {
 

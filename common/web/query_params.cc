@@ -1,4 +1,4 @@
-#include "namenode/web/path_param.h"
+#include "common/web/query_params.h"
 
 #include "common/path.h"
 

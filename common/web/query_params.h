@@ -1,5 +1,5 @@
 #pragma once
-// Query parameters of the namenode's /api/v1 calls, checked before anything is looked up: a
+// Query parameters of the daemons' /api/v1 calls, checked before anything is looked up: a
 // path must be a valid absolute namespace path (common/path.h: no ".", "..", empty components
 // or NUL bytes, at most 4096 bytes) and is never normalized or resolved against anything but the
 // namespace, so no request can reach the namenode's local files.
