@@ -76,8 +76,15 @@ Result<std::optional<Namesystem::RetryAnswer>> Namesystem::LookupRetryCache(
 }
 
 void Namesystem::MutateAsync(Edit edit, MutateCallback done) {
-  if (journal_ == nullptr || !journal_->IsLeader()) {
-    done(Status::NotLeader("this namenode is not the leader", ""));
+  if (journal_ == nullptr) {
+    done(Status::Unavailable("no journal"));
+    return;
+  }
+  if (!journal_->IsLeader()) {
+    Status serving = journal_->CheckServing();
+    done(serving.code() == ErrorCode::kNotLeader
+             ? serving
+             : Status::NotLeader("this namenode is not the leader", ""));
     return;
   }
   if (edit.client_id.size() != 16 && !edit.client_id.empty()) {

@@ -54,6 +54,11 @@ class Namesystem : public StateMachine {
 
   // Must be called once, before Journal::Open (which replays through Apply).
   void SetJournal(Journal* journal) { journal_ = journal; }
+  // Whether client calls may be served now (see Journal::CheckServing).
+  Status CheckServing() const {
+    return journal_ == nullptr ? Status::Unavailable("no journal") : journal_->CheckServing();
+  }
+  JournalInfo JournalStatus() const { return journal_ == nullptr ? JournalInfo{} : journal_->Info(); }
   // Optional; when set, creates and completes keep it current. Set before Journal::Open, then
   // call LoadLeases once the journal is open.
   void SetLeaseManager(LeaseManager* leases) { leases_ = leases; }

@@ -52,6 +52,35 @@ struct LocatedBlocks {
   5: required bool last_block_complete,
 }
 
+// One member of the namenode group, as the answering namenode sees it (match/next index and
+// state are known by the leader only).
+struct JournalPeer {
+  1: required i64 id,
+  2: required string raft_address,
+  3: required string client_address,  // empty until the peer was heard from
+  4: required i64 match_index,
+  5: required i64 next_index,
+  6: required string state,           // probe, replicate, snapshot ("" on followers)
+  7: required i64 last_contact_ms,    // -1: never
+}
+
+// The journal as one namenode sees it (`talus dfsadmin -journal`). A single namenode with a
+// local journal answers kind "local", role "leader", term 1 and no peers.
+struct JournalStatus {
+  1: required string kind,            // "local" or "raft"
+  2: required i64 id,
+  3: required string role,            // leader, follower, candidate, pre-candidate
+  4: required i64 term,
+  5: required i64 leader_id,          // 0: unknown
+  6: required string leader_address,  // the leader's client RPC address; "" unknown
+  7: required i64 commit_index,
+  8: required i64 applied_index,
+  9: required i64 last_index,
+  10: required i64 first_index,       // the first entry still in the log
+  11: required i64 snapshot_index,
+  12: required list<JournalPeer> peers,
+}
+
 struct FsStats {
   1: required i64 capacity,
   2: required i64 used,
@@ -282,4 +311,6 @@ service ClientNamenode {
   // Blocks with no good replica left (all corrupt or missing) under `path`, at most `limit`.
   list<CorruptFileBlock> listCorruptFileBlocks(1: common.RequestHeader h, 2: string path,
                                                3: i32 limit) throws (1: common.TalusError e),
+  // Answered by every namenode, leader or not: its own view of the journal.
+  JournalStatus getJournalStatus(1: common.RequestHeader h) throws (1: common.TalusError e),
 }

@@ -4,6 +4,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 
@@ -45,12 +46,55 @@ class StateMachine {
   // Makes every applied entry durable on its own, so the journal may discard entries up to
   // the returned index. Called from the apply thread between Apply calls.
   virtual Result<uint64_t> Checkpoint() = 0;
+
+  // Replicated journals only (the Raft journal's snapshots for followers that fell behind).
+  // Writes a consistent image of the state to the new file `path` and returns the applied
+  // index it holds. Safe to call from any thread, concurrently with Apply.
+  virtual Result<uint64_t> WriteSnapshot(const std::string& path) {
+    (void)path;
+    return Status::NotSupported("this state machine has no snapshots");
+  }
+  // Stages the image in `path` (from WriteSnapshot on another member) durably, with the term
+  // of its last entry, so that it replaces the state when the process next starts; the caller
+  // then restarts the process. Nothing else changes until then.
+  virtual Status StageSnapshot(const std::string& path, uint64_t index, uint64_t term) {
+    (void)path;
+    (void)index;
+    (void)term;
+    return Status::NotSupported("this state machine has no snapshots");
+  }
 };
 
 // Called once an appended entry has been committed and applied (status OK, with what Apply
 // returned), or when it never will be on this node (e.g. the journal closed or leadership was
 // lost: a non-OK status, and the entry may or may not be committed elsewhere).
 using AppliedCallback = std::function<void(const Status& status, const ApplyResult& result)>;
+
+// One member of a replicated journal, for `dfsadmin -journal` and the status page.
+struct JournalPeerInfo {
+  uint64_t id = 0;
+  std::string raft_address;
+  std::string client_address;
+  uint64_t match_index = 0;
+  uint64_t next_index = 0;
+  std::string state;
+  int64_t last_contact_ms = -1;
+};
+
+struct JournalInfo {
+  std::string kind = "local";  // "local" or "raft"
+  uint64_t id = 1;
+  std::string role = "leader";
+  uint64_t term = 1;
+  uint64_t leader_id = 1;
+  std::string leader_address;  // client address of the leader; "" unknown
+  uint64_t commit_index = 0;
+  uint64_t applied_index = 0;
+  uint64_t last_index = 0;
+  uint64_t first_index = 0;
+  uint64_t snapshot_index = 0;
+  std::vector<JournalPeerInfo> peers;
+};
 
 // The edit log: entries are appended, made durable (and, for Raft, replicated to a majority),
 // which commits them, and then handed to the StateMachine in order.
@@ -72,6 +116,19 @@ class Journal {
 
   // Whether this node may append now; for the local journal always true once open.
   virtual bool IsLeader() const = 0;
+
+  // OK when this node may serve a client call now, reads included, with linearizable results:
+  // always for the local journal; for Raft only on the leader holding a read lease that has
+  // applied an entry of its term. Otherwise NotLeader with the leader's client address as
+  // detail ("" when unknown), or Unavailable while a new leader catches up.
+  virtual Status CheckServing() const { return Status::OK(); }
+
+  // This member's view of the journal.
+  virtual JournalInfo Info() const {
+    JournalInfo info;
+    info.applied_index = info.commit_index = info.last_index = AppliedIndex();
+    return info;
+  }
 
   // Stops accepting entries, finishes the durable ones already queued, fails the rest, and
   // stops the background threads. Idempotent.

@@ -32,6 +32,7 @@ Status CheckMode(int32_t mode) {
 }  // namespace
 
 Result<Caller> ClientService::CallerOf(const rpc::RequestHeader& h) {
+  RETURN_NOT_OK(namesystem_->CheckServing());
   RETURN_NOT_OK(ValidateUserName(h.user));
   if (!h.client_id.empty() && h.client_id.size() != 16) {
     return Status::InvalidArgument("client_id must be 16 bytes");

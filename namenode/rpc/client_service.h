@@ -145,6 +145,8 @@ class ClientService : public rpc::ClientNamenodeCobSvIf {
   void listCorruptFileBlocks(Cob<std::vector<rpc::CorruptFileBlock>> cob, ExnCob exn_cob,
                              const rpc::RequestHeader& h, const std::string& path,
                              int32_t limit) override;
+  void getJournalStatus(Cob<rpc::JournalStatus> cob, ExnCob exn_cob,
+                        const rpc::RequestHeader& h) override;
 
  private:
   static void Fail(const ExnCob& exn_cob, const Status& status);
@@ -169,7 +171,8 @@ class ClientService : public rpc::ClientNamenodeCobSvIf {
 
   // The file at `path` if the caller may read its blocks (a directory: IsADirectory).
   Result<Inode> ReadableFile(const Caller& caller, const std::string& path) const;
-  // Checks the header and resolves the caller.
+  // Checks the header and resolves the caller; NotLeader (with the leader's address) when this
+  // namenode may not serve clients now (a Raft follower, or a leader without a read lease).
   Result<Caller> CallerOf(const rpc::RequestHeader& h);
   // Runs a mutation; `then` turns its value into the reply (on whatever thread completes it).
   void Mutate(const rpc::RequestHeader& h, EditOp op, ExnCob exn_cob,

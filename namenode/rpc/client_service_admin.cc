@@ -298,3 +298,38 @@ void ClientService::listCorruptFileBlocks(Cob<std::vector<rpc::CorruptFileBlock>
 }
 
 }  // namespace talus
+
+namespace talus {
+
+void ClientService::getJournalStatus(Cob<rpc::JournalStatus> cob, ExnCob exn_cob,
+                                     const rpc::RequestHeader& h) {
+  // Not gated by CallerOf's leader check: every member answers with its own view.
+  if (Status valid = ValidateUserName(h.user); !valid.ok()) return Fail(exn_cob, valid);
+  const JournalInfo info = namesystem_->JournalStatus();
+  rpc::JournalStatus out;
+  out.kind = info.kind;
+  out.id = static_cast<int64_t>(info.id);
+  out.role = info.role;
+  out.term = static_cast<int64_t>(info.term);
+  out.leader_id = static_cast<int64_t>(info.leader_id);
+  out.leader_address = info.leader_address;
+  out.commit_index = static_cast<int64_t>(info.commit_index);
+  out.applied_index = static_cast<int64_t>(info.applied_index);
+  out.last_index = static_cast<int64_t>(info.last_index);
+  out.first_index = static_cast<int64_t>(info.first_index);
+  out.snapshot_index = static_cast<int64_t>(info.snapshot_index);
+  for (const JournalPeerInfo& p : info.peers) {
+    rpc::JournalPeer peer;
+    peer.id = static_cast<int64_t>(p.id);
+    peer.raft_address = p.raft_address;
+    peer.client_address = p.client_address;
+    peer.match_index = static_cast<int64_t>(p.match_index);
+    peer.next_index = static_cast<int64_t>(p.next_index);
+    peer.state = p.state;
+    peer.last_contact_ms = p.last_contact_ms;
+    out.peers.push_back(std::move(peer));
+  }
+  cob(out);
+}
+
+}  // namespace talus

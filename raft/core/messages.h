@@ -27,11 +27,25 @@ struct HardState {
   bool operator==(const HardState&) const = default;
 };
 
+// What a snapshot holds: the state after applying every entry up to index (of term). The log
+// of a node that compacted or installed a snapshot starts right after it.
+struct SnapshotMeta {
+  Index index = 0;
+  Term term = 0;
+  bool operator==(const SnapshotMeta&) const = default;
+};
+
 enum class MessageType {
   kRequestVote,
   kRequestVoteReply,
   kAppendEntries,
   kAppendEntriesReply,
+  // Leader → follower whose next entry was compacted away. The core only names the snapshot
+  // (snapshot.index/term: at least what the follower needs); the owner streams the state
+  // machine's snapshot file and, on the receiving side, steps this message into the follower's
+  // core once the whole file is staged, with `snapshot` set to what the file holds. The
+  // follower answers with an AppendEntriesReply (match_index = snapshot.index on success).
+  kInstallSnapshot,
 };
 
 const char* MessageTypeName(MessageType type);
@@ -65,6 +79,13 @@ struct Message {
   Index match_index = 0;
   Index rejected_index = 0;
   Index hint_index = 0;
+
+  // InstallSnapshot.
+  SnapshotMeta snapshot;
+
+  // Set by a leader on AppendEntries (its tick count when sent) and echoed in the reply, so the
+  // leader knows how recent a quorum's acknowledgement is (read leases).
+  uint64_t context = 0;
 };
 
 }  // namespace talus::raft

@@ -475,3 +475,19 @@ Ready Core::TakeReady() {
 }
 
 }  // namespace talus::raft
+
+namespace talus::raft {
+
+// Placeholders until snapshots and read leases land (docs/raft.md step 3).
+Status Core::Compact(Index index) {
+  (void)index;
+  return Status::NotSupported("raft: compaction not built yet");
+}
+void Core::ReportSnapshot(NodeId peer, bool ok) {
+  (void)peer;
+  (void)ok;
+}
+bool Core::HasReadLease() const { return false; }
+Index Core::TermStartIndex() const { return 0; }
+
+}  // namespace talus::raft

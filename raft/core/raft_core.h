@@ -29,6 +29,9 @@ struct Config {
   size_t max_entries_per_msg = 64;
   uint64_t seed = 1;               // seeds the election-timeout PRNG: same inputs, same outputs
   Index applied = 0;               // what the state machine already holds at start
+  // A leader holds a read lease for lease_ticks after a quorum acknowledged an AppendEntries
+  // it sent; must be < election_ticks (the difference covers clock drift). 0 disables leases.
+  int lease_ticks = 0;
 };
 
 // What the owner must do, in this order: persist entries (replacing any at or after the first
@@ -38,8 +41,11 @@ struct Ready {
   std::optional<HardState> hard_state;
   std::vector<Message> messages;
   std::vector<Entry> committed;
+  // Follower only: a received snapshot was accepted. Install it into the state machine and
+  // reset the stored log to start after it BEFORE persisting `entries`/`hard_state` and sending.
+  std::optional<SnapshotMeta> snapshot;
   bool empty() const {
-    return entries.empty() && !hard_state && messages.empty() && committed.empty();
+    return entries.empty() && !hard_state && messages.empty() && committed.empty() && !snapshot;
   }
 };
 
@@ -60,6 +66,18 @@ class Core {
   Status Step(const Message& msg);
   // Appends data to the log if this node is the leader; returns its index.
   Result<Index> Propose(std::string data);
+
+  // The state machine holds every entry up to `index` (<= applied) durably: entries up to it
+  // may leave the in-memory log (the owner compacts its storage the same way). A follower
+  // needing them then gets a kInstallSnapshot message.
+  Status Compact(Index index);
+  // The owner finished (ok) or gave up (!ok) streaming a snapshot to `peer`.
+  void ReportSnapshot(NodeId peer, bool ok);
+  // Leader only: a quorum acknowledged an AppendEntries sent less than lease_ticks ago.
+  bool HasReadLease() const;
+  // The first index of the leader's current term (its no-op entry); 0 when not the leader.
+  // Reads on a new leader must wait until it has applied this index.
+  Index TermStartIndex() const;
 
   bool HasReady() const;
   // Hands out everything pending and marks it as handed out (no separate Advance()).

@@ -12,7 +12,10 @@ class Storage {
  public:
   virtual ~Storage() = default;
   virtual HardState LoadHardState() const = 0;
-  // The whole log, indices 1..n contiguous (no compaction yet: snapshots are step 3).
+  // Where the log starts: entries up to meta.index are in the state machine's snapshot.
+  // {0, 0} for a log never compacted.
+  virtual SnapshotMeta LoadSnapshotMeta() const { return {}; }
+  // The log, indices meta.index+1..n contiguous.
   virtual std::vector<Entry> LoadEntries() const = 0;
 };
 
