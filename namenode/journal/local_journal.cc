@@ -1,6 +1,5 @@
 #include "namenode/journal/local_journal.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -8,15 +7,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cerrno>
-#include <filesystem>
 #include <system_error>
 #include <utility>
 
 #include <glog/logging.h>
 
 #include "common/metrics/metrics.h"
-#include "namenode/journal/record_codec.h"
-#include "namenode/journal/segment_file.h"
+#include "common/wal/record_codec.h"
+#include "common/wal/segment_file.h"
 
 namespace talus {
 
@@ -26,11 +24,15 @@ namespace {
 constexpr size_t kMaxEntriesPerFinish = 256;
 }  // namespace
 
-using journal_internal::FsyncDirectory;
-using journal_internal::ScanSegment;
-using journal_internal::SegmentFileName;
-using journal_internal::SegmentScan;
-using journal_internal::SegmentWriter;
+using wal::EnsureDirectory;
+using wal::FsyncDirectory;
+using wal::ListSegments;
+using wal::RemoveSegments;
+using wal::ScanSegment;
+using wal::SegmentFileName;
+using wal::SegmentPath;
+using wal::SegmentScan;
+using wal::SegmentWriter;
 
 namespace {
 
@@ -95,65 +97,6 @@ void UpdateMax(std::atomic<uint64_t>* max, uint64_t value) {
   uint64_t seen = max->load(std::memory_order_relaxed);
   while (seen < value && !max->compare_exchange_weak(seen, value, std::memory_order_relaxed)) {
   }
-}
-
-std::string SegmentPath(const std::string& dir, uint64_t first_index) {
-  return dir + "/" + SegmentFileName(first_index);
-}
-
-// Creates `dir` if needed, syncing its parent so the new directory itself survives a crash.
-Status EnsureDirectory(const std::string& dir) {
-  std::error_code ec;
-  bool created = std::filesystem::create_directories(dir, ec);
-  if (ec) return Status::IoError("creating directory " + dir + ": " + ec.message());
-  if (!std::filesystem::is_directory(dir, ec)) {
-    return Status::NotADirectory(dir + " is not a directory");
-  }
-  if (created) {
-    std::string parent = std::filesystem::path(dir).lexically_normal().parent_path().string();
-    RETURN_NOT_OK(FsyncDirectory(parent.empty() ? "." : parent));
-  }
-  return Status::OK();
-}
-
-// Lists segment files by first index, removing leftovers of an interrupted segment creation.
-Status ListSegments(const std::string& dir, std::vector<uint64_t>* first_indexes) {
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return Status::FromErrno(errno, "listing " + dir);
-  bool removed_any = false;
-  Status s;
-  errno = 0;
-  while (struct dirent* ent = ::readdir(d)) {
-    std::string_view name = ent->d_name;
-    uint64_t first;
-    if (journal_internal::ParseSegmentFileName(name, &first)) {
-      first_indexes->push_back(first);
-    } else if (journal_internal::IsTemporarySegmentName(name)) {
-      std::string path = dir + "/" + std::string(name);
-      LOG(WARNING) << "Removing " << path << ", left by an interrupted segment creation";
-      if (::unlink(path.c_str()) != 0) {
-        s = Status::FromErrno(errno, "removing " + path);
-        break;
-      }
-      removed_any = true;
-    }
-    errno = 0;
-  }
-  if (s.ok() && errno != 0) s = Status::FromErrno(errno, "listing " + dir);
-  ::closedir(d);
-  RETURN_NOT_OK(s);
-  std::sort(first_indexes->begin(), first_indexes->end());
-  if (removed_any) RETURN_NOT_OK(FsyncDirectory(dir));
-  return Status::OK();
-}
-
-Status RemoveSegments(const std::string& dir, const std::vector<uint64_t>& first_indexes) {
-  if (first_indexes.empty()) return Status::OK();
-  for (uint64_t first : first_indexes) {
-    std::string path = SegmentPath(dir, first);
-    if (::unlink(path.c_str()) != 0) return Status::FromErrno(errno, "removing " + path);
-  }
-  return FsyncDirectory(dir);
 }
 
 }  // namespace
@@ -289,9 +232,9 @@ Status LocalJournal::OpenSegments() {
 
   // Replay what the state lacks.
   uint64_t replayed = 0;
-  auto replay = [&](const LogPosition& pos, std::string_view payload) {
-    if (pos.index > applied) {
-      sm_->Apply(pos, payload);
+  auto replay = [&](uint64_t term, uint64_t index, std::string_view payload) {
+    if (index > applied) {
+      sm_->Apply(LogPosition{term, index}, payload);
       ++replayed;
       if (replayed % kMaxEntriesPerFinish == 0) sm_->FinishBatch();
     }
@@ -318,10 +261,10 @@ Status LocalJournal::OpenSegments() {
 }
 
 Result<LogPosition> LocalJournal::Append(std::string entry, AppliedCallback done) {
-  if (entry.size() > journal_format::kMaxPayloadBytes) {
+  if (entry.size() > wal::kMaxPayloadBytes) {
     return Status::InvalidArgument("journal entry of " + std::to_string(entry.size()) +
                                    " bytes is over the limit of " +
-                                   std::to_string(journal_format::kMaxPayloadBytes));
+                                   std::to_string(wal::kMaxPayloadBytes));
   }
   uint64_t index;
   bool wake_writer;
@@ -451,7 +394,7 @@ void LocalJournal::WriterLoop() {
 
 Status LocalJournal::WriteBatch(Batch* batch) {
   if (segment_->size() >= options_.segment_size_limit_bytes &&
-      segment_->size() > journal_format::kSegmentHeaderSize) {
+      segment_->size() > wal::kSegmentHeaderSize) {
     uint64_t first = batch->entries.front().index;
     RETURN_NOT_OK(segment_->Seal());
     ASSIGN_OR_RETURN(std::unique_ptr<SegmentWriter> next,
@@ -467,7 +410,7 @@ Status LocalJournal::WriteBatch(Batch* batch) {
 
   encode_buffer_.clear();
   for (const PendingEntry& e : batch->entries) {
-    journal_format::AppendRecord(kTerm, e.index, e.data, &encode_buffer_);
+    wal::AppendRecord(kTerm, e.index, e.data, &encode_buffer_);
   }
   const uint64_t size_before = segment_->size();
   const SteadyClock::time_point write_start = SteadyClock::now();

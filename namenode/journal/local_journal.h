@@ -9,11 +9,13 @@
 //   header  = "TALUSJNL" | version u32 (=1) | crc u32 | first_index u64            (24 bytes)
 //   record  = length u32 | crc u32 | term u64 (=1) | index u64 | payload[length]  (24 + length)
 //
-// CRCs are CRC32C (common/crc32c.h). The header CRC covers magic, version and
-// first index; a record CRC covers its length, term, index and payload. Records in a segment
-// carry consecutive indexes starting at the header's first index, and each segment starts
-// right after the previous one ends. A new segment is written under a temporary name and
-// renamed into place once its header is durable, so every segment has a whole header. Only
+// The format and the file handling are common/wal's (record_codec.h, segment_file.h), shared
+// with raft::DiskStorage. CRCs are CRC32C (common/crc32c.h). The header CRC covers magic,
+// version and first index; a record CRC covers its length, term, index and payload. Records
+// in a segment carry consecutive indexes starting at the header's first index, and each
+// segment starts right after the previous one ends. A new segment is written under a
+// temporary name and renamed into place once its header is durable, so every segment has a
+// whole header. Only
 // the last segment can end in a torn record (a crash during a write that was never
 // acknowledged); Open cuts it off. Anything else that fails to verify is Corruption.
 // A segment is closed (and a new one started) before a batch when it has reached
@@ -59,9 +61,9 @@
 
 namespace talus {
 
-namespace journal_internal {
+namespace wal {
 class SegmentWriter;
-}  // namespace journal_internal
+}  // namespace wal
 
 struct LocalJournalOptions {
   // Where the segment files live; created (with its parents) if missing.
@@ -180,7 +182,7 @@ class LocalJournal final : public Journal {
   std::deque<uint64_t> segment_first_indexes_;
 
   // Owned by the writer thread once the threads run.
-  std::unique_ptr<journal_internal::SegmentWriter> segment_;
+  std::unique_ptr<wal::SegmentWriter> segment_;
   std::string encode_buffer_;
 
   // Touched only by whoever holds applier_busy_ (the apply thread or the writer).

@@ -25,7 +25,7 @@
 #include <gtest/gtest.h>
 
 #include "common/crc32c.h"
-#include "namenode/journal/record_codec.h"
+#include "common/wal/record_codec.h"
 
 namespace talus {
 namespace {
@@ -279,23 +279,23 @@ TEST(Crc32cTest, MatchesKnownValuesAndPortableCode) {
 
 TEST(RecordCodecTest, EveryDamagedByteIsDetected) {
   std::string encoded;
-  journal_format::AppendRecord(1, 42, "hello journal", &encoded);
-  journal_format::DecodedRecord record;
-  ASSERT_EQ(journal_format::DecodeRecord(encoded, &record), journal_format::DecodeOutcome::kOk);
+  wal::AppendRecord(1, 42, "hello journal", &encoded);
+  wal::DecodedRecord record;
+  ASSERT_EQ(wal::DecodeRecord(encoded, &record), wal::DecodeOutcome::kOk);
   EXPECT_EQ(record.term, 1u);
   EXPECT_EQ(record.index, 42u);
   EXPECT_EQ(record.payload, "hello journal");
   EXPECT_EQ(record.encoded_size, encoded.size());
 
   for (size_t cut = 0; cut < encoded.size(); ++cut) {
-    EXPECT_EQ(journal_format::DecodeRecord(std::string_view(encoded).substr(0, cut), &record),
-              journal_format::DecodeOutcome::kTruncated)
+    EXPECT_EQ(wal::DecodeRecord(std::string_view(encoded).substr(0, cut), &record),
+              wal::DecodeOutcome::kTruncated)
         << "cut at " << cut;
   }
   for (size_t i = 0; i < encoded.size(); ++i) {
     std::string damaged = encoded;
     damaged[i] = static_cast<char>(damaged[i] ^ 0x01);
-    EXPECT_NE(journal_format::DecodeRecord(damaged, &record), journal_format::DecodeOutcome::kOk)
+    EXPECT_NE(wal::DecodeRecord(damaged, &record), wal::DecodeOutcome::kOk)
         << "flipped byte " << i;
   }
 }
@@ -310,7 +310,7 @@ TEST_F(LocalJournalTest, RejectsAppendsBeforeOpenAndOversizedEntries) {
   ASSERT_TRUE(journal.Open(&sm).ok());  // also creates the missing directory
   EXPECT_TRUE(fs::is_directory(dir_));
   EXPECT_TRUE(journal.IsLeader());
-  auto big = journal.Append(std::string(journal_format::kMaxPayloadBytes + 1, 'x'), nullptr);
+  auto big = journal.Append(std::string(wal::kMaxPayloadBytes + 1, 'x'), nullptr);
   ASSERT_FALSE(big.ok());
   EXPECT_EQ(big.status().code(), ErrorCode::kInvalidArgument);
 }

@@ -7,9 +7,10 @@
 
 #include "common/result.h"
 
-// Byte layout of journal segment files (see local_journal.h for the picture). Everything here
-// is written to disk: never change a value; add a new kSegmentVersion instead.
-namespace talus::journal_format {
+// Byte layout of write-ahead-log segment files, shared by the namenode's LocalJournal and
+// raft::DiskStorage (local_journal.h has the picture). Everything here is written to disk:
+// never change a value; add a new kSegmentVersion instead.
+namespace talus::wal {
 
 inline constexpr std::string_view kSegmentMagic = "TALUSJNL";  // 8 bytes
 inline constexpr uint32_t kSegmentVersion = 1;
@@ -44,4 +45,4 @@ struct DecodedRecord {
 // Decodes the record at the start of `input`.
 DecodeOutcome DecodeRecord(std::string_view input, DecodedRecord* record);
 
-}  // namespace talus::journal_format
+}  // namespace talus::wal

@@ -6,12 +6,14 @@
 #include <string>
 #include <string_view>
 
-#include "common/result.h"
-#include "namenode/journal/journal.h"
+#include <vector>
 
-// File-level pieces of the local journal: segment names, reading and verifying a segment,
-// appending to one, and the POSIX calls that make those durable.
-namespace talus::journal_internal {
+#include "common/result.h"
+
+// File-level pieces of a write-ahead log kept as segment files (the namenode's LocalJournal,
+// raft::DiskStorage): segment names, listing, reading and verifying a segment, appending to
+// one, and the POSIX calls that make those durable.
+namespace talus::wal {
 
 // "log-" followed by the first index, zero-padded to 20 digits, so names sort by index.
 std::string SegmentFileName(uint64_t first_index);
@@ -32,7 +34,8 @@ struct SegmentScan {
 };
 
 // Called for each verified record in index order; a non-OK Status stops the scan.
-using RecordVisitor = std::function<Status(const LogPosition& pos, std::string_view payload)>;
+using RecordVisitor =
+    std::function<Status(uint64_t term, uint64_t index, std::string_view payload)>;
 
 // Reads `path` and verifies its header (which must name `expected_first_index`) and its
 // records, stopping at the first record that does not verify (reported in `damage`).
@@ -41,7 +44,7 @@ using RecordVisitor = std::function<Status(const LogPosition& pos, std::string_v
 Result<SegmentScan> ScanSegment(const std::string& path, uint64_t expected_first_index,
                                 const RecordVisitor& visit);
 
-// Appends to one segment file. Not thread-safe: the journal's writer thread owns it.
+// Appends to one segment file. Not thread-safe: one writer owns it.
 class SegmentWriter {
  public:
   // Creates the segment for `first_index` in `dir`: the header is written to a temporary
@@ -62,12 +65,13 @@ class SegmentWriter {
   // zero-filled ahead of the records in kPreallocateBytes steps, so that most syncs write
   // data only: on ext4 a sync that also grows the file costs a second, metadata write.
   Status Append(std::string_view data);
-  // Cuts the zero-filled room off the end and syncs, before the journal moves on to a new
+  // Cuts the zero-filled room off the end and syncs, before the log moves on to a new
   // segment: only the last segment may end in something that is not a record.
   Status Seal();
   // Makes everything appended so far durable (fdatasync).
   Status Sync();
-  // Cuts the file back to `size` bytes; used to drop a batch whose write or sync failed.
+  // Cuts the file back to `size` bytes (not yet durable: Sync after): used to drop a batch
+  // whose write or sync failed, or a suffix of records that is being replaced.
   Status TruncateTo(uint64_t size);
 
   uint64_t size() const { return size_; }
@@ -90,4 +94,17 @@ inline constexpr uint64_t kPreallocateBytes = 1 << 20;
 // fsync()s a directory so that files created, renamed or removed in it stay so.
 Status FsyncDirectory(const std::string& dir);
 
-}  // namespace talus::journal_internal
+// dir + "/" + SegmentFileName(first_index).
+std::string SegmentPath(const std::string& dir, uint64_t first_index);
+
+// Creates `dir` if needed, syncing its parent so that a new directory itself survives a crash.
+Status EnsureDirectory(const std::string& dir);
+
+// Lists the segment files of `dir` by first index, oldest first, removing (and syncing the
+// removal of) leftovers of an interrupted segment creation.
+Status ListSegments(const std::string& dir, std::vector<uint64_t>* first_indexes);
+
+// Removes the named segments, in the order given, then syncs the directory once.
+Status RemoveSegments(const std::string& dir, const std::vector<uint64_t>& first_indexes);
+
+}  // namespace talus::wal

@@ -1,10 +1,10 @@
-#include "namenode/journal/record_codec.h"
+#include "common/wal/record_codec.h"
 
 #include <cstring>
 
 #include "common/crc32c.h"
 
-namespace talus::journal_format {
+namespace talus::wal {
 namespace {
 
 void PutU32(char* p, uint32_t v) {
@@ -104,4 +104,4 @@ DecodeOutcome DecodeRecord(std::string_view input, DecodedRecord* record) {
   return DecodeOutcome::kOk;
 }
 
-}  // namespace talus::journal_format
+}  // namespace talus::wal

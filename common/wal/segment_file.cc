@@ -1,18 +1,21 @@
-#include "namenode/journal/segment_file.h"
+#include "common/wal/segment_file.h"
 
 #include <glog/logging.h>
 
 #include <algorithm>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <filesystem>
+#include <system_error>
 
-#include "namenode/journal/record_codec.h"
+#include "common/wal/record_codec.h"
 
-namespace talus::journal_internal {
+namespace talus::wal {
 namespace {
 
 constexpr std::string_view kSegmentPrefix = "log-";
@@ -97,7 +100,7 @@ Result<SegmentScan> ScanSegment(const std::string& path, uint64_t expected_first
                                 const RecordVisitor& visit) {
   std::string contents;
   RETURN_NOT_OK(ReadWholeFile(path, &contents));
-  auto first = journal_format::DecodeSegmentHeader(contents);
+  auto first = DecodeSegmentHeader(contents);
   if (!first.ok()) return first.status().Prepend(path);
   if (*first != expected_first_index) {
     return Status::Corruption(path + ": header names first index " + std::to_string(*first));
@@ -106,12 +109,12 @@ Result<SegmentScan> ScanSegment(const std::string& path, uint64_t expected_first
   scan.first_index = *first;
   scan.last_index = *first - 1;
   scan.file_bytes = contents.size();
-  size_t offset = journal_format::kSegmentHeaderSize;
+  size_t offset = kSegmentHeaderSize;
   while (offset < contents.size()) {
-    journal_format::DecodedRecord record;
-    auto outcome = journal_format::DecodeRecord(std::string_view(contents).substr(offset), &record);
-    if (outcome != journal_format::DecodeOutcome::kOk) {
-      scan.damage = std::string(journal_format::DecodeOutcomeName(outcome)) + " at offset " +
+    DecodedRecord record;
+    auto outcome = DecodeRecord(std::string_view(contents).substr(offset), &record);
+    if (outcome != DecodeOutcome::kOk) {
+      scan.damage = std::string(DecodeOutcomeName(outcome)) + " at offset " +
                     std::to_string(offset);
       break;
     }
@@ -120,7 +123,7 @@ Result<SegmentScan> ScanSegment(const std::string& path, uint64_t expected_first
                                 " has index " + std::to_string(record.index) + ", expected " +
                                 std::to_string(scan.last_index + 1));
     }
-    if (visit) RETURN_NOT_OK(visit(LogPosition{record.term, record.index}, record.payload));
+    if (visit) RETURN_NOT_OK(visit(record.term, record.index, record.payload));
     scan.last_index = record.index;
     offset += record.encoded_size;
   }
@@ -134,7 +137,7 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(const std::string& 
   std::string tmp_path = path + std::string(kTemporarySuffix);
   int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::FromErrno(errno, "creating " + tmp_path);
-  std::string header = journal_format::EncodeSegmentHeader(first_index);
+  std::string header = EncodeSegmentHeader(first_index);
   Status s = WriteAllAt(fd, header, 0, tmp_path);
   if (s.ok() && ::fsync(fd) != 0) s = SyncFailure(errno, "fsync of " + tmp_path);
   if (s.ok() && ::rename(tmp_path.c_str(), path.c_str()) != 0) {
@@ -220,4 +223,63 @@ Status FsyncDirectory(const std::string& dir) {
   return s;
 }
 
-}  // namespace talus::journal_internal
+std::string SegmentPath(const std::string& dir, uint64_t first_index) {
+  return dir + "/" + SegmentFileName(first_index);
+}
+
+// Creates `dir` if needed, syncing its parent so the new directory itself survives a crash.
+Status EnsureDirectory(const std::string& dir) {
+  std::error_code ec;
+  bool created = std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::IoError("creating directory " + dir + ": " + ec.message());
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return Status::NotADirectory(dir + " is not a directory");
+  }
+  if (created) {
+    std::string parent = std::filesystem::path(dir).lexically_normal().parent_path().string();
+    RETURN_NOT_OK(FsyncDirectory(parent.empty() ? "." : parent));
+  }
+  return Status::OK();
+}
+
+// Lists segment files by first index, removing leftovers of an interrupted segment creation.
+Status ListSegments(const std::string& dir, std::vector<uint64_t>* first_indexes) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return Status::FromErrno(errno, "listing " + dir);
+  bool removed_any = false;
+  Status s;
+  errno = 0;
+  while (struct dirent* ent = ::readdir(d)) {
+    std::string_view name = ent->d_name;
+    uint64_t first;
+    if (ParseSegmentFileName(name, &first)) {
+      first_indexes->push_back(first);
+    } else if (IsTemporarySegmentName(name)) {
+      std::string path = dir + "/" + std::string(name);
+      LOG(WARNING) << "Removing " << path << ", left by an interrupted segment creation";
+      if (::unlink(path.c_str()) != 0) {
+        s = Status::FromErrno(errno, "removing " + path);
+        break;
+      }
+      removed_any = true;
+    }
+    errno = 0;
+  }
+  if (s.ok() && errno != 0) s = Status::FromErrno(errno, "listing " + dir);
+  ::closedir(d);
+  RETURN_NOT_OK(s);
+  std::sort(first_indexes->begin(), first_indexes->end());
+  if (removed_any) RETURN_NOT_OK(FsyncDirectory(dir));
+  return Status::OK();
+}
+
+Status RemoveSegments(const std::string& dir, const std::vector<uint64_t>& first_indexes) {
+  if (first_indexes.empty()) return Status::OK();
+  for (uint64_t first : first_indexes) {
+    std::string path = SegmentPath(dir, first);
+    if (::unlink(path.c_str()) != 0) return Status::FromErrno(errno, "removing " + path);
+  }
+  return FsyncDirectory(dir);
+}
+
+}  // namespace talus::wal
