@@ -4,12 +4,23 @@
 
 namespace talus::raft {
 
+const char* Progress::StateName(State state) {
+  switch (state) {
+    case State::kProbe: return "probe";
+    case State::kReplicate: return "replicate";
+    case State::kSnapshot: return "snapshot";
+  }
+  return "unknown";
+}
+
 bool Progress::Paused() const {
+  if (state_ == State::kSnapshot) return true;
   if (state_ == State::kProbe) return probe_sent_;
   return inflight_.size() >= max_inflight_;
 }
 
 void Progress::SentEntries(Index last) {
+  if (state_ == State::kSnapshot) return;
   if (state_ == State::kProbe) {
     probe_sent_ = true;
     return;
@@ -26,6 +37,12 @@ bool Progress::MaybeUpdate(Index match) {
   }
   next_ = std::max(next_, match + 1);
   while (!inflight_.empty() && inflight_.front() <= match) inflight_.pop_front();
+  if (state_ == State::kSnapshot) {
+    // The follower already holds what the snapshot would bring (e.g. it caught up from its own
+    // log); otherwise keep waiting for the transfer.
+    if (match_ < pending_snapshot_) return advanced;
+    BecomeProbe();
+  }
   if (state_ == State::kProbe) {
     probe_sent_ = false;
     if (advanced || match == match_) BecomeReplicate();
@@ -34,6 +51,7 @@ bool Progress::MaybeUpdate(Index match) {
 }
 
 bool Progress::MaybeDecrease(Index rejected, Index hint) {
+  if (state_ == State::kSnapshot) return false;  // a heartbeat's rejection: the snapshot decides
   if (state_ == State::kReplicate) {
     // Entries up to match_ are known to match: a rejection at or below is from an old message.
     if (rejected <= match_) return false;
@@ -54,6 +72,24 @@ void Progress::HeartbeatAnswered() {
   } else if (inflight_.size() >= max_inflight_ && !inflight_.empty()) {
     inflight_.pop_front();
   }
+}
+
+void Progress::SentSnapshot(Index index) {
+  state_ = State::kSnapshot;
+  pending_snapshot_ = index;
+  probe_sent_ = false;
+  inflight_.clear();
+}
+
+void Progress::SnapshotDone(bool ok) {
+  if (state_ != State::kSnapshot) return;
+  BecomeProbe();
+  if (ok) {
+    next_ = std::max(match_, pending_snapshot_) + 1;
+  } else {
+    probe_sent_ = true;  // paused until the next heartbeat resumes the probe
+  }
+  pending_snapshot_ = 0;
 }
 
 void Progress::BecomeProbe() {

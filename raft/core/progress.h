@@ -10,9 +10,12 @@ namespace talus::raft {
 // The leader's view of one follower.
 // Probe: one AppendEntries at a time until a reply shows where the logs match.
 // Replicate: entries are pipelined, at most max_inflight unacknowledged messages.
+// Snapshot: the follower needs compacted entries; nothing but heartbeats is sent until the
+// owner reports the snapshot transfer's outcome (or a reply shows the follower caught up).
 class Progress {
  public:
-  enum class State { kProbe, kReplicate };
+  enum class State { kProbe, kReplicate, kSnapshot };
+  static const char* StateName(State state);
 
   Progress() = default;
   Progress(Index next, size_t max_inflight) : next_(next), max_inflight_(max_inflight) {}
@@ -20,6 +23,7 @@ class Progress {
   Index match() const { return match_; }
   Index next() const { return next_; }
   State state() const { return state_; }
+  Index pending_snapshot() const { return pending_snapshot_; }
   bool recent_active() const { return recent_active_; }
   void set_recent_active(bool active) { recent_active_ = active; }
 
@@ -35,6 +39,11 @@ class Progress {
   // (the message was probably lost; the follower's rejection of the next one repairs next_).
   void HeartbeatAnswered();
   void ResumeProbe() { probe_sent_ = false; }
+  // A kInstallSnapshot naming `index` was sent.
+  void SentSnapshot(Index index);
+  // The snapshot transfer ended: ok means the follower now holds at least pending_snapshot().
+  // Back to probing (at once on ok, at the next heartbeat otherwise).
+  void SnapshotDone(bool ok);
 
  private:
   void BecomeProbe();
@@ -44,6 +53,7 @@ class Progress {
   Index next_ = 1;
   State state_ = State::kProbe;
   bool probe_sent_ = false;
+  Index pending_snapshot_ = 0;
   bool recent_active_ = false;
   size_t max_inflight_ = 1;
   std::deque<Index> inflight_;  // last index of each unacknowledged message, ascending

@@ -11,6 +11,7 @@ const char* MessageTypeName(MessageType type) {
     case MessageType::kRequestVoteReply: return "RequestVoteReply";
     case MessageType::kAppendEntries: return "AppendEntries";
     case MessageType::kAppendEntriesReply: return "AppendEntriesReply";
+    case MessageType::kInstallSnapshot: return "InstallSnapshot";
   }
   return "Unknown";
 }
@@ -40,47 +41,66 @@ Result<std::unique_ptr<Core>> Core::Create(const Config& config, const Storage* 
   if (config.max_inflight < 1 || config.max_entries_per_msg < 1) {
     return Status::InvalidArgument("raft: max_inflight and max_entries_per_msg must be >= 1");
   }
+  if (config.lease_ticks < 0 || config.lease_ticks >= config.election_ticks) {
+    return Status::InvalidArgument("raft: need 0 <= lease_ticks < election_ticks");
+  }
   HardState hs;
+  SnapshotMeta snap;
   std::vector<Entry> entries;
   if (storage != nullptr) {
     hs = storage->LoadHardState();
+    snap = storage->LoadSnapshotMeta();
     entries = storage->LoadEntries();
   }
-  Term prev_term = 0;
+  if ((snap.index == 0) != (snap.term == 0) || snap.term > hs.term) {
+    return Status::Corruption("raft: stored snapshot meta inconsistent with the stored term");
+  }
+  Term prev_term = snap.term;
   for (size_t i = 0; i < entries.size(); ++i) {
-    if (entries[i].index != i + 1) return Status::Corruption("raft: stored log is not contiguous");
+    if (entries[i].index != snap.index + i + 1) {
+      return Status::Corruption("raft: stored log is not contiguous after the snapshot");
+    }
     if (entries[i].term < prev_term || entries[i].term > hs.term) {
       return Status::Corruption("raft: stored log terms out of order or beyond the stored term");
     }
     prev_term = entries[i].term;
   }
-  if (hs.commit > entries.size()) {
+  Index last = snap.index + entries.size();
+  if (hs.commit > last) {
     return Status::Corruption("raft: stored commit index beyond the stored log");
   }
   if (hs.vote != kNoNode && !unique.count(hs.vote)) {
     return Status::Corruption("raft: stored vote for an unknown node");
   }
-  if (config.applied > hs.commit) {
-    return Status::InvalidArgument("raft: applied index beyond the stored commit index");
+  if (config.applied > last) {
+    return Status::InvalidArgument("raft: applied index beyond the stored log");
   }
-  return std::unique_ptr<Core>(new Core(config, hs, std::move(entries)));
+  if (config.applied < snap.index) {
+    return Status::InvalidArgument("raft: applied index below the log's snapshot");
+  }
+  return std::unique_ptr<Core>(new Core(config, hs, snap, std::move(entries)));
 }
 
-Core::Core(const Config& config, HardState hs, std::vector<Entry> entries)
+Core::Core(const Config& config, HardState hs, SnapshotMeta snap, std::vector<Entry> entries)
     : config_(config),
       id_(config.id),
       peers_(config.peers),
       rng_(config.seed * 0x9E3779B97F4A7C15ULL + config.id) {
   std::sort(peers_.begin(), peers_.end());
-  log_.push_back(Entry{});
+  log_.reserve(entries.size() + 1);
+  log_.push_back(Entry{snap.term, snap.index, std::string()});
   for (Entry& e : entries) log_.push_back(std::move(e));
   term_ = hs.term;
   vote_ = hs.vote;
-  commit_ = hs.commit;
+  // Applied entries are committed by definition, and so is everything in the snapshot.
+  commit_ = std::max({hs.commit, config.applied, snap.index});
   applied_ = config.applied;
   stable_ = last_index();
   persisted_hs_ = hs;
   BecomeFollower(term_, kNoNode);
+  // With leases, a restarted node may have acknowledged a leader's lease just before it went
+  // down: it stays sticky for a full election timeout as if it had just heard that leader.
+  since_leader_ = config_.lease_ticks > 0 ? 0 : config_.election_ticks;
 }
 
 bool Core::LogUpToDate(Index last_index, Term last_term) const {
@@ -89,9 +109,14 @@ bool Core::LogUpToDate(Index last_index, Term last_term) const {
 }
 
 // A node that heard from a live leader within the minimum election timeout ignores vote requests,
-// so a node coming back from a partition cannot depose a healthy leader.
+// so a node coming back from a partition cannot depose a healthy leader, and no new leader can
+// be elected while the old one's read lease (< election_ticks since a quorum heard it) lasts.
+// Measured from when a leader was last heard, not from role changes: a follower moved to a
+// higher term by some other message still protects the lease it acknowledged.
 bool Core::InLease() const {
-  return config_.check_quorum && leader_ != kNoNode && election_elapsed_ < config_.election_ticks;
+  if (!config_.check_quorum && config_.lease_ticks == 0) return false;
+  if (Broken(UnsafeTestingBreak::kNoLeaseStickiness)) return false;
+  return role_ == Role::kLeader || since_leader_ < config_.election_ticks;
 }
 
 void Core::ResetTimeouts() {
@@ -110,6 +135,8 @@ void Core::BecomeFollower(Term term, NodeId leader) {
   leader_ = leader;
   votes_.clear();
   progress_.clear();
+  acks_.clear();
+  term_start_ = 0;
   ResetTimeouts();
 }
 
@@ -118,6 +145,8 @@ void Core::BecomePreCandidate() {
   leader_ = kNoNode;
   votes_.clear();
   progress_.clear();
+  acks_.clear();
+  term_start_ = 0;
   ResetTimeouts();
 }
 
@@ -128,6 +157,8 @@ void Core::BecomeCandidate() {
   leader_ = kNoNode;
   votes_.clear();
   progress_.clear();
+  acks_.clear();
+  term_start_ = 0;
   ResetTimeouts();
 }
 
@@ -142,8 +173,10 @@ void Core::BecomeLeader() {
     pr.set_recent_active(true);
     progress_.emplace(p, pr);
   }
+  acks_.clear();
   // An entry of the new term: earlier terms' entries commit only through it (Raft §5.4.2).
   AppendLocal(std::string());
+  term_start_ = last_index();
   MaybeCommit();
   BroadcastAppend(/*heartbeat=*/false);
 }
@@ -183,6 +216,8 @@ void Core::Send(Message msg) {
 }
 
 void Core::Tick() {
+  ++ticks_;
+  if (since_leader_ < config_.election_ticks) ++since_leader_;
   if (role_ == Role::kLeader) {
     ++election_elapsed_;
     ++heartbeat_elapsed_;
@@ -228,6 +263,12 @@ Status Core::Step(const Message& msg) {
   if (msg.type != MessageType::kAppendEntries && !msg.entries.empty()) {
     return Status::InvalidArgument("raft: entries in a message that carries none");
   }
+  if (msg.type == MessageType::kInstallSnapshot &&
+      (msg.snapshot.index == 0 || msg.snapshot.term == 0 || msg.snapshot.term > msg.term)) {
+    return Status::InvalidArgument("raft: InstallSnapshot with a malformed snapshot");
+  }
+  bool from_leader =
+      msg.type == MessageType::kAppendEntries || msg.type == MessageType::kInstallSnapshot;
 
   if (msg.term > term_) {
     bool vote_request = msg.type == MessageType::kRequestVote;
@@ -237,15 +278,13 @@ Status Core::Step(const Message& msg) {
     } else if (msg.type == MessageType::kRequestVoteReply && msg.pre_vote && msg.granted) {
       // A granted pre-vote carries the term the pre-candidate asked for.
     } else {
-      BecomeFollower(msg.term, msg.type == MessageType::kAppendEntries ? msg.from : kNoNode);
+      BecomeFollower(msg.term, from_leader ? msg.from : kNoNode);
     }
   } else if (msg.term < term_) {
-    if (msg.type == MessageType::kAppendEntries) {
+    if (from_leader) {
       // Tell a stale leader the newer term so it steps down (it would otherwise wait forever:
       // with pre-vote and check-quorum nobody else would raise its term).
-      Message reply;
-      reply.type = MessageType::kAppendEntriesReply;
-      reply.to = msg.from;
+      Message reply = ReplyTo(msg);
       reply.reject = true;
       reply.rejected_index = msg.prev_log_index;
       reply.hint_index = last_index();
@@ -274,8 +313,20 @@ Status Core::Step(const Message& msg) {
     case MessageType::kAppendEntriesReply:
       HandleAppendReply(msg);
       break;
+    case MessageType::kInstallSnapshot:
+      HandleInstallSnapshot(msg);
+      break;
   }
   return Status::OK();
+}
+
+// The reply to a leader's message echoes its stamp (read leases).
+Message Core::ReplyTo(const Message& msg) const {
+  Message reply;
+  reply.type = MessageType::kAppendEntriesReply;
+  reply.to = msg.from;
+  reply.context = msg.context;
+  return reply;
 }
 
 void Core::HandleVoteRequest(const Message& msg) {
@@ -322,10 +373,9 @@ void Core::HandleAppendEntries(const Message& msg) {
   if (role_ != Role::kFollower) BecomeFollower(term_, msg.from);
   leader_ = msg.from;
   election_elapsed_ = 0;
+  since_leader_ = 0;
 
-  Message reply;
-  reply.type = MessageType::kAppendEntriesReply;
-  reply.to = msg.from;
+  Message reply = ReplyTo(msg);
   if (msg.prev_log_index < commit_) {
     // Everything up to commit_ matches any leader's log of this term or later.
     reply.match_index = commit_;
@@ -351,7 +401,7 @@ void Core::HandleAppendEntries(const Message& msg) {
     if (e.index <= last_index()) {
       if (TermAt(e.index) == e.term) continue;
       // Conflict: entries after commit_ are never committed, so dropping them is safe.
-      log_.resize(e.index);
+      log_.resize(e.index - snapshot_index());
       stable_ = std::min(stable_, e.index - 1);
     }
     log_.push_back(e);
@@ -368,6 +418,10 @@ void Core::HandleAppendReply(const Message& msg) {
   if (it == progress_.end()) return;
   Progress& pr = it->second;
   pr.set_recent_active(true);
+  if (msg.context <= ticks_) {  // a stamp from the future is not ours: ignore it
+    uint64_t& ack = acks_[msg.from];
+    ack = std::max(ack, msg.context);
+  }
   if (msg.reject) {
     if (pr.MaybeDecrease(msg.rejected_index, msg.hint_index)) SendAppend(msg.from, false);
     return;
@@ -415,22 +469,35 @@ void Core::SendAppend(NodeId to, bool heartbeat) {
   Message m;
   m.type = MessageType::kAppendEntries;
   m.to = to;
+  m.context = ticks_;
   if (heartbeat) {
-    if (pr.state() == Progress::State::kReplicate) {
-      // Anchored at what is known to match, so it is never rejected for entries still in flight.
-      m.prev_log_index = pr.match();
-      m.prev_log_term = TermAt(pr.match());
-      m.commit = std::min(commit_, pr.match());
+    if (pr.state() != Progress::State::kProbe) {
+      // Anchored at what is known to match, so it is never rejected for entries still in flight;
+      // or, when that entry was compacted away, at the snapshot point: a follower lacking it is
+      // rejected, which turns the progress to probing and so to sending a snapshot.
+      Index anchor = std::max(pr.match(), snapshot_index());
+      m.prev_log_index = anchor;
+      m.prev_log_term = TermAt(anchor);
+      m.commit = std::min(commit_, anchor);
       Send(std::move(m));
       return;
     }
     pr.ResumeProbe();  // a probe doubles as the heartbeat
   }
   if (pr.Paused()) return;
+  if (pr.next() <= snapshot_index()) {
+    // The follower needs entries that were compacted away: the owner streams the snapshot.
+    m.type = MessageType::kInstallSnapshot;
+    m.snapshot = snapshot();
+    m.commit = commit_;
+    pr.SentSnapshot(m.snapshot.index);
+    Send(std::move(m));
+    return;
+  }
   m.prev_log_index = pr.next() - 1;
   m.prev_log_term = TermAt(m.prev_log_index);
   Index last = std::min<Index>(last_index(), m.prev_log_index + config_.max_entries_per_msg);
-  for (Index i = pr.next(); i <= last; ++i) m.entries.push_back(log_[i]);
+  for (Index i = pr.next(); i <= last; ++i) m.entries.push_back(At(i));
   m.commit = commit_;
   if (!m.entries.empty() || pr.state() == Progress::State::kProbe) pr.SentEntries(last);
   Send(std::move(m));
@@ -447,7 +514,8 @@ bool Core::MaybeCommit() {
   for (auto& [p, pr] : progress_) matches.push_back(p == id_ ? last_index() : pr.match());
   std::sort(matches.begin(), matches.end(), std::greater<Index>());
   Index candidate = matches[Quorum() - 1];
-  if (candidate > commit_ && TermAt(candidate) == term_) {
+  bool by_count = Broken(UnsafeTestingBreak::kCommitPreviousTermByCount);
+  if (candidate > commit_ && (TermAt(candidate) == term_ || by_count)) {
     commit_ = candidate;
     return true;
   }
@@ -456,12 +524,14 @@ bool Core::MaybeCommit() {
 
 bool Core::HasReady() const {
   return stable_ < last_index() || CurrentHardState() != persisted_hs_ || !msgs_.empty() ||
-         applied_ < commit_;
+         applied_ < commit_ || pending_snapshot_;
 }
 
 Ready Core::TakeReady() {
   Ready rd;
-  for (Index i = stable_ + 1; i <= last_index(); ++i) rd.entries.push_back(log_[i]);
+  rd.snapshot = pending_snapshot_;
+  pending_snapshot_.reset();
+  for (Index i = stable_ + 1; i <= last_index(); ++i) rd.entries.push_back(At(i));
   stable_ = last_index();
   if (CurrentHardState() != persisted_hs_) {
     rd.hard_state = CurrentHardState();
@@ -469,7 +539,7 @@ Ready Core::TakeReady() {
   }
   rd.messages = std::move(msgs_);
   msgs_.clear();
-  for (Index i = applied_ + 1; i <= commit_; ++i) rd.committed.push_back(log_[i]);
+  for (Index i = applied_ + 1; i <= commit_; ++i) rd.committed.push_back(At(i));
   applied_ = commit_;
   return rd;
 }
@@ -478,16 +548,72 @@ Ready Core::TakeReady() {
 
 namespace talus::raft {
 
-// Placeholders until snapshots and read leases land (docs/raft.md step 3).
 Status Core::Compact(Index index) {
-  (void)index;
-  return Status::NotSupported("raft: compaction not built yet");
+  if (index > applied_) {
+    return Status::InvalidArgument("raft: compaction beyond the applied index " +
+                                   std::to_string(applied_));
+  }
+  if (index <= snapshot_index()) return Status::OK();
+  // The entry at index becomes the sentinel: its term stays known for the next AppendEntries.
+  log_.erase(log_.begin(), log_.begin() + (index - snapshot_index()));
+  log_[0].data.clear();
+  log_[0].data.shrink_to_fit();
+  return Status::OK();
 }
+
+void Core::HandleInstallSnapshot(const Message& msg) {
+  if (role_ != Role::kFollower) BecomeFollower(term_, msg.from);
+  leader_ = msg.from;
+  election_elapsed_ = 0;
+  since_leader_ = 0;
+
+  const SnapshotMeta& snap = msg.snapshot;
+  Message reply = ReplyTo(msg);
+  if (snap.index <= commit_) {
+    // Nothing new in it: everything up to commit_ matches the leader's log already.
+    reply.match_index = commit_;
+  } else if (TermAt(snap.index) == snap.term) {
+    // Our log holds the snapshot's last entry, hence (log matching) everything before it: keep
+    // the log and apply those entries from it.
+    commit_ = snap.index;
+    reply.match_index = snap.index;
+  } else {
+    // Replace everything: committed entries not handed out yet are in the snapshot.
+    log_.clear();
+    log_.push_back(Entry{snap.term, snap.index, std::string()});
+    commit_ = snap.index;
+    applied_ = snap.index;
+    stable_ = snap.index;
+    pending_snapshot_ = snap;
+    reply.match_index = snap.index;
+  }
+  Send(std::move(reply));
+}
+
 void Core::ReportSnapshot(NodeId peer, bool ok) {
-  (void)peer;
-  (void)ok;
+  if (role_ != Role::kLeader) return;
+  auto it = progress_.find(peer);
+  if (it == progress_.end() || it->second.state() != Progress::State::kSnapshot) return;
+  it->second.SnapshotDone(ok);
+  if (ok) SendAppend(peer, /*heartbeat=*/false);
 }
-bool Core::HasReadLease() const { return false; }
-Index Core::TermStartIndex() const { return 0; }
+
+bool Core::HasReadLease() const {
+  if (role_ != Role::kLeader || config_.lease_ticks == 0) return false;
+  std::vector<uint64_t> ages;  // ticks since each acknowledged stamp, this node's being 0
+  for (NodeId p : peers_) {
+    if (p == id_) {
+      ages.push_back(0);
+      continue;
+    }
+    auto it = acks_.find(p);
+    if (it != acks_.end()) ages.push_back(ticks_ - it->second);
+  }
+  if (ages.size() < Quorum()) return false;
+  std::sort(ages.begin(), ages.end());
+  return ages[Quorum() - 1] < static_cast<uint64_t>(config_.lease_ticks);
+}
+
+Index Core::TermStartIndex() const { return role_ == Role::kLeader ? term_start_ : 0; }
 
 }  // namespace talus::raft

@@ -23,15 +23,22 @@ class Storage {
 class MemoryStorage : public Storage {
  public:
   HardState LoadHardState() const override { return hard_state_; }
+  SnapshotMeta LoadSnapshotMeta() const override { return snapshot_; }
   std::vector<Entry> LoadEntries() const override { return entries_; }
 
-  // Persists entries: everything at or after the first one's index is replaced.
+  // Persists entries: everything at or after the first one's index is replaced. The first
+  // index must be in snapshot index + 1 .. last index + 1.
   void Append(const std::vector<Entry>& entries);
   void SetHardState(const HardState& hs) { hard_state_ = hs; }
+  // Forgets entries up to meta.index (the state machine holds them); meta.term is its term.
+  void Compact(const SnapshotMeta& meta);
+  // A snapshot was installed: the log becomes empty and starts after it.
+  void ResetToSnapshot(const SnapshotMeta& meta);
 
  private:
   HardState hard_state_;
-  std::vector<Entry> entries_;
+  SnapshotMeta snapshot_;
+  std::vector<Entry> entries_;  // snapshot_.index + 1 ..
 };
 
 }  // namespace talus::raft
