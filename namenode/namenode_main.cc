@@ -5,9 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
+#include <vector>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -30,6 +35,7 @@
 #include "namenode/blocks/datanode_service.h"
 #include "namenode/blocks/topology.h"
 #include "namenode/journal/local_journal.h"
+#include "namenode/journal/raft_journal.h"
 #include "namenode/leases/block_recovery.h"
 #include "namenode/leases/lease_manager.h"
 #include "namenode/namespace/namespace_store.h"
@@ -111,9 +117,31 @@ DEFINE_string(hosts_exclude_file, "", "File of datanodes to decommission, one \"
               "-refreshNodes` (HDFS dfs.hosts.exclude).");
 DEFINE_uint64(journal_checkpoint_entries, 100000, "Applied entries between checkpoints, after "
               "which fully applied journal segments are deleted.");
+DEFINE_string(raft_peers, "", "The namenode group, \"1=host:port,2=host:port,3=host:port\": every "
+              "member's id and Raft transport address, this one included. Empty: a single "
+              "namenode with a local journal. With peers, the journal is replicated by Raft, the "
+              "leader serves and the others follow (docs/raft.md).");
+DEFINE_uint64(namenode_id, 0, "This namenode's id in --raft_peers.");
+DEFINE_string(cluster_id, "", "The cluster id a new namespace is formatted with (CID- and 32 hex "
+              "digits); required with --raft_peers, so every member of the group starts from the "
+              "same namespace. Empty: a fresh random one (single namenode).");
+DEFINE_int32(raft_tick_ms, 100, "Raft's unit of time: heartbeats go out every tick.");
+DEFINE_int32(raft_election_ticks, 10, "A follower that hears no leader for a random 1-2x this "
+             "many ticks starts an election (default 1-2 s).");
+DEFINE_uint64(raft_log_retention_entries, 10000, "Entries kept below a checkpoint so that a "
+              "slightly lagging follower needs no snapshot.");
+DEFINE_bool(raft_unsafe_stale_reads, false, "TESTS ONLY, deliberately unsafe: every member of "
+            "the group serves reads from what it has applied, leader or not (shows that the "
+            "linearizability test catches stale reads). Never in production.");
+DEFINE_bool(raft_enable_fault_injection, false, "Tests only: lets the Raft transport's "
+            "setBlockedPeers call cut this namenode off from chosen peers.");
 
 namespace talus {
 namespace {
+
+// Run() returns this when a staged snapshot needs a fresh process: main() re-executes itself.
+constexpr int kRestartExitCode = 75;
+std::atomic<bool> g_restart_requested{false};
 
 DEFINE_validator(rpc_port, &IsPortFlag);
 DEFINE_validator(service_rpc_port, &IsPortFlag);
@@ -176,21 +204,87 @@ int Run() {
   store_options.metadata_cache_entries = static_cast<size_t>(FLAGS_metadata_cache_entries);
   store_options.root_owner = superuser;
   store_options.root_group = FLAGS_supergroup;
+  store_options.cluster_id = FLAGS_cluster_id;
+  if (!FLAGS_raft_peers.empty()) {
+    // The group's members must start from the same namespace and name each other.
+    if (FLAGS_cluster_id.empty()) {
+      LOG(ERROR) << "--raft_peers needs --cluster_id (the same on every member)";
+      return 2;
+    }
+    if (FLAGS_rpc_port == 0) {
+      LOG(ERROR) << "--raft_peers needs a fixed --rpc_port: followers name the leader's";
+      return 2;
+    }
+    if (FLAGS_namenode_id == 0 || FLAGS_raft_tick_ms < 1 || FLAGS_raft_election_ticks < 3) {
+      LOG(ERROR) << "--raft_peers needs --namenode_id >= 1, --raft_tick_ms >= 1 and "
+                    "--raft_election_ticks >= 3";
+      return 2;
+    }
+  }
+  // A snapshot from the leader staged before the last restart replaces the namespace now.
+  raft::SnapshotMeta installed_snapshot;
   Result<std::unique_ptr<NamespaceStore>> store =
       NamespaceStore::Open(FLAGS_dir + "/namespace", store_options);
   if (!store.ok()) {
     LOG(ERROR) << "cannot open the namespace: " << store.status();
     return 1;
   }
+  if (!FLAGS_cluster_id.empty() && (*store)->cluster_id() != FLAGS_cluster_id) {
+    LOG(ERROR) << FLAGS_dir << " belongs to cluster " << (*store)->cluster_id() << ", not "
+               << FLAGS_cluster_id;
+    return 2;
+  }
   Namesystem namesystem(store->get(), NamesystemOptions{});
-  LocalJournalOptions journal_options;
-  journal_options.directory = FLAGS_dir + "/journal";
-  journal_options.segment_size_limit_bytes = FLAGS_journal_segment_mb << 20;
-  journal_options.checkpoint_every_entries = FLAGS_journal_checkpoint_entries;
-  journal_options.group_commit_delay_us = FLAGS_journal_group_commit_delay_us;
-  journal_options.inline_apply_max_entries = FLAGS_journal_inline_apply_entries;
-  LocalJournal journal(journal_options);
-  namesystem.SetJournal(&journal);
+  // Role changes reach the block side through this, once it exists (see role_hooks below).
+  std::mutex role_mu;
+  std::function<void(bool)> role_handler;
+  std::unique_ptr<Journal> journal;
+  const bool replicated = !FLAGS_raft_peers.empty();
+  if (replicated) {
+    Result<std::vector<raft::RaftPeer>> peers = ParseRaftPeers(FLAGS_raft_peers);
+    if (!peers.ok()) {
+      LOG(ERROR) << "--raft_peers: " << peers.status();
+      return 2;
+    }
+    RaftJournalOptions raft_options;
+    raft_options.node.id = FLAGS_namenode_id;
+    raft_options.node.peers = std::move(*peers);
+    raft_options.node.dir = FLAGS_dir + "/raft";
+    raft_options.node.tick_ms = FLAGS_raft_tick_ms;
+    raft_options.node.election_ticks = FLAGS_raft_election_ticks;
+    // Followers ignore candidates for election_ticks after hearing the leader; the lease stops
+    // 20 % short of that for clock drift.
+    raft_options.node.lease_ticks = std::max(1, FLAGS_raft_election_ticks * 8 / 10);
+    raft_options.node.log_retention_entries = FLAGS_raft_log_retention_entries;
+    raft_options.node.checkpoint_every_entries = FLAGS_journal_checkpoint_entries;
+    raft_options.node.enable_fault_injection = FLAGS_raft_enable_fault_injection;
+    raft_options.unsafe_stale_reads = FLAGS_raft_unsafe_stale_reads;
+    if (FLAGS_raft_unsafe_stale_reads) {
+      LOG(WARNING) << "--raft_unsafe_stale_reads: reads are NOT linearizable (tests only)";
+    }
+    raft_options.node.client_address = FLAGS_rpc_host + ":" + std::to_string(FLAGS_rpc_port);
+    raft_options.node.installed_snapshot = installed_snapshot;
+    raft_options.node.on_restart_required = [] {
+      g_restart_requested.store(true);
+      kill(getpid(), SIGTERM);
+    };
+    raft_options.on_leadership_change = [&role_mu, &role_handler](bool is_leader, uint64_t term) {
+      LOG(INFO) << (is_leader ? "Leading" : "Following") << " the namenode group in term "
+                << term;
+      std::lock_guard<std::mutex> lock(role_mu);
+      if (role_handler) role_handler(is_leader);
+    };
+    journal = std::make_unique<RaftJournal>(std::move(raft_options));
+  } else {
+    LocalJournalOptions journal_options;
+    journal_options.directory = FLAGS_dir + "/journal";
+    journal_options.segment_size_limit_bytes = FLAGS_journal_segment_mb << 20;
+    journal_options.checkpoint_every_entries = FLAGS_journal_checkpoint_entries;
+    journal_options.group_commit_delay_us = FLAGS_journal_group_commit_delay_us;
+    journal_options.inline_apply_max_entries = FLAGS_journal_inline_apply_entries;
+    journal = std::make_unique<LocalJournal>(journal_options);
+  }
+  namesystem.SetJournal(journal.get());
   if (FLAGS_lease_soft_limit_ms <= 0 || FLAGS_lease_hard_limit_ms < FLAGS_lease_soft_limit_ms ||
       FLAGS_lease_check_interval_ms <= 0) {
     LOG(ERROR) << "lease limits must be positive, the hard one at least the soft one";
@@ -202,7 +296,7 @@ int Run() {
   LeaseManager leases(lease_options);
   namesystem.SetLeaseManager(&leases);
   uint64_t before = namesystem.LastAppliedIndex();
-  Status opened = journal.Open(&namesystem);
+  Status opened = journal->Open(&namesystem);
   if (!opened.ok()) {
     LOG(ERROR) << "cannot open the journal: " << opened;
     return 1;
@@ -247,6 +341,12 @@ int Run() {
   dn_options.dead_after_ms = FLAGS_datanode_dead_after_ms;
   blocks::DatanodeManager datanodes(dn_options, &clock, topology ? &*topology : nullptr);
   blocks::BlockMap block_map(&datanodes);
+  // Whatever way Run() returns from here, the journal (whose apply thread feeds the block map)
+  // stops before the block side is destroyed.
+  struct JournalCloser {
+    Journal* journal;
+    ~JournalCloser() { journal->Close(); }
+  } journal_closer{journal.get()};
   blocks::SafeModeOptions safe_mode_options;
   safe_mode_options.threshold = FLAGS_safemode_threshold_pct;
   safe_mode_options.extension_ms = FLAGS_safemode_extension_ms;
@@ -263,6 +363,14 @@ int Run() {
     return 1;
   }
   auto dn_service = std::make_shared<blocks::DatanodeService>(&datanodes, &block_map, &clock, "");
+  if (replicated) {
+    // Commands go out only while this namenode leads with a read lease: a deposed leader that
+    // has not noticed yet must not delete replicas of blocks the new leader created.
+    Journal* j = journal.get();
+    dn_service->SetLeaderCheck([j] { return j->CheckServing().ok(); },
+                               [j] { return j->Info().leader_address; });
+    block_map.SetStandby(true);
+  }
   // Calls too slow for an event loop; bounded so a flood of them is refused, not queued forever.
   ThreadPool slow_calls("slow-call pool", 2, 1024);
   blocks::PlacementPolicy placement;
@@ -277,6 +385,27 @@ int Run() {
   }
   blocks::BlockManager block_manager(manager_options, &block_map, &datanodes, &placement,
                                      &safe_mode, &clock);
+  // A follower keeps a warm block map but decides nothing: no re-replication, no deletes, no
+  // lease recovery; leaving or taking the lead starts from an empty command queue, and a new
+  // leader gives every writer a fresh lease (its predecessor took their renewals).
+  struct RoleHooks {
+    std::mutex* mu;
+    std::function<void(bool)>* handler;
+    ~RoleHooks() {
+      std::lock_guard<std::mutex> lock(*mu);
+      *handler = nullptr;
+    }
+  } role_hooks{&role_mu, &role_handler};
+  if (replicated) {
+    std::lock_guard<std::mutex> lock(role_mu);
+    role_handler = [&](bool is_leader) {
+      block_map.SetStandby(!is_leader);
+      block_manager.SetActive(is_leader);
+      datanodes.ClearPendingCommands();
+      if (is_leader) leases.RenewAll();
+    };
+    role_handler(journal->IsLeader());
+  }
   BlockRecovery::Options recovery_options;
   recovery_options.retry_after = std::chrono::milliseconds(FLAGS_block_recovery_retry_ms);
   BlockRecovery block_recovery(&namesystem, &block_map, &datanodes, recovery_options);
@@ -324,6 +453,10 @@ int Run() {
     while (!monitor_cv.wait_for(lock, std::chrono::milliseconds(FLAGS_lease_check_interval_ms),
                                 [&] { return stopping; })) {
       lock.unlock();
+      if (!journal->IsLeader()) {  // a follower's leases are the leader's business
+        lock.lock();
+        continue;
+      }
       Result<int> recovered = namesystem.RecoverExpiredLeases();
       if (!recovered.ok()) LOG(WARNING) << "lease recovery: " << recovered.status();
       block_recovery.RetryStalled();
@@ -417,18 +550,30 @@ int Run() {
   (*service_server)->Stop();
   block_manager.Stop();
   stop_lease_monitor();
-  journal.Close();
-  return 0;
+  journal->Close();
+  return g_restart_requested.load() ? kRestartExitCode : 0;
 }
 
 }  // namespace
 }  // namespace talus
 
 int main(int argc, char** argv) {
+  // Kept before gflags rewrites argv, for re-executing with the same arguments.
+  std::vector<char*> saved_argv;
+  for (int i = 0; i < argc; ++i) saved_argv.push_back(strdup(argv[i]));
+  saved_argv.push_back(nullptr);
   gflags::SetUsageMessage("talus-namenode --dir=DIR [--rpc_port=PORT] [flags]");
   gflags::SetVersionString(TALUS_VERSION);
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   google::InitGoogleLogging(argv[0]);
   google::InstallFailureSignalHandler();
-  return talus::Run();
+  const int code = talus::Run();
+  if (code == talus::kRestartExitCode) {
+    LOG(WARNING) << "Re-executing to install the staged namespace snapshot";
+    google::FlushLogFiles(google::GLOG_INFO);
+    execv("/proc/self/exe", saved_argv.data());
+    PLOG(ERROR) << "cannot re-execute /proc/self/exe";
+    return 1;
+  }
+  return code;
 }

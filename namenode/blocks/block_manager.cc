@@ -101,7 +101,7 @@ void BlockManager::RunOnce() {
     safe_mode_->Update(counts.safe_blocks, counts.complete_blocks,
                        static_cast<int32_t>(datanodes_->ListLiveNodes().size()));
   }
-  if (safe_mode_->IsOn()) {
+  if (safe_mode_->IsOn() || !active_.load()) {
     const int64_t pending_deletion = static_cast<int64_t>(datanodes_->TotalPendingDeletes());
     std::lock_guard lock(mutex_);
     stats_.pending_deletion = pending_deletion;

@@ -90,10 +90,15 @@ class BlockManager {
   void Stop();
   // One pass of the monitor, on the calling thread (unit tests drive it with a FakeClock).
   void RunOnce();
+  // A Raft follower's monitor only collects dead nodes and tracks safe mode: re-replication,
+  // excess deletion and decommissioning are the leader's. Active by default.
+  void SetActive(bool active) { active_.store(active); }
+  bool active() const { return active_.load(); }
 
   ReplicationStats Stats() const;
 
  private:
+  std::atomic<bool> active_{true};
   enum Priority : int { kHighest = 0, kUnderReplicated = 1, kMisplaced = 2, kNoGoodReplica = 3 };
   static constexpr int kLevels = 4;
 

@@ -120,6 +120,7 @@ Status BlockMap::AddBlock(int64_t inode_id, const Block& block, int32_t expected
   info.expected_replication = expected_replication;
   info.complete = false;
   file_blocks_[inode_id].push_back(block.id);
+  ReplayPostponedUnlocked(block.id);
   return Status::OK();
 }
 
@@ -138,6 +139,67 @@ Result<BlockMap::BlockInfo*> BlockMap::FindForNewStampUnlocked(const Block& bloc
   return &info;
 }
 
+void BlockMap::SetStandby(bool standby) {
+  std::lock_guard lock(mutex_);
+  if (standby_ == standby) return;
+  standby_ = standby;
+  if (!standby) {
+    if (postponed_count_ > 0) {
+      LOG(INFO) << "Leaving standby: dropping " << postponed_count_
+                << " postponed replica reports of blocks this namenode does not have";
+    }
+    postponed_.clear();
+    postponed_count_ = 0;
+  }
+}
+
+bool BlockMap::standby() const {
+  std::lock_guard lock(mutex_);
+  return standby_;
+}
+
+size_t BlockMap::PostponedCount() const {
+  std::lock_guard lock(mutex_);
+  return postponed_count_;
+}
+
+void BlockMap::PostponeUnlocked(DatanodeIndex node, uint16_t volume, const Block& reported,
+                                ReplicaState state) {
+  // Bounded: a standby far behind forgets the oldest reports; the leader's view does not
+  // depend on them, and the node's next full report brings them back.
+  constexpr size_t kMaxPostponed = 1 << 20;
+  if (postponed_count_ >= kMaxPostponed) {
+    LOG_EVERY_N(WARNING, 10000) << "standby: too many postponed replica reports; dropping";
+    return;
+  }
+  std::vector<PostponedReplica>& list = postponed_[reported.id];
+  for (PostponedReplica& p : list) {
+    if (p.node == node) {
+      p = PostponedReplica{node, volume, reported, state};
+      return;
+    }
+  }
+  list.push_back(PostponedReplica{node, volume, reported, state});
+  ++postponed_count_;
+}
+
+void BlockMap::ReplayPostponedUnlocked(int64_t block_id) {
+  auto it = postponed_.find(block_id);
+  if (it == postponed_.end()) return;
+  std::vector<PostponedReplica> list = std::move(it->second);
+  postponed_.erase(it);
+  postponed_count_ -= list.size();
+  for (const PostponedReplica& p : list) {
+    // May postpone again (a stamp still newer than the one applied).
+    RecordReplicaUnlocked(p.node, p.volume, p.block, p.state);
+  }
+}
+
+void BlockMap::QueueNodeDeletesUnlocked(DatanodeIndex node, const std::vector<Block>& blocks) {
+  if (standby_ || blocks.empty()) return;
+  datanodes_->QueueDeletes(node, blocks);
+}
+
 Status BlockMap::CommitBlock(const Block& block) {
   RETURN_NOT_OK(ValidateBlock(block));
   std::lock_guard lock(mutex_);
@@ -154,6 +216,7 @@ Status BlockMap::CommitBlock(const Block& block) {
   }
   info->expected.clear();
   info->expected.shrink_to_fit();
+  ReplayPostponedUnlocked(block.id);
   // Replicas still recorded at an older stamp were left behind by a pipeline recovery or a
   // lease recovery (a node dropped from the pipeline, a hung node): they are deleted at that
   // stamp, as HDFS invalidates them when the last block commits. A node that did move to the new
@@ -176,6 +239,7 @@ Status BlockMap::ReopenBlock(const Block& block) {
   ASSIGN_OR_RETURN(BlockInfo* info, FindForNewStampUnlocked(block));
   info->complete = false;
   dirty_.insert(block.id);
+  ReplayPostponedUnlocked(block.id);
   return Status::OK();
 }
 
@@ -196,11 +260,22 @@ Status BlockMap::SetReplication(int64_t inode_id, int32_t expected_replication) 
 BlockMap::Verdict BlockMap::RecordReplicaUnlocked(DatanodeIndex node, uint16_t volume,
                                                   const Block& reported, ReplicaState state) {
   auto it = blocks_.find(reported.id);
-  if (it == blocks_.end()) return Verdict::kDelete;
+  if (it == blocks_.end()) {
+    if (!standby_) return Verdict::kDelete;
+    PostponeUnlocked(node, volume, reported, state);
+    return Verdict::kIgnored;
+  }
   BlockInfo& info = it->second;
   if (reported.generation_stamp < info.generation_stamp) {
     RemoveReplicaUnlocked(node, reported.id);
-    return Verdict::kDelete;
+    return standby_ ? Verdict::kIgnored : Verdict::kDelete;
+  }
+  if (standby_ && reported.generation_stamp > info.generation_stamp) {
+    // The leader has moved the block on (pipeline or lease recovery); this standby has not
+    // applied that edit yet.
+    RemoveReplicaUnlocked(node, reported.id);
+    PostponeUnlocked(node, volume, reported, state);
+    return Verdict::kIgnored;
   }
   bool corrupt = false;
   if (info.complete) {
@@ -301,7 +376,7 @@ Result<BlockReportSummary> BlockMap::ProcessFullReport(std::string_view storage_
     for (int64_t id : gone) RemoveReplicaUnlocked(node, id);
     summary.removed = gone.size();
     summary.to_delete = deletes.size();
-    datanodes_->QueueDeletes(node, deletes);
+    QueueNodeDeletesUnlocked(node, deletes);
   }
   VLOG(1) << "block report from " << storage_id << " volume '" << volume_id << "': "
           << replicas.size() << " replicas, " << summary.added << " added, " << summary.removed
@@ -318,6 +393,11 @@ Status BlockMap::ProcessIncrementalReport(std::string_view storage_id,
   for (const ReceivedDeletedBlock& b : blocks) {
     if (b.status == ReceivedDeletedStatus::kDeleted) {
       RemoveReplicaUnlocked(node, b.block.id);
+      if (auto p = postponed_.find(b.block.id); p != postponed_.end()) {
+        postponed_count_ -= std::erase_if(p->second,
+                                          [node](const PostponedReplica& r) { return r.node == node; });
+        if (p->second.empty()) postponed_.erase(p);
+      }
       continue;
     }
     // An incremental report does not name the volume; keep the slot a full report gave.
@@ -334,7 +414,7 @@ Status BlockMap::ProcessIncrementalReport(std::string_view storage_id,
       deletes.push_back(b.block);
     }
   }
-  datanodes_->QueueDeletes(node, deletes);
+  QueueNodeDeletesUnlocked(node, deletes);
   return Status::OK();
 }
 
@@ -400,7 +480,7 @@ size_t BlockMap::RemoveBlockUnlocked(
 }
 
 void BlockMap::QueueDeletes(const std::unordered_map<DatanodeIndex, std::vector<Block>>& deletes) {
-  for (const auto& [node, blocks] : deletes) datanodes_->QueueDeletes(node, blocks);
+  for (const auto& [node, blocks] : deletes) QueueNodeDeletesUnlocked(node, blocks);
 }
 
 size_t BlockMap::RemoveFile(int64_t inode_id) {

@@ -148,6 +148,16 @@ class BlockMap {
  public:
   // `datanodes` must outlive the map.
   explicit BlockMap(DatanodeManager* datanodes);
+
+  // Standby mode, for a namenode following a Raft leader: replicas of blocks this namenode has
+  // not applied yet (unknown ids, or a stamp newer than it knows) are postponed, not deleted,
+  // and recorded when the edit that adds or re-stamps the block is applied (HDFS's standby
+  // keeps such "pending datanode messages" the same way); no deletes are queued for datanodes
+  // (only the leader commands them). Leaving standby drops what is still postponed: those
+  // replicas are of blocks the leader does not have, deleted at their next report.
+  void SetStandby(bool standby);
+  bool standby() const;
+  size_t PostponedCount() const;
   BlockMap(const BlockMap&) = delete;
   BlockMap& operator=(const BlockMap&) = delete;
 
@@ -309,6 +319,22 @@ class BlockMap {
   std::unordered_map<int64_t, std::vector<int64_t>> file_blocks_;  // inode → block ids in order
   std::vector<NodeBlocks> node_blocks_;                            // by DatanodeIndex
   std::unordered_set<int64_t> dirty_;  // for the block manager (TakeDirty)
+  bool standby_ = false;
+  struct PostponedReplica {
+    DatanodeIndex node;
+    uint16_t volume;
+    Block block;
+    ReplicaState state;
+  };
+  std::unordered_map<int64_t, std::vector<PostponedReplica>> postponed_;
+  size_t postponed_count_ = 0;
+  // Records what was postponed for `block_id` (the block was just added or re-stamped).
+  void ReplayPostponedUnlocked(int64_t block_id);
+  // Stores a replica report the standby cannot place yet; false when the store is full.
+  void PostponeUnlocked(DatanodeIndex node, uint16_t volume, const Block& reported,
+                        ReplicaState state);
+  // Queues deletes to one node, unless in standby.
+  void QueueNodeDeletesUnlocked(DatanodeIndex node, const std::vector<Block>& blocks);
   std::function<void()> replica_added_;
 };
 

@@ -146,8 +146,18 @@ Result<DatanodeManager::RegisterResult> DatanodeManager::Register(
   return result;
 }
 
+void DatanodeManager::ClearPendingCommands() {
+  std::lock_guard lock(mutex_);
+  for (Node& node : nodes_) {
+    node.pending_deletes.clear();
+    node.pending_replications.clear();
+    node.pending_recoveries.clear();
+  }
+}
+
 Result<HeartbeatReply> DatanodeManager::Heartbeat(std::string_view storage_id,
-                                                  const HeartbeatStats& stats) {
+                                                  const HeartbeatStats& stats,
+                                                  bool take_commands) {
   RETURN_NOT_OK(ValidateStats(storage_id, stats));
   const int64_t now = clock_->NowMs();
   std::lock_guard lock(mutex_);
@@ -162,6 +172,7 @@ Result<HeartbeatReply> DatanodeManager::Heartbeat(std::string_view storage_id,
   node.active_transfers = stats.active_transfers;
   node.failed_volumes = stats.failed_volumes;
   node.last_contact_ms = now;
+  if (!take_commands) return reply;
 
   size_t deletes = std::min(node.pending_deletes.size(), options_.max_deletes_per_heartbeat);
   reply.commands.delete_blocks.assign(node.pending_deletes.begin(),

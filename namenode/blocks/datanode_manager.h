@@ -146,7 +146,13 @@ class DatanodeManager {
 
   // Records a heartbeat and hands back pending commands (bounded by the options). An unknown or
   // declared-dead node gets `reregister` and nothing else. Invalid statistics: InvalidArgument.
-  Result<HeartbeatReply> Heartbeat(std::string_view storage_id, const HeartbeatStats& stats);
+  // `take_commands` false (a Raft follower, or a leader without its read lease) leaves the
+  // node's queued commands for a later heartbeat.
+  Result<HeartbeatReply> Heartbeat(std::string_view storage_id, const HeartbeatStats& stats,
+                                   bool take_commands = true);
+  // Drops every queued command (deletes, copies, recoveries) of every node: a namenode that
+  // loses or gains Raft leadership must not send what it decided under another leader.
+  void ClearPendingCommands();
 
   // The index of a registered, not declared-dead node; NotFound (re-register) otherwise. Block
   // reports use this to refuse reports from nodes the namenode does not consider alive.

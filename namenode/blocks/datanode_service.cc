@@ -167,14 +167,16 @@ void DatanodeService::heartbeat(Cob<rpc::HeartbeatResponse> cob, ExnCob exn_cob,
   }
   stats.active_transfers = active_transfers;
   stats.failed_volumes = failed_volumes;
-  Result<HeartbeatReply> reply = datanodes_->Heartbeat(id.storage_id, stats);
+  const bool from_leader = !is_leader_ || is_leader_();
+  Result<HeartbeatReply> reply = datanodes_->Heartbeat(id.storage_id, stats, from_leader);
   if (!reply.ok()) return Fail(exn_cob, reply.status());
   const ServiceMetrics& m = Metrics();
   m.heartbeats->Increment();
   MaybeCollectDead();
 
   rpc::HeartbeatResponse response;
-  response.from_leader = true;
+  response.from_leader = from_leader;
+  if (!response.from_leader && leader_hint_) response.__set_leader_hint(leader_hint_());
   if (reply->reregister) {
     rpc::DatanodeCommand command;
     command.type = rpc::DatanodeCommandType::REREGISTER;

@@ -35,6 +35,13 @@ class DatanodeService : public rpc::DatanodeNamenodeCobSvIf {
       std::function<Status(const Block& old_block, const Block& new_block,
                            const std::vector<std::string>& storage_ids, bool close_file,
                            bool delete_block)>;
+  // Whether this namenode leads its Raft group now (and holds its read lease): heartbeat answers
+  // carry commands, and say from_leader, only then. Unset: always (a single namenode). Set
+  // before serving. `hint` names the leader for the others.
+  void SetLeaderCheck(std::function<bool()> is_leader, std::function<std::string()> hint) {
+    is_leader_ = std::move(is_leader);
+    leader_hint_ = std::move(hint);
+  }
   void SetCommitBlockSyncHandler(CommitBlockSyncHandler handler, ThreadPool* pool) {
     commit_block_sync_ = std::move(handler);
     commit_pool_ = pool;
@@ -75,6 +82,8 @@ class DatanodeService : public rpc::DatanodeNamenodeCobSvIf {
   std::atomic<int64_t> last_dead_scan_ms_{0};
   CommitBlockSyncHandler commit_block_sync_;
   ThreadPool* commit_pool_ = nullptr;
+  std::function<bool()> is_leader_;
+  std::function<std::string()> leader_hint_;
 };
 
 }  // namespace talus::blocks

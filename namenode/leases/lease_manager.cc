@@ -48,6 +48,16 @@ void LeaseManager::Remove(const std::string& holder, uint64_t inode_id) {
   leases_.erase(it);
 }
 
+void LeaseManager::RenewAll() {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto now = clock_();
+  by_renewal_.clear();
+  for (auto& [holder, lease] : leases_) {
+    lease.renewed = now;
+    by_renewal_.emplace(now, holder);
+  }
+}
+
 bool LeaseManager::Renew(const std::string& holder) {
   const auto now = clock_();
   std::lock_guard<std::mutex> lock(mu_);

@@ -37,6 +37,9 @@ class LeaseManager {
   void Remove(const std::string& holder, uint64_t inode_id);
   // Renews every lease of `holder`; false when it holds none.
   bool Renew(const std::string& holder);
+  // Renews every lease: a namenode that becomes the Raft leader did not see the renewals its
+  // predecessor took, so every writer gets a fresh lease (as after a restart).
+  void RenewAll();
   bool SoftLimitPassed(const std::string& holder) const;
   // (holder, inode id) of files whose holder has not renewed within the hard limit, most
   // overdue first, at most `max`.

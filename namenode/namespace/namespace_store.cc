@@ -1,5 +1,6 @@
 #include "namenode/namespace/namespace_store.h"
 
+#include <algorithm>
 #include <glog/logging.h>
 #include <leveldb/cache.h>
 #include <leveldb/filter_policy.h>
@@ -64,6 +65,10 @@ Result<std::unique_ptr<NamespaceStore>> NamespaceStore::Open(
   leveldb::Status s = leveldb::DB::Open(opts, dir, &db);
   if (!s.ok()) return FromLevelDb(s, "opening namespace database " + dir);
   store->db_.reset(db);
+  if (!options.cluster_id.empty() && !IsValidClusterId(options.cluster_id)) {
+    return Status::InvalidArgument("cluster id '" + options.cluster_id +
+                                   "' is not CID- followed by 32 hex digits");
+  }
   RETURN_NOT_OK(store->FormatIfEmpty(options));
   RETURN_NOT_OK(store->LoadClusterId());
   return store;
@@ -80,6 +85,12 @@ std::string NewClusterId() {
 }
 
 }  // namespace
+
+bool IsValidClusterId(std::string_view id) {
+  if (id.size() != 36 || !id.starts_with("CID-")) return false;
+  return std::all_of(id.begin() + 4, id.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
 
 Status NamespaceStore::LoadClusterId() {
   ASSIGN_OR_RETURN(std::optional<std::string> stored, Get(keys::kMetaClusterId));
@@ -107,6 +118,7 @@ Status NamespaceStore::FormatIfEmpty(const NamespaceStoreOptions& options) {
   }
   timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
+  if (!options.cluster_id.empty()) now = timespec{0, 0};
   Inode root;
   root.id = kRootInodeId;
   root.parent_id = kRootInodeId;
@@ -124,7 +136,8 @@ Status NamespaceStore::FormatIfEmpty(const NamespaceStoreOptions& options) {
   batch.Put(std::string(keys::kMetaNumDirectories), EncodeCounter(1));
   batch.Put(std::string(keys::kMetaAppliedIndex), EncodeCounter(0));
   batch.Put(std::string(keys::kMetaLayoutVersion), EncodeCounter(kLayoutVersion));
-  batch.Put(std::string(keys::kMetaClusterId), NewClusterId());
+  batch.Put(std::string(keys::kMetaClusterId),
+            options.cluster_id.empty() ? NewClusterId() : options.cluster_id);
   LOG(INFO) << "Formatted a new namespace; / is owned by " << root.owner << ":" << root.group;
   return Write(&batch, /*sync=*/true);
 }

@@ -24,7 +24,14 @@ struct NamespaceStoreOptions {
   std::string root_group = "supergroup";
   // Decoded inodes and directory entries kept in RAM (an LRU of this many records).
   size_t metadata_cache_entries = 200000;
+  // The cluster id a new namespace gets ("CID-" + 32 hex digits); empty: a random one. The
+  // members of a Raft group are formatted with the same id and, so that their namespaces are
+  // identical from the start, with "/" dated at the epoch rather than at format time.
+  std::string cluster_id;
 };
+
+// "CID-" followed by 32 lower-case hex digits.
+bool IsValidClusterId(std::string_view id);
 
 // The namespace's LevelDB database. Thread-safe: LevelDB allows concurrent reads and writes.
 // Writes come only from the journal's apply thread (and Format), so they need no extra lock.

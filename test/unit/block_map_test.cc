@@ -392,5 +392,53 @@ TEST_F(BlockMapTest, ConcurrentReportsHeartbeatsAndReads) {
   EXPECT_EQ(map_.Stats().missing, 0);
 }
 
+// A Raft follower hears of replicas before it applies the edits that create their blocks.
+TEST_F(BlockMapTest, StandbyPostponesReplicasOfBlocksNotYetAppliedAndDeletesNothing) {
+  map_.SetStandby(true);
+  ASSERT_TRUE(Incremental("ds-a", {7, 100, 0}, ReceivedDeletedStatus::kReceiving).ok());
+  std::vector<ReportedReplica> report = {{{7, 100, 0}, ReplicaState::kRbw},
+                                         {{8, 100, 10}, ReplicaState::kFinalized}};
+  auto summary = map_.ProcessFullReport("ds-b", "", report);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->to_delete, 0u) << "a standby never deletes unknown blocks";
+  EXPECT_EQ(map_.PostponedCount(), 3u);
+  EXPECT_TRUE(DrainDeletes("ds-a").empty());
+  EXPECT_TRUE(DrainDeletes("ds-b").empty());
+
+  // The edit adding block 7 is applied: both replicas are placed at once.
+  ASSERT_TRUE(map_.AddBlock(kInode, {7, 100, 0}, 3).ok());
+  EXPECT_EQ(Holders(7), (std::vector<DatanodeIndex>{index_["ds-a"], index_["ds-b"]}));
+  EXPECT_EQ(map_.PostponedCount(), 1u);
+
+  // A replica at a stamp newer than the applied one waits for the edit that moves the block.
+  ASSERT_TRUE(Incremental("ds-c", {7, 101, 50}, ReceivedDeletedStatus::kReceived).ok());
+  EXPECT_EQ(map_.PostponedCount(), 2u);
+  ASSERT_TRUE(map_.CommitBlock({7, 101, 50}).ok());
+  EXPECT_EQ(Holders(7), (std::vector<DatanodeIndex>{index_["ds-c"]}))
+      << "the committed stamp drops the older replicas and places the postponed one";
+  EXPECT_TRUE(DrainDeletes("ds-a").empty()) << "a standby queues no deletes of stale stamps";
+
+  // Taking the lead: what is still postponed (block 8, unknown to the group) is dropped and
+  // the next report of it is answered with a delete, as on any leader (and so is ds-b's
+  // replica of block 7 at the old stamp).
+  map_.SetStandby(false);
+  EXPECT_EQ(map_.PostponedCount(), 0u);
+  summary = map_.ProcessFullReport("ds-b", "", report);
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ(summary->to_delete, 2u);
+  std::vector<Block> deletes = DrainDeletes("ds-b");
+  ASSERT_FALSE(deletes.empty());
+  EXPECT_TRUE(std::any_of(deletes.begin(), deletes.end(), [](const Block& b) { return b.id == 8; }));
+}
+
+TEST_F(BlockMapTest, StandbyForgetsPostponedReplicaDeletedByItsNode) {
+  map_.SetStandby(true);
+  ASSERT_TRUE(Incremental("ds-a", {9, 100, 10}, ReceivedDeletedStatus::kReceived).ok());
+  ASSERT_TRUE(Incremental("ds-a", {9, 100, 10}, ReceivedDeletedStatus::kDeleted).ok());
+  EXPECT_EQ(map_.PostponedCount(), 0u);
+  ASSERT_TRUE(map_.AddBlock(kInode, {9, 100, 0}, 3).ok());
+  EXPECT_TRUE(Holders(9).empty());
+}
+
 }  // namespace
 }  // namespace talus::blocks
