@@ -9,6 +9,7 @@
 #include "namenode/namespace/inode_codec.h"
 #include "common/thrift_codec.h"
 #include "namenode/namespace/keys.h"
+#include "namenode/namespace/namespace_snapshot.h"
 #include "namenode/namespace/namespace_txn.h"
 #include "namenode/namespace/reserved_path.h"
 #include "namenode/namespace/resolver.h"
@@ -293,6 +294,14 @@ Result<uint64_t> Namesystem::Checkpoint() {
   uint64_t index = applied_index_.load();
   RETURN_NOT_OK(store_->Write(&empty, /*sync=*/true));
   return index;
+}
+
+Result<uint64_t> Namesystem::WriteSnapshot(const std::string& path) {
+  return WriteNamespaceSnapshot(*store_, path);
+}
+
+Status Namesystem::StageSnapshot(const std::string& path, uint64_t index, uint64_t term) {
+  return StageNamespaceSnapshot(path, store_->dir(), index, term);
 }
 
 Result<Inode> Namesystem::GetFileInfo(const Caller& caller, const std::string& path) const {

@@ -93,6 +93,14 @@ class Namesystem : public StateMachine {
   ApplyResult Apply(const LogPosition& pos, std::string_view entry) override;
   void FinishBatch() override;
   Result<uint64_t> Checkpoint() override;
+  // The namespace as one file (namespace/namespace_snapshot.h), from a LevelDB snapshot: safe
+  // beside Apply. FinishBatch writes a batch's effects and its applied index in one LevelDB
+  // write, so the image's applied index names exactly the entries it holds; a batch still
+  // pending (applied, FinishBatch not yet called) is wholly absent, its index included.
+  Result<uint64_t> WriteSnapshot(const std::string& path) override;
+  // Builds the image into `<namespace dir>.staged`; the live namespace is untouched until
+  // CompleteStagedNamespace swaps it in at the next start.
+  Status StageSnapshot(const std::string& path, uint64_t index, uint64_t term) override;
 
   // Runs a mutation and calls `done` with its op-specific value (the new inode id for create,
   // 0/1 for delete's "existed", ...) once it is durable and applied, or with why it failed.

@@ -65,6 +65,7 @@ Result<std::unique_ptr<NamespaceStore>> NamespaceStore::Open(
   leveldb::Status s = leveldb::DB::Open(opts, dir, &db);
   if (!s.ok()) return FromLevelDb(s, "opening namespace database " + dir);
   store->db_.reset(db);
+  store->dir_ = dir;
   if (!options.cluster_id.empty() && !IsValidClusterId(options.cluster_id)) {
     return Status::InvalidArgument("cluster id '" + options.cluster_id +
                                    "' is not CID- followed by 32 hex digits");
@@ -153,6 +154,30 @@ Result<std::optional<std::string>> NamespaceStore::Get(std::string_view key) con
 
 std::unique_ptr<leveldb::Iterator> NamespaceStore::NewIterator() const {
   return std::unique_ptr<leveldb::Iterator>(db_->NewIterator(leveldb::ReadOptions()));
+}
+
+NamespaceStore::ReadView::~ReadView() { db_->ReleaseSnapshot(snapshot_); }
+
+Result<std::optional<std::string>> NamespaceStore::ReadView::Get(std::string_view key) const {
+  leveldb::ReadOptions opts;
+  opts.snapshot = snapshot_;
+  std::string value;
+  leveldb::Status s = db_->Get(opts, leveldb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromLevelDb(s, "reading the namespace");
+  return std::optional<std::string>(std::move(value));
+}
+
+std::unique_ptr<leveldb::Iterator> NamespaceStore::ReadView::NewIterator() const {
+  leveldb::ReadOptions opts;
+  opts.snapshot = snapshot_;
+  opts.fill_cache = false;
+  opts.verify_checksums = true;
+  return std::unique_ptr<leveldb::Iterator>(db_->NewIterator(opts));
+}
+
+std::unique_ptr<NamespaceStore::ReadView> NamespaceStore::NewReadView() const {
+  return std::unique_ptr<ReadView>(new ReadView(db_.get(), db_->GetSnapshot()));
 }
 
 namespace {

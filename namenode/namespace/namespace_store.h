@@ -42,6 +42,29 @@ class NamespaceStore {
                                                       const NamespaceStoreOptions& options);
   ~NamespaceStore();
 
+  // A read-only view of the whole database frozen at the moment it was taken (a LevelDB
+  // snapshot): later writes are invisible through it, and taking or holding it does not block
+  // writers. Since every journal batch and its applied index are one LevelDB write, a view
+  // always holds the effects of exactly the entries up to the applied index it reads.
+  // Must not outlive the store.
+  class ReadView {
+   public:
+    ~ReadView();
+    ReadView(const ReadView&) = delete;
+    ReadView& operator=(const ReadView&) = delete;
+    // nullopt when the key is absent.
+    Result<std::optional<std::string>> Get(std::string_view key) const;
+    // Bypasses the block cache, so a full scan does not evict the serving working set.
+    std::unique_ptr<leveldb::Iterator> NewIterator() const;
+
+   private:
+    friend class NamespaceStore;
+    ReadView(leveldb::DB* db, const leveldb::Snapshot* snapshot) : db_(db), snapshot_(snapshot) {}
+    leveldb::DB* db_;
+    const leveldb::Snapshot* snapshot_;
+  };
+  std::unique_ptr<ReadView> NewReadView() const;
+
   // nullopt when the key is absent.
   Result<std::optional<std::string>> Get(std::string_view key) const;
   std::unique_ptr<leveldb::Iterator> NewIterator() const;
@@ -61,6 +84,8 @@ class NamespaceStore {
   // "CID-" and 32 hex digits, drawn when the namespace was formatted (as HDFS's clusterID):
   // names this file system on status pages and in logs.
   const std::string& cluster_id() const { return cluster_id_; }
+  // The directory the database lives in (as given to Open).
+  const std::string& dir() const { return dir_; }
 
  private:
   NamespaceStore() = default;
@@ -72,6 +97,7 @@ class NamespaceStore {
   std::unique_ptr<leveldb::DB> db_;
   std::unique_ptr<MetadataCache> metadata_cache_;
   std::string cluster_id_;
+  std::string dir_;
 };
 
 }  // namespace talus
