@@ -163,7 +163,8 @@ std::string EncodeMarker(const NamespaceSnapshotMeta& meta) {
 Result<std::optional<NamespaceSnapshotMeta>> ReadMarker(const std::string& path) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
-    if (errno == ENOENT) return std::optional<NamespaceSnapshotMeta>();
+    // ENOTDIR: what should be a directory holding the marker is a file; no marker either.
+    if (errno == ENOENT || errno == ENOTDIR) return std::optional<NamespaceSnapshotMeta>();
     return Status::FromErrno(errno, "opening " + path);
   }
   char buf[256];

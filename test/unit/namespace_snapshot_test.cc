@@ -236,6 +236,12 @@ TEST_F(NamespaceSnapshotTest, NothingStagedMeansNothingChanges) {
   ASSERT_TRUE(follower.Open(false).ok());
   EXPECT_TRUE(follower.ns->GetFileInfo(Root(), "/follower-only").ok());
   follower.Close();
+  // Something that is not a staged database at all is removed too.
+  WriteFile(StagedNamespaceDir(follower.NamespaceDir()), "not a directory");
+  installed = CompleteStagedNamespace(follower.NamespaceDir());
+  ASSERT_TRUE(installed.ok()) << installed.status();
+  EXPECT_FALSE(installed->has_value());
+  EXPECT_FALSE(fs::exists(StagedNamespaceDir(follower.NamespaceDir())));
   // A namenode that never started: no directory at all.
   installed = CompleteStagedNamespace((root_ / "fresh" / "namespace").string());
   ASSERT_TRUE(installed.ok()) << installed.status();
