@@ -38,6 +38,7 @@
 #include "namenode/journal/raft_journal.h"
 #include "namenode/leases/block_recovery.h"
 #include "namenode/leases/lease_manager.h"
+#include "namenode/namespace/namespace_snapshot.h"
 #include "namenode/namespace/namespace_store.h"
 #include "namenode/metrics/namenode_metrics.h"
 #include "namenode/namesystem.h"
@@ -223,8 +224,19 @@ int Run() {
   }
   // A snapshot from the leader staged before the last restart replaces the namespace now.
   raft::SnapshotMeta installed_snapshot;
+  const std::string namespace_dir = FLAGS_dir + "/namespace";
+  Result<std::optional<NamespaceSnapshotMeta>> installed = CompleteStagedNamespace(namespace_dir);
+  if (!installed.ok()) {
+    LOG(ERROR) << "cannot finish installing a staged namespace snapshot: " << installed.status();
+    return 1;
+  }
+  if (installed->has_value()) {
+    installed_snapshot = raft::SnapshotMeta{(*installed)->index, (*installed)->term};
+    LOG(INFO) << "The namespace is the leader's snapshot at index " << installed_snapshot.index
+              << " (term " << installed_snapshot.term << ")";
+  }
   Result<std::unique_ptr<NamespaceStore>> store =
-      NamespaceStore::Open(FLAGS_dir + "/namespace", store_options);
+      NamespaceStore::Open(namespace_dir, store_options);
   if (!store.ok()) {
     LOG(ERROR) << "cannot open the namespace: " << store.status();
     return 1;
@@ -300,6 +312,12 @@ int Run() {
   if (!opened.ok()) {
     LOG(ERROR) << "cannot open the journal: " << opened;
     return 1;
+  }
+  if (installed_snapshot.index != 0) {
+    // The Raft log has been reset to the snapshot by now (RaftNode::Start).
+    if (Status forgot = ForgetInstalledSnapshot(namespace_dir); !forgot.ok()) {
+      LOG(WARNING) << "cannot remove the installed-snapshot marker: " << forgot;
+    }
   }
   LOG(INFO) << "Namespace at journal index " << namesystem.LastAppliedIndex() << " (replayed "
             << namesystem.LastAppliedIndex() - before << " entries)";
