@@ -2,6 +2,7 @@
 // and for benchmarks. The work is done by LocalCluster; this file parses and reports.
 #include "cluster/cluster_command.h"
 
+#include <chrono>
 #include <charconv>
 #include <cstdio>
 #include <optional>
@@ -32,8 +33,11 @@ constexpr char kUsage[] =
     "        was taken meanwhile gets a new one), so cluster.env stays valid; daemons already\n"
     "        running are left alone. If a daemon fails to start, the ones this command\n"
     "        started are stopped again and the end of its log is shown.\n"
-    "          --namenodes N   number of namenodes (default 1; only 1 until the replicated\n"
-    "                          journal exists)\n"
+    "          --namenodes N   number of namenodes: 1 (the default) or a group of 3 or 5\n"
+    "                          sharing a Raft journal (automatic failover). A group's\n"
+    "                          namenodes get --namenode_id and --raft_peers; TALUS_FS\n"
+    "                          lists them all, TALUS_WEB is the first one's page, and\n"
+    "                          datanodes start once a leader is elected.\n"
     "          --datanodes N   number of datanodes (default 3, enough for three replicas);\n"
     "                          each keeps its replicas in DIR/datanode-N/data. On a DIR\n"
     "                          used before, a larger N adds datanodes; none is removed.\n"
@@ -52,13 +56,18 @@ constexpr char kUsage[] =
     "        the ones it started are signalled (checked in /proc), never a recycled pid. Data\n"
     "        is kept.\n"
     "status  One line per daemon (namenodes, then datanodes): role, index, state (running,\n"
-    "        dead or stopped), pid, its addresses (rpc, service/data and http ports) and data\n"
-    "        directory; a line for the FUSE mount if one was started; then TALUS_FS and\n"
-    "        TALUS_WEB once the ports are known.\n"
+    "        dead or stopped), pid, its addresses (rpc, service/data and http ports, and raft\n"
+    "        for a group) and data directory; a running namenode that answers also shows its\n"
+    "        journal role and term (role=leader term=3), one that does not role=unreachable;\n"
+    "        a line for the FUSE mount if one was started; then TALUS_FS and TALUS_WEB once\n"
+    "        the ports are known.\n"
     "\n"
     "Daemon binaries are taken from the directory of the talus executable. Default daemon\n"
     "flags are read from ../conf/local/ROLE.flags beside it when present.\n"
     "Exit status: 0 on success, 1 on error.\n";
+
+// How long `status` waits for each running namenode's journal role and term.
+constexpr auto kStatusJournalTimeout = std::chrono::milliseconds(2000);
 
 struct CommandLine {
   std::string verb;
@@ -229,11 +238,20 @@ int StatusCommand(const CommandLine& cl) {
   if (!opened.ok()) return Fail(opened.status());
   const LocalCluster& cluster = **opened;
   const auto& daemons = cluster.state().daemons;
+  // Asked of all running namenodes at once, so a hung one costs one timeout.
+  const std::vector<shell::NamenodeJournal> journals =
+      cluster.NamenodeJournals(kStatusJournalTimeout);
   for (size_t i = 0; i < daemons.size(); ++i) {
     const DaemonRecord& d = daemons[i];
     DaemonState state = cluster.GetDaemonState(i);
     std::string line = d.role + " " + std::to_string(d.index) + " " + DaemonStateName(state) +
                        " pid=" + (d.pid > 0 ? std::to_string(d.pid) : std::string("-"));
+    if (d.role == kNamenodeRole && state == DaemonState::kRunning && d.index >= 0 &&
+        static_cast<size_t>(d.index) < journals.size()) {
+      const shell::NamenodeJournal& j = journals[static_cast<size_t>(d.index)];
+      line += j.status.ok() ? " role=" + j.view.role + " term=" + std::to_string(j.view.term)
+                            : std::string(" role=unreachable");
+    }
     for (const auto& [port_name, port] : d.ports) {
       std::string address = cluster.Address(i, port_name);
       line += " " + port_name + "=" + (address.empty() ? "-" : address);

@@ -17,6 +17,7 @@
 #include "cluster/files.h"
 #include "cluster/net_probe.h"
 #include "cluster/process.h"
+#include "client/shell/journal_status.h"
 
 namespace talus::cluster {
 
@@ -55,13 +56,21 @@ constexpr int kTailLines = 25;
 constexpr auto kPollInterval = std::chrono::milliseconds(10);
 constexpr auto kConnectTimeout = std::chrono::milliseconds(1000);
 constexpr auto kKillTimeout = std::chrono::seconds(10);
+// The port of a namenode's Raft transport in a group (not one of RoleSpec::ports: the daemon
+// does not write it to its address file, the launcher chooses it).
+constexpr char kRaftPort[] = "raft";
+// How long one namenode may take to answer getJournalStatus while the launcher waits for a
+// leader (they are asked together, and again until the start timeout).
+constexpr auto kJournalProbeTimeout = std::chrono::milliseconds(1000);
+constexpr auto kLeaderPollInterval = std::chrono::milliseconds(100);
 
 // Flags the launcher sets itself; a daemon flag after `--` may not override them, or the
 // launcher would lose track of the directories and ports it records.
 const std::set<std::string>& ReservedFlags() {
   static const auto* reserved = new std::set<std::string>{
       "dir",          "rpc_host", "rpc_port", "service_rpc_port", "data_port", "http_port",
-      "address_file", "log_dir",  "namenodes", "data_dirs"};
+      "address_file", "log_dir",  "namenodes", "data_dirs", "namenode_id", "raft_peers",
+      "cluster_id"};
   return *reserved;
 }
 
@@ -150,6 +159,14 @@ Result<std::unique_ptr<LocalCluster>> LocalCluster::Open(LocalClusterOptions opt
   if (options.namenodes == 0 || options.namenodes < -1) {
     return Status::InvalidArgument("a cluster needs at least one namenode");
   }
+  if (options.namenodes > 0 && !IsValidNamenodeCount(options.namenodes)) {
+    return Status::InvalidArgument(
+        "--namenodes must be 1, 3 or 5, got " + std::to_string(options.namenodes) +
+        (options.namenodes % 2 == 0
+             ? ": a group of namenodes needs an odd count (the Raft journal needs a majority, "
+               "and an even group survives no more failures than one namenode fewer)"
+             : ""));
+  }
   if (options.datanodes < -1) return Status::InvalidArgument("--datanodes cannot be negative");
 
   std::unique_ptr<LocalCluster> cluster(new LocalCluster(std::move(options)));
@@ -183,11 +200,6 @@ Result<std::unique_ptr<LocalCluster>> LocalCluster::Open(LocalClusterOptions opt
     }
     int namenodes = opts.namenodes < 0 ? 1 : opts.namenodes;
     int datanodes = opts.datanodes < 0 ? kDefaultDatanodes : opts.datanodes;
-    if (namenodes > 1) {
-      return Status::NotSupported(
-          "more than one namenode needs the replicated (Raft) journal, which is not built "
-          "yet; use --namenodes 1");
-    }
     cluster->state_.cluster_id = NewClusterId();
     for (int i = 0; i < namenodes; ++i) cluster->AddRecord(kNamenodeRole);
     for (int i = 0; i < datanodes; ++i) cluster->AddRecord(kDatanodeRole);
@@ -259,11 +271,14 @@ Status LocalCluster::WriteEnvFile() const {
   return WriteFileAtomically(EnvPath(), env);
 }
 
+bool IsValidNamenodeCount(int n) { return n == 1 || n == 3 || n == 5; }
+
 void LocalCluster::AddRecord(const std::string& role) {
   DaemonRecord d;
   d.role = role;
   d.index = state_.CountRole(role);
   for (const auto& port : FindRole(role)->ports) d.ports[port] = 0;
+  if (role == kNamenodeRole && options_.namenodes > 1) d.ports[kRaftPort] = 0;
   d.data_dir = options_.dir + "/" + d.Name();
   state_.daemons.push_back(std::move(d));
 }
@@ -337,6 +352,23 @@ Result<std::vector<std::string>> LocalCluster::DaemonArgs(size_t i) const {
   }
   args.push_back("--address_file=" + AddressFile(i));
   args.push_back("--log_dir=" + LogDir(i));
+  if (d.role == kNamenodeRole && IsNamenodeGroup()) {
+    // Ids are 1-based; every member gets the same list, itself included.
+    args.push_back("--namenode_id=" + std::to_string(d.index + 1));
+    std::string peers;
+    for (size_t j = 0; j < state_.daemons.size(); ++j) {
+      const DaemonRecord& n = state_.daemons[j];
+      if (n.role != kNamenodeRole) continue;
+      std::string address = Address(j, kRaftPort);
+      if (address.empty()) {
+        return Status::Internal("namenode " + std::to_string(n.index) + " has no Raft port");
+      }
+      peers += (peers.empty() ? "" : ",") + std::to_string(n.index + 1) + "=" + address;
+    }
+    args.push_back("--raft_peers=" + peers);
+    // Every member formats the same namespace: the group's id is the cluster directory's.
+    args.push_back("--cluster_id=CID-" + state_.cluster_id);
+  }
   if (d.role == kDatanodeRole) {
     // Datanodes talk to the namenodes' service port, apart from clients'.
     args.push_back("--data_dirs=" + d.data_dir + "/data");
@@ -447,8 +479,79 @@ std::string LocalCluster::DescribeFailure(size_t i, const std::string& what) con
   return message;
 }
 
+bool LocalCluster::IsNamenodeGroup() const { return state_.CountRole(kNamenodeRole) > 1; }
+
+Status LocalCluster::AssignNamenodePorts() {
+  if (!IsNamenodeGroup()) return Status::OK();
+  std::vector<int*> unassigned;
+  for (auto& d : state_.daemons) {
+    if (d.role != kNamenodeRole) continue;
+    d.ports.emplace(kRaftPort, 0);
+    for (auto& [name, port] : d.ports) {
+      if (port == 0) unassigned.push_back(&port);
+    }
+  }
+  if (unassigned.empty()) return Status::OK();
+  ASSIGN_OR_RETURN(std::vector<int> ports,
+                   PickFreePorts(kLoopback, static_cast<int>(unassigned.size())));
+  for (size_t k = 0; k < unassigned.size(); ++k) *unassigned[k] = ports[k];
+  return Save();
+}
+
+std::vector<shell::NamenodeJournal> LocalCluster::NamenodeJournals(
+    std::chrono::milliseconds timeout) const {
+  std::vector<std::string> addresses;
+  std::vector<size_t> asked;  // positions in `answers` of the namenodes asked
+  std::vector<shell::NamenodeJournal> answers;
+  for (size_t i = 0; i < state_.daemons.size(); ++i) {
+    if (state_.daemons[i].role != kNamenodeRole) continue;
+    shell::NamenodeJournal answer;
+    answer.address = Address(i);
+    if (answer.address.empty()) {
+      answer.status = Status::Unavailable("never started");
+    } else if (GetDaemonState(i) != DaemonState::kRunning) {
+      answer.status = Status::Unavailable(std::string("not running (") +
+                                          DaemonStateName(GetDaemonState(i)) + ")");
+    } else {
+      asked.push_back(answers.size());
+      addresses.push_back(answer.address);
+    }
+    answers.push_back(std::move(answer));
+  }
+  std::vector<shell::NamenodeJournal> got = shell::FetchGroupJournal(addresses, "", timeout);
+  for (size_t k = 0; k < asked.size(); ++k) answers[asked[k]] = std::move(got[k]);
+  return answers;
+}
+
+Result<int> LocalCluster::WaitForLeader(Clock::time_point deadline) const {
+  std::vector<shell::NamenodeJournal> answers;
+  while (true) {
+    answers = NamenodeJournals(kJournalProbeTimeout);
+    int leader = shell::FindLeader(answers);
+    if (leader >= 0) return leader;
+    if (Clock::now() >= deadline) break;
+    std::this_thread::sleep_for(kLeaderPollInterval);
+  }
+  std::string message = "no namenode became the leader in time; as each namenode sees it:";
+  for (size_t k = 0; k < answers.size(); ++k) {
+    const shell::NamenodeJournal& a = answers[k];
+    message += "\n  namenode " + std::to_string(k) + " " + a.address + ": ";
+    if (!a.status.ok()) {
+      message += a.status.message();
+    } else {
+      message += a.view.role + ", term " + std::to_string(a.view.term) +
+                 (a.view.leader_id == 0 ? ", no leader known"
+                                        : ", leader id " + std::to_string(a.view.leader_id));
+    }
+  }
+  message += "\nLogs in " + options_.dir + "/logs";
+  return Status::TimedOut(message);
+}
+
 Status LocalCluster::Spawn(size_t i, const Progress& progress) {
   DaemonRecord& d = state_.daemons[i];
+  // Every member of a namenode group must know all the others' Raft ports before any starts.
+  if (d.role == kNamenodeRole) RETURN_NOT_OK(AssignNamenodePorts());
   RETURN_NOT_OK(CreateDirectories(LogDir(i)));
   RETURN_NOT_OK(CreateDirectories(options_.dir + "/run"));
   // A stale address file from the previous run would make a dead daemon look ready.
@@ -559,6 +662,19 @@ Status LocalCluster::StartAll(const Progress& progress) {
       }
     }
     if (!failure.ok()) break;
+    // Datanodes and mounts of a group start once it has a leader to serve them.
+    if (spec.role == std::string(kNamenodeRole) && IsNamenodeGroup()) {
+      if (progress) progress("waiting for the namenodes to elect a leader");
+      Result<int> leader = WaitForLeader(Clock::now() + options_.start_timeout);
+      if (!leader.ok()) {
+        failure = leader.status();
+        break;
+      }
+      if (progress) {
+        progress("namenode " + std::to_string(*leader) + " is the leader (" +
+                 Address(static_cast<size_t>(Find(kNamenodeRole, *leader))) + ")");
+      }
+    }
   }
   if (!failure.ok()) {
     // Leave the directory as it was: no half-started cluster.

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "client/shell/journal_status.h"
 #include "cluster/cluster_state.h"
 #include "common/result.h"
 
@@ -19,6 +20,10 @@ inline constexpr char kDatanodeRole[] = "datanode";
 // Datanodes of a new cluster when no count is given: enough for three-way replication.
 inline constexpr int kDefaultDatanodes = 3;
 
+// A cluster runs 1 namenode (local journal) or a group of 3 or 5 sharing a Raft journal: a
+// group needs a majority, so an even count would survive no more failures than one fewer.
+bool IsValidNamenodeCount(int n);
+
 struct LocalClusterOptions {
   std::string dir;      // the cluster directory; made absolute by Open()
   std::string bin_dir;  // holds talus-namenode and talus-datanode
@@ -27,7 +32,8 @@ struct LocalClusterOptions {
   std::string conf_dir;
   // Daemon counts. -1: as recorded in an existing directory (1 namenode and kDefaultDatanodes
   // datanodes for a new one). An existing directory rejects counts that differ from what it
-  // records, except a larger datanode count, which adds (empty) datanodes.
+  // records, except a larger datanode count, which adds (empty) datanodes. Namenodes: 1, 3 or
+  // 5 (IsValidNamenodeCount).
   int namenodes = -1;
   int datanodes = -1;
   // Given to every daemon after the launcher's own flags, e.g. "--heartbeat_interval_ms=200".
@@ -59,6 +65,11 @@ const char* DaemonStateName(DaemonState state);
 //   DIR/logs/namenode-0.out    its stdout and stderr, appended to across restarts
 //   DIR/logs/namenode-0/       its glog files
 //   DIR/run/namenode-0.address written by the daemon once it listens
+// A group of namenodes (3 or 5) shares a Raft journal: each gets --namenode_id=INDEX+1, the
+// same --raft_peers=1=127.0.0.1:P1,2=... and --cluster_id=CID-ID (ID from cluster.state), so
+// all format one namespace. All their ports (client, service, http, raft) are chosen before
+// the first start and recorded, so every restart keeps the addresses that the datanodes,
+// cluster.env and the other members know. Datanodes start once a leader is elected.
 // Shared by `talus cluster` and the test fixture, so tests exercise the launcher users run.
 // Not thread-safe.
 class LocalCluster {
@@ -78,7 +89,8 @@ class LocalCluster {
   Status LockDirectory();
 
   // Starts every daemon that is not running (namenodes first, since datanodes need their
-  // addresses), waits until each answers on its ports, then writes cluster.env. A daemon
+  // addresses), waits until each answers on its ports (and, for a group of namenodes, until
+  // one of them is the leader before starting datanodes), then writes cluster.env. A daemon
   // restarts on its recorded ports. If one fails, those started by this call are stopped
   // again and the error carries the tail of the failed daemon's log.
   Status StartAll(const Progress& progress = {});
@@ -103,6 +115,16 @@ class LocalCluster {
   // Index into state().daemons of ROLE's INDEX-th daemon, or -1.
   int Find(const std::string& role, int index) const;
 
+  // Each namenode's view of the journal, in namenode index order, asked of all at once (each
+  // may take `timeout`). Those not running or never started are not asked: their status says
+  // so.
+  std::vector<shell::NamenodeJournal> NamenodeJournals(std::chrono::milliseconds timeout) const;
+  // Asks the namenodes until one answers that it is the leader (the highest term wins if two
+  // say so) and returns its namenode index; TimedOut at `deadline`, with each one's view.
+  Result<int> WaitForLeader(std::chrono::steady_clock::time_point deadline) const;
+  // More than one namenode: a Raft group.
+  bool IsNamenodeGroup() const;
+
   // talus://127.0.0.1:PORT[,127.0.0.1:PORT...] over the namenodes' RPC ports.
   std::string FileSystemUri() const;
   // http://127.0.0.1:PORT of the first namenode's status page, empty if unknown.
@@ -123,6 +145,9 @@ class LocalCluster {
   // Appends a record for the next daemon of `role` (not started, ports unknown).
   void AddRecord(const std::string& role);
   Status Save() const;
+  // Gives every namenode of a group a fixed port for each of its servers and its Raft
+  // transport, where none is recorded yet.
+  Status AssignNamenodePorts();
   Status WriteEnvFile() const;
   std::string AddressFile(size_t i) const;
   std::string BinaryPath(size_t i) const;

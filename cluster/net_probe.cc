@@ -93,4 +93,34 @@ bool PortIsFree(const std::string& host, int port) {
   return free;
 }
 
+Result<std::vector<int>> PickFreePorts(const std::string& host, int count) {
+  std::vector<int> fds;
+  std::vector<int> ports;
+  Status error;
+  for (int i = 0; i < count && error.ok(); ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      error = Status::FromErrno(errno, "socket");
+      break;
+    }
+    fds.push_back(fd);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = 0;
+    socklen_t len = sizeof(addr);
+    if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+      error = Status::InvalidArgument("'" + host + "' is not an IPv4 address");
+    } else if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      error = Status::FromErrno(errno, "bind " + host + ":0");
+    } else if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      error = Status::FromErrno(errno, "getsockname");
+    } else {
+      ports.push_back(ntohs(addr.sin_port));
+    }
+  }
+  for (int fd : fds) ::close(fd);
+  if (!error.ok()) return error;
+  return ports;
+}
+
 }  // namespace talus::cluster

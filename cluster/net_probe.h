@@ -31,4 +31,11 @@ bool TcpConnects(const HostPort& address, std::chrono::milliseconds timeout);
 // would (SO_REUSEADDR, so a closed connection lingering in TIME_WAIT does not count as taken).
 bool PortIsFree(const std::string& host, int port);
 
+// `count` distinct ports that are free on `host` (IPv4 literal) now: the kernel picks them for
+// sockets bound to port 0, all held open together so none is picked twice, then closed. For a
+// daemon that must know its peers' ports before any of them starts (the namenodes' Raft
+// transport). Another program may take one before the daemon binds it; the daemon then fails
+// with a clear error rather than silently using another port.
+Result<std::vector<int>> PickFreePorts(const std::string& host, int count);
+
 }  // namespace talus::cluster

@@ -1,6 +1,7 @@
 // `talus dfsadmin`: HDFS's DFSAdmin commands for Talus operators, on the public client API.
 #include "client/shell/dfsadmin_command.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <ctime>
@@ -9,6 +10,7 @@
 #include "client/shell/admin_format.h"
 #include "client/shell/errors.h"
 #include "client/shell/generic_options.h"
+#include "client/shell/journal_status.h"
 #include "client/shell/shell_context.h"
 
 namespace talus::shell {
@@ -19,6 +21,9 @@ namespace {
 constexpr int kFailureExitCode = 255;
 // How often -safemode wait asks again.
 constexpr auto kSafeModePoll = std::chrono::milliseconds(500);
+// -journal waits at most this long for each namenode (all are asked at once), unless the
+// client's RPC timeout is shorter: a hung namenode is shown as unreachable, not waited for.
+constexpr auto kJournalTimeout = std::chrono::milliseconds(5000);
 
 struct AdminHelp {
   const char* name;
@@ -57,6 +62,13 @@ constexpr AdminHelp kCommands[] = {
      "-refreshNodes: \tUpdates the namenode with the set of datanodes to decommission:\n"
      "\t\tre-reads the hosts exclude file (--hosts_exclude_file of the namenode). Listed\n"
      "\t\tnodes start decommissioning; nodes no longer listed return to service.\n"},
+    {"journal", "[-journal]",
+     "-journal:\tShows the journal as each namenode of the file system sees it: kind\n"
+     "\t\t(local or raft), id, role, term, the leader, and the commit, applied, last,\n"
+     "\t\tfirst and snapshot indexes; for the leader, each peer's match index, its lag\n"
+     "\t\tbehind the leader's last index, replication state and last contact. Every\n"
+     "\t\tnamenode is asked, not only the leader; those that do not answer are shown as\n"
+     "\t\tunreachable. Fails when no namenode answering is the leader.\n"},
     {"help", "[-help [cmd]]",
      "-help [cmd]: \tDisplays help for the given command or all commands if none\n"
      "\t\tis specified.\n"},
@@ -96,6 +108,7 @@ class DfsAdmin {
     if (command == "-decommission") return AdminState(args, true);
     if (command == "-recommission") return AdminState(args, false);
     if (command == "-refreshNodes") return RefreshNodes(args);
+    if (command == "-journal") return Journal(args);
     std::fprintf(err_, "%s: Unknown command\n", command.c_str());
     PrintUsage(err_);
     return kFailureExitCode;
@@ -250,6 +263,24 @@ class DfsAdmin {
     Status done = (*fs)->RefreshNodes();
     if (!done.ok()) return Failure(done);
     std::fprintf(out_, "Refresh nodes successful\n");
+    return 0;
+  }
+
+  int Journal(const std::vector<std::string>& args) {
+    if (!args.empty()) return UsageError("-journal", "Too many arguments");
+    Result<FileSystem*> fs = Fs();
+    if (!fs.ok()) return Failure(fs.status());
+    Result<std::vector<std::string>> addresses = NamenodeAddresses((*fs)->uri());
+    if (!addresses.ok()) return Failure(addresses.status());
+    const auto timeout = std::min<std::chrono::milliseconds>(
+        kJournalTimeout, std::chrono::milliseconds(ctx_->client_options().rpc_timeout_ms));
+    const std::vector<NamenodeJournal> answers =
+        FetchGroupJournal(*addresses, (*fs)->user(), timeout);
+    std::fputs(FormatJournalReport((*fs)->uri(), answers).c_str(), out_);
+    if (FindLeader(answers) < 0) {
+      return Failure(Status::Unavailable("no namenode of " + (*fs)->uri() +
+                                         " that answered is the leader"));
+    }
     return 0;
   }
 

@@ -39,6 +39,55 @@ json ClusterSummaryJson(const status::ClusterSummary& s) {
   return out;
 }
 
+json NamenodeJson(const std::string& rpc_address, const JournalInfo& j) {
+  const bool leader = j.role == "leader";
+  // A single namenode's local journal does not know its own client address.
+  const std::string leader_address =
+      j.leader_address.empty() && leader ? rpc_address : j.leader_address;
+  json peers = json::array();
+  for (const JournalPeerInfo& p : j.peers) {
+    const bool self = p.id == j.id;
+    json peer{{"id", p.id},
+              {"address", !p.client_address.empty() ? p.client_address
+                          : self                    ? rpc_address
+                                                    : p.raft_address},
+              {"raft_address", p.raft_address},
+              {"client_address", self && p.client_address.empty() ? rpc_address
+                                                                  : p.client_address},
+              {"self", self},
+              {"role", j.leader_id == 0 ? "unknown"
+                       : p.id == j.leader_id ? "leader"
+                                             : "follower"}};
+    // Progress is the leader's knowledge; a follower shows nulls.
+    if (leader) {
+      const uint64_t match = self ? j.last_index : p.match_index;
+      peer["match_index"] = match;
+      peer["lag"] = j.last_index > match ? j.last_index - match : 0;
+      peer["state"] = self ? "leader" : p.state;
+    } else {
+      peer["match_index"] = nullptr;
+      peer["lag"] = nullptr;
+      peer["state"] = p.state;
+    }
+    peer["last_contact_ms_ago"] =
+        self || p.last_contact_ms < 0 ? json(nullptr) : json(p.last_contact_ms);
+    peers.push_back(std::move(peer));
+  }
+  return json{{"rpc_address", rpc_address},
+              {"journal", j.kind},
+              {"id", j.id},
+              {"role", j.role},
+              {"term", j.term},
+              {"leader_id", j.leader_id},
+              {"leader_address", leader_address},
+              {"commit_index", j.commit_index},
+              {"applied_index", j.applied_index},
+              {"last_index", j.last_index},
+              {"first_index", j.first_index},
+              {"snapshot_index", j.snapshot_index},
+              {"peers", std::move(peers)}};
+}
+
 json DatanodeJson(const status::DatanodeRow& row) {
   return json{{"storage_id", row.storage_id},
               {"host", row.host},

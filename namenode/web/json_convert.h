@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "namenode/journal/journal.h"
 #include "namenode/namespace/inode.h"
 #include "namenode/status/cluster_status.h"
 
@@ -20,6 +21,10 @@ const char* LivenessJson(blocks::DatanodeLiveness liveness);
 
 // The figures of /api/v1/cluster (the caller adds cluster id, version, times and the namenode).
 nlohmann::json ClusterSummaryJson(const status::ClusterSummary& summary);
+
+// The "namenode" object of /api/v1/cluster: this namenode's client address and its view of
+// the journal (role, term, leader, indexes and, in a group, each peer's progress).
+nlohmann::json NamenodeJson(const std::string& rpc_address, const JournalInfo& journal);
 
 // One DATANODE.
 nlohmann::json DatanodeJson(const status::DatanodeRow& row);

@@ -108,11 +108,8 @@ struct NamenodeWeb::State {
     out["version"] = TALUS_VERSION;
     out["start_time_ms"] = options.start_time_ms;
     out["now_ms"] = WallMs();
-    // One namenode with a local journal: active, term 0, no peers (docs/web.md).
-    out["namenode"] = {{"rpc_address", options.rpc_address},
-                       {"role", "active"},
-                       {"term", 0},
-                       {"peers", json::array()}};
+    // This namenode's own view of the journal (docs/web.md), as dfsadmin -journal shows it.
+    out["namenode"] = web::NamenodeJson(options.rpc_address, options.namesystem->JournalStatus());
     web::SendJson(res, out);
   }
 

@@ -49,10 +49,13 @@ std::string WebUrlIn(const std::string& text) {
   return std::regex_search(text, match, line) ? match[2].str() : "";
 }
 
-// "namenode 0 running pid=123 http=... rpc=127.0.0.1:4000 service_rpc=... dir=..." -> fields.
+// "namenode 0 running pid=123 role=leader term=1 http=... rpc=127.0.0.1:4000 service_rpc=...
+// dir=..." -> fields (role and term only for a running namenode).
 struct StatusLine {
   std::string state;
   pid_t pid = 0;
+  std::string role;
+  std::string term;
   std::string http;         // the status page
   std::string rpc;
   std::string service_rpc;  // the datanode-facing port
@@ -61,15 +64,64 @@ struct StatusLine {
 std::optional<StatusLine> NamenodeStatus(const std::string& status_output) {
   std::smatch match;
   std::regex line(
-      "(^|\n)namenode 0 (\\S+) pid=(\\S+) http=(\\S+) rpc=(\\S+) service_rpc=(\\S+) dir=");
+      "(^|\n)namenode 0 (\\S+) pid=(\\S+)(?: role=(\\S+) term=(\\S+))? http=(\\S+) rpc=(\\S+) "
+      "service_rpc=(\\S+) dir=");
   if (!std::regex_search(status_output, match, line)) return std::nullopt;
   StatusLine result;
   result.state = match[2].str();
   result.pid = match[3].str() == "-" ? 0 : std::stoi(match[3].str());
-  result.http = match[4].str();
-  result.rpc = match[5].str();
-  result.service_rpc = match[6].str();
+  result.role = match[4].str();
+  result.term = match[5].str();
+  result.http = match[6].str();
+  result.rpc = match[7].str();
+  result.service_rpc = match[8].str();
   return result;
+}
+
+// The namenode lines of a group's status ("namenode N STATE pid=P [role=R term=T] http=...
+// raft=... rpc=... service_rpc=... dir=..."), by index.
+struct GroupNamenodeLine {
+  std::string state;
+  pid_t pid = 0;
+  std::string role;
+  std::string term;
+  std::string http;
+  std::string raft;
+  std::string rpc;
+  std::string service_rpc;
+};
+
+std::map<int, GroupNamenodeLine> GroupNamenodeStatuses(const std::string& status_output) {
+  std::map<int, GroupNamenodeLine> lines;
+  std::regex line(
+      "(^|\n)namenode ([0-9]+) (\\S+) pid=(\\S+)(?: role=(\\S+) term=(\\S+))? http=(\\S+) "
+      "raft=(\\S+) rpc=(\\S+) service_rpc=(\\S+) dir=");
+  for (auto it = std::sregex_iterator(status_output.begin(), status_output.end(), line);
+       it != std::sregex_iterator(); ++it) {
+    const std::smatch& m = *it;
+    GroupNamenodeLine n;
+    n.state = m[3].str();
+    n.pid = m[4].str() == "-" ? 0 : std::stoi(m[4].str());
+    n.role = m[5].str();
+    n.term = m[6].str();
+    n.http = m[7].str();
+    n.raft = m[8].str();
+    n.rpc = m[9].str();
+    n.service_rpc = m[10].str();
+    lines[std::stoi(m[2].str())] = n;
+  }
+  return lines;
+}
+
+// The index of the one namenode whose status line says leader, or -1 (none or several).
+int LeaderIn(const std::map<int, GroupNamenodeLine>& lines) {
+  int leader = -1;
+  for (const auto& [index, line] : lines) {
+    if (line.role != "leader") continue;
+    if (leader >= 0) return -1;
+    leader = index;
+  }
+  return leader;
 }
 
 // "datanode N STATE pid=P data=HOST:PORT http=HOST:PORT rpc=HOST:PORT dir=DIR" lines, by index.
@@ -172,6 +224,8 @@ TEST_F(ClusterLauncherTest, UpStatusDownAndRestartKeepPortsAndData) {
   std::optional<StatusLine> nn = NamenodeStatus(status.out);
   ASSERT_TRUE(nn.has_value()) << status.out;
   EXPECT_EQ(nn->state, "running");
+  EXPECT_EQ(nn->role, "leader");  // a single namenode's local journal
+  EXPECT_EQ(nn->term, "1");
   EXPECT_EQ("talus://" + nn->rpc, uri);
   EXPECT_EQ("http://" + nn->http, web);
   EXPECT_EQ(FileSystemUriIn(status.out), uri);
@@ -288,6 +342,101 @@ TEST_F(ClusterLauncherTest, UpStatusDownAndRestartKeepPortsAndData) {
   EXPECT_NE(down_dead.out.find("already exited"), std::string::npos) << down_dead.out;
 }
 
+// Three namenodes sharing a Raft journal: each gets its id and the same peers, the datanodes
+// and the URI name all three, one leader is elected before the datanodes start, and a killed
+// leader is replaced; `up` brings the killed one back on the same ports.
+TEST_F(ClusterLauncherTest, ThreeNamenodesElectALeaderAndRestartOnTheirPorts) {
+  CommandResult up = Cluster({"up", "--dir", dir_, "--namenodes", "3", "--datanodes", "1", "--",
+                              "--raft_tick_ms=50", "--heartbeat_interval_ms=200"});
+  ASSERT_EQ(up.exit_code, 0) << Describe(up);
+  EXPECT_NE(up.out.find("is the leader"), std::string::npos) << up.out;
+  const std::string uri = FileSystemUriIn(up.out);
+  ASSERT_TRUE(std::regex_match(
+      uri, std::regex("talus://127\\.0\\.0\\.1:[0-9]+,127\\.0\\.0\\.1:[0-9]+,127\\.0\\.0\\.1:[0-9]+")))
+      << up.out;
+  const std::string web = WebUrlIn(up.out);
+
+  const std::string first_status = Cluster({"status", "--dir", dir_}).out;
+  std::map<int, GroupNamenodeLine> nns = GroupNamenodeStatuses(first_status);
+  ASSERT_EQ(nns.size(), 3u) << first_status;
+  EXPECT_GE(LeaderIn(nns), 0) << first_status;
+  std::string expected_uri = "talus://";
+  std::string peers = "--raft_peers=";
+  std::string service = "--namenodes=";
+  for (const auto& [index, nn] : nns) {
+    EXPECT_EQ(nn.state, "running") << index;
+    EXPECT_TRUE(nn.role == "leader" || nn.role == "follower") << first_status;
+    EXPECT_TRUE(Answers(nn.rpc)) << index;
+    expected_uri += (index == 0 ? "" : ",") + nn.rpc;
+    peers += (index == 0 ? "" : ",") + std::to_string(index + 1) + "=" + nn.raft;
+    service += (index == 0 ? "" : ",") + nn.service_rpc;
+  }
+  EXPECT_EQ(uri, expected_uri);
+  EXPECT_EQ(web, "http://" + nns[0].http);
+  for (const auto& [index, nn] : nns) {
+    Result<cluster::ProcessInfo> info = cluster::ReadProcessInfo(nn.pid);
+    ASSERT_TRUE(info.ok()) << info.status();
+    auto has_arg = [&](const std::string& arg) {
+      return std::find(info->argv.begin(), info->argv.end(), arg) != info->argv.end();
+    };
+    EXPECT_TRUE(has_arg("--namenode_id=" + std::to_string(index + 1))) << index;
+    EXPECT_TRUE(has_arg(peers)) << index << " " << peers;
+    EXPECT_TRUE(has_arg("--rpc_port=" + nn.rpc.substr(nn.rpc.rfind(':') + 1))) << index;
+  }
+  std::map<int, DatanodeLine> datanodes = DatanodeStatuses(first_status);
+  ASSERT_EQ(datanodes.size(), 1u);
+  Result<cluster::ProcessInfo> dn_info = cluster::ReadProcessInfo(datanodes[0].pid);
+  ASSERT_TRUE(dn_info.ok());
+  EXPECT_NE(std::find(dn_info->argv.begin(), dn_info->argv.end(), service), dn_info->argv.end())
+      << service;
+
+  // The group serves the file system through the URI naming all three.
+  CommandResult mkdir = Dfs(uri, {"-mkdir", "/x"});
+  ASSERT_EQ(mkdir.exit_code, 0) << Describe(mkdir);
+
+  // The leader dies; another takes over and serves.
+  const int old_leader = LeaderIn(nns);
+  ASSERT_EQ(::kill(nns[old_leader].pid, SIGKILL), 0);
+  std::string status_text;
+  std::map<int, GroupNamenodeLine> after;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        status_text = Cluster({"status", "--dir", dir_}).out;
+        after = GroupNamenodeStatuses(status_text);
+        const int leader = LeaderIn(after);
+        return after.size() == 3 && after[old_leader].state == "dead" && leader >= 0 &&
+               leader != old_leader;
+      },
+      30s, 200ms))
+      << status_text;
+  CommandResult mkdir2 = Dfs(uri, {"-mkdir", "/y"});
+  ASSERT_EQ(mkdir2.exit_code, 0) << Describe(mkdir2);
+
+  // `up` restarts only the dead namenode, on the ports recorded for it.
+  CommandResult again = Cluster({"up", "--dir", dir_});
+  ASSERT_EQ(again.exit_code, 0) << Describe(again);
+  EXPECT_EQ(FileSystemUriIn(again.out), uri);
+  std::map<int, GroupNamenodeLine> restarted =
+      GroupNamenodeStatuses(Cluster({"status", "--dir", dir_}).out);
+  ASSERT_EQ(restarted.size(), 3u);
+  for (const auto& [index, nn] : restarted) {
+    EXPECT_EQ(nn.state, "running") << index;
+    EXPECT_EQ(nn.rpc, nns[index].rpc) << index;
+    EXPECT_EQ(nn.raft, nns[index].raft) << index;
+    EXPECT_EQ(nn.http, nns[index].http) << index;
+    EXPECT_EQ(nn.service_rpc, nns[index].service_rpc) << index;
+    if (index != old_leader) {
+      EXPECT_EQ(nn.pid, after[index].pid) << index;
+    }
+  }
+  CommandResult both = Dfs(uri, {"-test", "-d", "/y"});
+  EXPECT_EQ(both.exit_code, 0) << Describe(both);
+
+  CommandResult down = Cluster({"down", "--dir", dir_});
+  ASSERT_EQ(down.exit_code, 0) << Describe(down);
+  for (const auto& [index, nn] : restarted) EXPECT_FALSE(cluster::IsRunning(nn.pid)) << index;
+}
+
 TEST_F(ClusterLauncherTest, DaemonThatCannotStartFailsWithItsLog) {
   CommandResult up = Cluster({"up", "--dir", dir_, "--datanodes", "1"});
   ASSERT_EQ(up.exit_code, 0) << Describe(up);
@@ -392,7 +541,12 @@ TEST_F(ClusterLauncherTest, UpWithMountServesFilesAndDownUnmounts) {
 TEST_F(ClusterLauncherTest, RejectsWhatItCannotDoWithoutStartingAnything) {
   CommandResult two = Cluster({"up", "--dir", dir_, "--namenodes", "2"});
   EXPECT_EQ(two.exit_code, 1);
-  EXPECT_NE(two.err.find("--namenodes 1"), std::string::npos) << two.err;
+  EXPECT_NE(two.err.find("--namenodes must be 1, 3 or 5, got 2"), std::string::npos) << two.err;
+  EXPECT_NE(two.err.find("odd"), std::string::npos) << two.err;
+  CommandResult seven = Cluster({"up", "--dir", dir_, "--namenodes", "7"});
+  EXPECT_EQ(seven.exit_code, 1);
+  EXPECT_NE(seven.err.find("--namenodes must be 1, 3 or 5, got 7"), std::string::npos)
+      << seven.err;
 
   CommandResult reserved = Cluster({"up", "--dir", dir_, "--", "--rpc_port=1"});
   EXPECT_EQ(reserved.exit_code, 1);

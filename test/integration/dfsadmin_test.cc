@@ -285,16 +285,72 @@ TEST_F(DfsAdminTest, HelpAndUsage) {
   CommandResult help = Admin(Uri(), {"-help"});
   EXPECT_EQ(help.exit_code, 0);
   for (const char* word :
-       {"-report", "-safemode", "-decommission", "-recommission", "-refreshNodes"}) {
+       {"-report", "-safemode", "-decommission", "-recommission", "-refreshNodes", "-journal"}) {
     EXPECT_NE(help.out.find(word), std::string::npos) << word;
   }
   EXPECT_EQ(Admin(Uri(), {"-help", "safemode"}).exit_code, 0);
+  CommandResult journal_help = Admin(Uri(), {"-help", "journal"});
+  EXPECT_EQ(journal_help.exit_code, 0);
+  EXPECT_NE(journal_help.out.find("match index"), std::string::npos) << journal_help.out;
   CommandResult none = test::RunTalus({"dfsadmin"});
   EXPECT_EQ(none.exit_code, 255);
   EXPECT_NE(none.err.find("Usage: talus dfsadmin"), std::string::npos);
   CommandResult unknown = Admin(Uri(), {"-frobnicate"});
   EXPECT_EQ(unknown.exit_code, 255);
   EXPECT_NE(unknown.err.find("-frobnicate: Unknown command"), std::string::npos);
+}
+
+// A single namenode answers with its local journal: the leader of term 1, no peers, its
+// indexes moving with each mutation.
+TEST_F(DfsAdminTest, JournalOfASingleNamenodeIsLocalAndLeads) {
+  const std::string address = cluster_->namenode_address(0);
+  CommandResult before = Admin(Uri(), {"-journal"});
+  ASSERT_EQ(before.exit_code, 0) << before.err;
+  EXPECT_EQ(before.err, "");
+  EXPECT_NE(before.out.find("Journal of " + Uri() + "\n"), std::string::npos) << before.out;
+  EXPECT_NE(before.out.find("Leader: namenode 1 at " + address + ", term 1\n"),
+            std::string::npos)
+      << before.out;
+  EXPECT_NE(before.out.find("Namenodes answering: 1 of 1\n"), std::string::npos) << before.out;
+  EXPECT_NE(before.out.find("\nNamenode " + address + "\nJournal: local\nNamenode id: 1\n"
+                            "Role: leader\nTerm: 1\n"),
+            std::string::npos)
+      << before.out;
+  EXPECT_EQ(before.out.find("Peers ("), std::string::npos) << before.out;
+  const int64_t last = Field(before.out, "Last index");
+  EXPECT_GT(last, 0) << before.out;  // the datanodes' registrations and this suite's writes
+  EXPECT_EQ(Field(before.out, "Applied index"), last) << before.out;
+  EXPECT_EQ(Field(before.out, "Commit index"), last) << before.out;
+
+  ASSERT_EQ(Dfs(Uri(), {"-mkdir", "-p", "/journal/a/b"}).exit_code, 0);
+  CommandResult after = Admin(Uri(), {"-journal"});
+  ASSERT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_GT(Field(after.out, "Last index"), last) << after.out;
+
+  CommandResult extra = Admin(Uri(), {"-journal", "x"});
+  EXPECT_EQ(extra.exit_code, 255);
+  EXPECT_NE(extra.err.find("Usage: talus dfsadmin [-journal]"), std::string::npos) << extra.err;
+}
+
+// Every namenode of the URI is asked: one that does not answer is shown as unreachable, and
+// without any leader answering the command fails.
+TEST_F(DfsAdminTest, JournalShowsUnreachableNamenodes) {
+  const std::string address = cluster_->namenode_address(0);
+  // Nothing listens on port 1 of loopback (a privileged port no test daemon uses).
+  const std::string nowhere = "127.0.0.1:1";
+  CommandResult mixed = Admin("talus://" + address + "," + nowhere, {"-journal"});
+  EXPECT_EQ(mixed.exit_code, 0) << mixed.err;
+  EXPECT_NE(mixed.out.find("Namenodes answering: 1 of 2\n"), std::string::npos) << mixed.out;
+  EXPECT_NE(mixed.out.find("\nNamenode " + nowhere + "\nUnreachable: "), std::string::npos)
+      << mixed.out;
+  EXPECT_NE(mixed.out.find("Role: leader"), std::string::npos) << mixed.out;
+
+  CommandResult none = Admin("talus://" + nowhere, {"-journal"});
+  EXPECT_EQ(none.exit_code, 255);
+  EXPECT_NE(none.out.find("Leader: none"), std::string::npos) << none.out;
+  EXPECT_NE(none.out.find("Unreachable: "), std::string::npos) << none.out;
+  EXPECT_NE(none.err.find("dfsadmin: no namenode of talus://" + nowhere), std::string::npos)
+      << none.err;
 }
 
 // Its own cluster: a datanode is killed, and the namenode restarted.

@@ -219,9 +219,18 @@ TEST_F(NamenodeWebTest, ClusterSummaryEqualsDfsadminReport) {
       << cluster["cluster_id"];
   EXPECT_EQ(cluster["version"], TALUS_VERSION);
   EXPECT_EQ(cluster["namenode"]["rpc_address"], cluster_->namenode_address(0));
-  EXPECT_EQ(cluster["namenode"]["role"], "active");
-  EXPECT_EQ(cluster["namenode"]["term"], 0);
-  EXPECT_EQ(cluster["namenode"]["peers"], json::array());
+  // A single namenode's local journal: the leader of term 1, alone (dfsadmin -journal's view).
+  const json& nn = cluster["namenode"];
+  EXPECT_EQ(nn["journal"], "local");
+  EXPECT_EQ(nn["id"], 1);
+  EXPECT_EQ(nn["role"], "leader");
+  EXPECT_EQ(nn["term"], 1);
+  EXPECT_EQ(nn["leader_id"], 1);
+  EXPECT_EQ(nn["leader_address"], cluster_->namenode_address(0));
+  EXPECT_GT(nn["last_index"].get<int64_t>(), 0);
+  EXPECT_EQ(nn["applied_index"], nn["last_index"]);
+  EXPECT_EQ(nn["commit_index"], nn["last_index"]);
+  EXPECT_EQ(nn["peers"], json::array());
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
@@ -524,7 +533,7 @@ TEST_F(NamenodeWebTest, MalformedRequestLineGets4xxAndTheDaemonStillAnswers) {
   }
   const std::string bad = RawExchange(address, "GARBAGE\r\n\r\n");
   EXPECT_EQ(bad.rfind("HTTP/1.1 400", 0), 0u) << bad.substr(0, 200);
-  EXPECT_EQ(GetJson("/api/v1/cluster")["namenode"]["role"], "active");
+  EXPECT_EQ(GetJson("/api/v1/cluster")["namenode"]["role"], "leader");
 }
 
 TEST_F(NamenodeWebTest, OpsAndLogs) {

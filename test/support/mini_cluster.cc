@@ -28,7 +28,7 @@ std::string TempRoot() {
 }
 
 // The namenode's getStats capacity (what every live datanode heartbeated), or an error.
-Result<int64_t> NamenodeCapacity(const std::string& address) {
+Result<int64_t> OneNamenodeCapacity(const std::string& address) {
   size_t colon = address.rfind(':');
   if (colon == std::string::npos) return Status::InvalidArgument("no namenode address");
   try {
@@ -52,6 +52,24 @@ Result<int64_t> NamenodeCapacity(const std::string& address) {
   } catch (const std::exception& e) {
     return Status::Unavailable(std::string("getStats: ") + e.what());
   }
+}
+
+// The capacity as the first namenode that answers sees it: in a group, followers refuse
+// getStats (NOT_LEADER), so this is the leader's.
+Result<int64_t> NamenodeCapacity(const std::vector<std::string>& addresses) {
+  Result<int64_t> capacity = Status::Unavailable("no namenode");
+  for (const std::string& address : addresses) {
+    capacity = OneNamenodeCapacity(address);
+    if (capacity.ok()) return capacity;
+  }
+  return capacity;
+}
+
+// Raft timeouts for tests: an election within about a second of losing the leader.
+const std::vector<std::string>& GroupTestFlags() {
+  static const auto* flags = new std::vector<std::string>{
+      "--raft_tick_ms=50", "--raft_election_ticks=10", "--raft_enable_fault_injection=true"};
+  return *flags;
 }
 
 // --reserved_bytes_per_volume among the daemon flags (the datanodes count it out of capacity).
@@ -93,6 +111,10 @@ Result<std::unique_ptr<MiniCluster>> MiniCluster::Start(const MiniClusterOptions
   // Tests run the block monitor often and leave safe mode soon after the threshold is met; a
   // test's own flags come after these and override them.
   local.extra_flags = {"--replication_interval_ms=200", "--safemode_extension_ms=200"};
+  if (options.namenodes > 1) {
+    local.extra_flags.insert(local.extra_flags.end(), GroupTestFlags().begin(),
+                             GroupTestFlags().end());
+  }
   local.extra_flags.insert(local.extra_flags.end(), options.extra_flags.begin(),
                            options.extra_flags.end());
   // Daemons stay in the test's session and die with it, even if the test is killed.
@@ -141,10 +163,27 @@ std::string MiniCluster::namenode_http_address(int index) const {
   return slot < 0 ? "" : impl_->cluster->Address(slot, "http");
 }
 
+std::string MiniCluster::namenode_raft_address(int index) const {
+  int slot = impl_->NamenodeSlot(index);
+  return slot < 0 ? "" : impl_->cluster->Address(slot, "raft");
+}
+
 Status MiniCluster::KillNamenode(int index, int signal) {
   int slot = impl_->NamenodeSlot(index);
   if (slot < 0) return Status::InvalidArgument("no namenode " + std::to_string(index));
   return impl_->cluster->SignalDaemon(slot, signal, kStopTimeout);
+}
+
+Result<int> MiniCluster::LeaderIndex(std::chrono::milliseconds timeout) const {
+  return impl_->cluster->WaitForLeader(std::chrono::steady_clock::now() + timeout);
+}
+
+Status MiniCluster::SetBlockedPeers(int index, const std::vector<int>& ids) {
+  if (impl_->NamenodeSlot(index) < 0) {
+    return Status::InvalidArgument("no namenode " + std::to_string(index));
+  }
+  (void)ids;
+  return Status::NotSupported("the Raft transport's fault injection call is not available");
 }
 
 Status MiniCluster::RestartNamenode(int index) {
@@ -225,10 +264,13 @@ Status MiniCluster::WaitForDatanodes(std::chrono::milliseconds timeout) {
   for (int i = 0; i < num_datanodes(); ++i) running += datanode_pid(i) != 0 ? 1 : 0;
   const int64_t expected = static_cast<int64_t>(per_volume) * running;
   Result<int64_t> capacity = Status::Unavailable("not asked yet");
-  const std::string address = namenode_address(0);
+  std::vector<std::string> addresses;
+  for (int i = 0; i < num_namenodes(); ++i) {
+    if (namenode_pid(i) != 0) addresses.push_back(namenode_address(i));
+  }
   bool ok = WaitFor(
       [&] {
-        capacity = NamenodeCapacity(address);
+        capacity = NamenodeCapacity(addresses);
         return capacity.ok() && *capacity >= expected;
       },
       timeout, std::chrono::milliseconds(50));

@@ -14,6 +14,9 @@
 namespace talus::test {
 
 struct MiniClusterOptions {
+  // 1, or a Raft group of 3 or 5 namenodes (with fast test timeouts: --raft_tick_ms=50,
+  // --raft_election_ticks=10, and --raft_enable_fault_injection for SetBlockedPeers; a test's
+  // extra_flags override them). Start() returns once the group has a leader.
   int namenodes = 1;
   // talus-datanode processes, each with one volume in its own directory.
   int datanodes = 0;
@@ -33,8 +36,9 @@ class MiniCluster {
   static Result<std::unique_ptr<MiniCluster>> Start(const MiniClusterOptions& options = {});
   ~MiniCluster();
 
-  // talus://127.0.0.1:PORT[,...]
+  // talus://127.0.0.1:PORT[,...], every namenode's client address.
   std::string uri() const;
+  std::string FileSystemUri() const { return uri(); }
   // The cluster's working directory (daemons' data and logs live below it).
   const std::string& dir() const;
 
@@ -45,10 +49,28 @@ class MiniCluster {
   std::string namenode_service_address(int index) const;
   // Its web server (status page, /api/v1, /metrics), "127.0.0.1:PORT".
   std::string namenode_http_address(int index) const;
-  // Sends `signal` to namenode `index` and, for SIGKILL/SIGTERM, reaps it.
+  // Its Raft transport in a group ("127.0.0.1:PORT"; empty for a single namenode). Its
+  // namenode id in --raft_peers is index + 1.
+  std::string namenode_raft_address(int index) const;
+  // Sends `signal` to namenode `index` (SIGKILL, SIGTERM, SIGSTOP, SIGCONT...) and, for
+  // SIGKILL/SIGTERM, reaps it.
   Status KillNamenode(int index, int signal = 9);
-  // Starts namenode `index` again on its existing data and the same port; waits until it serves.
+  // Starts namenode `index` again on its existing data and the same ports (client, service,
+  // http and, in a group, raft); waits until it serves, not until it has caught up.
   Status RestartNamenode(int index);
+
+  // A group of namenodes. The index of the namenode that says it is the leader (the highest
+  // term if two do), asking every running namenode's getJournalStatus until one does or
+  // `timeout` passes (TimedOut then, with what each one said). A single namenode is always
+  // its own leader (index 0).
+  Result<int> LeaderIndex(std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
+  Status WaitForLeader(std::chrono::milliseconds timeout = std::chrono::seconds(10)) const {
+    return LeaderIndex(timeout).status();
+  }
+  // Raft fault injection: namenode `index` drops Raft messages to and from the namenodes with
+  // these ids (1-based namenode ids, index + 1); empty heals. Needs the Raft transport's fault
+  // call (thrift/raft.thrift); NotSupported until it exists.
+  Status SetBlockedPeers(int index, const std::vector<int>& ids);
 
   // Datanodes. Start() returns once every datanode has registered and heartbeated (the
   // namenode's getStats counts the capacity of each).
@@ -65,8 +87,8 @@ class MiniCluster {
   Status RestartDatanode(int index);
   // Starts one more datanode and waits until the namenode counts it; returns its index.
   Result<int> AddDatanode();
-  // Waits until namenode 0's getStats capacity covers every running datanode's volumes, i.e.
-  // all of them have registered and heartbeated.
+  // Waits until the namenodes' getStats capacity (the leader's, in a group) covers every
+  // running datanode's volumes, i.e. all of them have registered and heartbeated.
   Status WaitForDatanodes(std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
  private:

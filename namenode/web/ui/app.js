@@ -259,6 +259,13 @@
     $('nn-address').textContent = nn.rpc_address || '';
     setFact('nn-role', nn.role || '', nn.role || '');
     setFact('nn-term', count(nn.term), nn.term);
+    const leader = !nn.leader_id ? 'unknown'
+        : nn.leader_id + (nn.leader_address ? ' (' + nn.leader_address + ')' : '');
+    setFact('nn-leader', leader, nn.leader_id || 0);
+    const journal = nn.journal === undefined ? ''
+        : nn.journal + ': commit ' + count(nn.commit_index) + ', applied ' +
+          count(nn.applied_index) + ', last ' + count(nn.last_index);
+    setFact('nn-journal', journal, nn.journal || '');
 
     const sm = c.safe_mode || {};
     setFact('safe-mode', sm.on ? (sm.manual ? 'ON (entered by an administrator)' : 'ON') : 'OFF',
@@ -274,10 +281,16 @@
     peersTable.hidden = peers.length === 0;
     const tbody = peersTable.querySelector('tbody');
     clear(tbody);
+    const orDash = (v) => (v === null || v === undefined || v === '') ? '–' : v;
     for (const p of peers) {
-      tbody.appendChild(el('tr', { 'data-address': p.address },
+      const contact = p.last_contact_ms_ago === null || p.last_contact_ms_ago === undefined
+          ? (p.self ? 'this namenode' : 'never') : p.last_contact_ms_ago + ' ms ago';
+      tbody.appendChild(el('tr', { 'data-address': p.address, 'data-id': String(p.id) },
+                           el('td', null, String(p.id) + (p.self ? ' (this)' : '')),
                            el('td', { class: 'mono' }, p.address), el('td', null, p.role),
-                           el('td', null, count(p.term))));
+                           el('td', null, p.match_index === null ? '–' : count(p.match_index)),
+                           el('td', null, p.lag === null ? '–' : count(p.lag)),
+                           el('td', null, orDash(p.state)), el('td', null, contact)));
     }
 
     setBytesFact('capacity-bytes', c.capacity_bytes);
