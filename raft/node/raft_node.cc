@@ -142,7 +142,7 @@ class RaftNode::Impl : public TransportHandler {
   void HandleReady(Ready rd);
   bool InstallSnapshot(const SnapshotMeta& meta);  // false: the core was rebuilt
   void StartSnapshotTransfer(const Message& msg);
-  void RunTransfer(NodeId peer, Term term, Index min_index, Clock::time_point not_before);
+  bool RunTransfer(NodeId peer, Term term, Index min_index, Clock::time_point not_before);
   Result<std::shared_ptr<SnapshotFile>> SnapshotFor(Index min_index);
   void ApplyLoop();
   void ApplyEntries(std::vector<Entry> entries);
@@ -186,6 +186,7 @@ class RaftNode::Impl : public TransportHandler {
   // Node thread only.
   std::map<std::pair<Index, Term>, std::string> received_;  // staged snapshot files
   std::map<NodeId, std::unique_ptr<Transfer>> transfers_;
+  std::map<NodeId, Message> deferred_transfers_;
   bool reported_leader_ = false;
   Term reported_term_ = 0;
   bool reported_once_ = false;
@@ -374,6 +375,7 @@ void RaftNode::Impl::Stop() {
   }
   apply_cv_.notify_all();
   if (apply_thread_.joinable()) apply_thread_.join();
+  storage_.reset();  // releases the log directory's lock for a next Start
   {
     std::lock_guard<std::mutex> lock(snapshot_mu_);
     latest_snapshot_.reset();
@@ -469,6 +471,15 @@ void RaftNode::Impl::NodeLoop() {
       } else {
         ++it;
       }
+    }
+    for (auto it = deferred_transfers_.begin(); it != deferred_transfers_.end();) {
+      if (transfers_.count(it->first)) {
+        ++it;
+        continue;
+      }
+      Message m = std::move(it->second);
+      it = deferred_transfers_.erase(it);
+      StartSnapshotTransfer(m);
     }
 
     Ready rd;
@@ -667,7 +678,12 @@ void RaftNode::Impl::ReportLeadership() {
 
 void RaftNode::Impl::StartSnapshotTransfer(const Message& msg) {
   const NodeId peer = msg.to;
-  if (transfers_.count(peer)) return;  // one at a time; its end is reported to the core
+  if (transfers_.count(peer)) {
+    // One transfer per peer at a time. A request while one runs comes from a new term's
+    // progress: it starts when the running one ends (its outcome alone would not answer it).
+    deferred_transfers_[peer] = msg;
+    return;
+  }
   Clock::time_point not_before;
   {
     std::lock_guard<std::mutex> lock(inbox_mu_);
@@ -678,18 +694,30 @@ void RaftNode::Impl::StartSnapshotTransfer(const Message& msg) {
   const Term term = msg.term;
   const Index min_index = msg.snapshot.index;
   t->thread = std::thread([this, raw, peer, term, min_index, not_before] {
-    RunTransfer(peer, term, min_index, not_before);
-    raw->done = true;
-    // Wake the loop so it joins this thread and reports promptly.
+    const bool ok = RunTransfer(peer, term, min_index, not_before);
+    {
+      std::lock_guard<std::mutex> lock(inbox_mu_);
+      inbox_transfers_.push_back(TransferDone{peer, ok});
+      Backoff& b = transfer_backoff_[peer];
+      if (ok) {
+        b = Backoff{};
+      } else {
+        // The core asks again at its next heartbeat; a failing peer is not hammered.
+        b.failures = std::min(b.failures + 1, 6);
+        b.not_before = Clock::now() + std::chrono::milliseconds(std::max(options_.tick_ms, 50) *
+                                                                (1 << b.failures));
+      }
+      // Set with the report, so the loop that sees the report can join this thread at once.
+      raw->done = true;
+    }
     inbox_cv_.notify_one();
   });
   transfers_.emplace(peer, std::move(t));
 }
 
-void RaftNode::Impl::RunTransfer(NodeId peer, Term term, Index min_index,
+bool RaftNode::Impl::RunTransfer(NodeId peer, Term term, Index min_index,
                                  Clock::time_point not_before) {
   {
-    // A failed transfer backs off before the next (the core asks again at every heartbeat).
     std::unique_lock<std::mutex> lock(cancel_mu_);
     cancel_cv_.wait_until(lock, not_before, [this] { return cancel_transfers_.load(); });
   }
@@ -709,24 +737,14 @@ void RaftNode::Impl::RunTransfer(NodeId peer, Term term, Index min_index,
                                         options_.snapshot_chunk_bytes, cancel_transfers_);
     }
   }
-  const bool ok = result.ok();
-  if (ok) {
+  if (result.ok()) {
     Metrics().snapshot_sends_ok->Increment();
     LOG(INFO) << "raft: snapshot at index " << file->meta.index << " sent to node " << peer;
   } else if (!cancel_transfers_) {
     Metrics().snapshot_sends_failed->Increment();
     LOG(WARNING) << "raft: snapshot transfer to node " << peer << " failed: " << result;
   }
-  std::lock_guard<std::mutex> lock(inbox_mu_);
-  inbox_transfers_.push_back(TransferDone{peer, ok});
-  Backoff& b = transfer_backoff_[peer];
-  if (ok) {
-    b = Backoff{};
-  } else {
-    b.failures = std::min(b.failures + 1, 6);
-    b.not_before = Clock::now() + std::chrono::milliseconds(
-                                      std::max(options_.tick_ms, 50) * (1 << b.failures));
-  }
+  return result.ok();
 }
 
 Result<std::shared_ptr<SnapshotFile>> RaftNode::Impl::SnapshotFor(Index min_index) {

@@ -45,7 +45,7 @@ struct TransportOptions {
   int max_frame_bytes = 80 << 20;         // what the server accepts in one call
   int min_backoff_ms = 20;
   int max_backoff_ms = 1000;
-  int io_threads = 1;
+  int io_threads = 2;  // a snapshot chunk being written does not hold up the messages
 };
 
 // What the transport delivers; called on server threads, must not block.
