@@ -334,7 +334,9 @@ void Core::HandleVoteRequest(const Message& msg) {
   if (msg.pre_vote) {
     grant = msg.term > term_ && LogUpToDate(msg.last_log_index, msg.last_log_term);
   } else {
-    grant = (vote_ == kNoNode || vote_ == msg.from) && leader_ == kNoNode &&
+    // InLease again: our term may have moved on (a reply from a higher term) since we last
+    // heard the leader, whose lease still counts on us.
+    grant = (vote_ == msg.from || (vote_ == kNoNode && leader_ == kNoNode && !InLease())) &&
             LogUpToDate(msg.last_log_index, msg.last_log_term);
   }
   Message reply;
