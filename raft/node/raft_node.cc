@@ -139,7 +139,7 @@ class RaftNode::Impl : public TransportHandler {
   Status OpenStorage();
   Status ApplyStoredCommitted();
   void NodeLoop();
-  void HandleReady(Ready rd);
+  void HandleReady(Ready rd, bool leader);
   bool InstallSnapshot(const SnapshotMeta& meta);  // false: the core was rebuilt
   void StartSnapshotTransfer(const Message& msg);
   bool RunTransfer(NodeId peer, Term term, Index min_index, Clock::time_point not_before);
@@ -187,6 +187,7 @@ class RaftNode::Impl : public TransportHandler {
   std::map<std::pair<Index, Term>, std::string> received_;  // staged snapshot files
   std::map<NodeId, std::unique_ptr<Transfer>> transfers_;
   std::map<NodeId, Message> deferred_transfers_;
+  HardState persisted_hs_;  // as last written
   bool reported_leader_ = false;
   Term reported_term_ = 0;
   bool reported_once_ = false;
@@ -314,6 +315,7 @@ Status RaftNode::Impl::Start() {
   config.applied = applied_.load();
   config.lease_ticks = options_.lease_ticks;
   ASSIGN_OR_RETURN(core_, Core::Create(config, storage_.get()));
+  persisted_hs_ = storage_->LoadHardState();
 
   TransportOptions to;
   to.id = options_.id;
@@ -483,6 +485,7 @@ void RaftNode::Impl::NodeLoop() {
     }
 
     Ready rd;
+    bool leader = false;
     std::optional<SnapshotMeta> compacted;
     {
       std::lock_guard<std::mutex> lock(core_mu_);
@@ -527,6 +530,7 @@ void RaftNode::Impl::NodeLoop() {
         next_tick += tick;
       }
       if (core_->HasReady()) rd = core_->TakeReady();
+      leader = core_->role() == Role::kLeader;
       Metrics().term->Set(static_cast<int64_t>(core_->term()));
       Metrics().commit_index->Set(static_cast<int64_t>(core_->commit()));
       Metrics().is_leader->Set(core_->role() == Role::kLeader ? 1 : 0);
@@ -551,12 +555,29 @@ void RaftNode::Impl::NodeLoop() {
         }
       }
     }
-    if (!rd.empty()) HandleReady(std::move(rd));
+    if (!rd.empty()) HandleReady(std::move(rd), leader);
   }
 }
 
-void RaftNode::Impl::HandleReady(Ready rd) {
+void RaftNode::Impl::HandleReady(Ready rd, bool leader) {
   if (rd.snapshot && !InstallSnapshot(*rd.snapshot)) return;  // the core was rebuilt
+  std::vector<Message> out;
+  out.reserve(rd.messages.size());
+  // A leader's AppendEntries go out before its own fsync, which then overlaps the followers'
+  // (Raft thesis 10.2.1): a follower's answer is handled in a later round of this thread, so
+  // only after the leader's entries are durable; and they do not depend on a term or vote
+  // still to be written (checked: only the commit may change in this round's hard state).
+  const bool early = leader && (!rd.hard_state || (rd.hard_state->term == persisted_hs_.term &&
+                                                   rd.hard_state->vote == persisted_hs_.vote));
+  if (early) {
+    std::vector<Message> rest;
+    for (Message& m : rd.messages) {
+      (m.type == MessageType::kAppendEntries ? out : rest).push_back(std::move(m));
+    }
+    rd.messages = std::move(rest);
+    if (!out.empty()) transport_->Send(std::move(out));
+    out.clear();
+  }
   if (!rd.entries.empty() || rd.hard_state) {
     const Clock::time_point start = Clock::now();
     if (!rd.entries.empty()) {
@@ -568,12 +589,11 @@ void RaftNode::Impl::HandleReady(Ready rd) {
     if (rd.hard_state) {
       Status s = storage_->SetHardState(*rd.hard_state);
       if (!s.ok()) LOG(FATAL) << "raft: cannot persist the hard state: " << s;
+      persisted_hs_ = *rd.hard_state;
     }
     Metrics().persist_seconds->Observe(
         std::chrono::duration<double>(Clock::now() - start).count());
   }
-  std::vector<Message> out;
-  out.reserve(rd.messages.size());
   for (Message& m : rd.messages) {
     if (m.type == MessageType::kInstallSnapshot) {
       StartSnapshotTransfer(m);
