@@ -525,10 +525,16 @@ std::vector<shell::NamenodeJournal> LocalCluster::NamenodeJournals(
 
 Result<int> LocalCluster::WaitForLeader(Clock::time_point deadline) const {
   std::vector<shell::NamenodeJournal> answers;
+  Status serving = Status::Unavailable("no leader");
   while (true) {
     answers = NamenodeJournals(kJournalProbeTimeout);
     int leader = shell::FindLeader(answers);
-    if (leader >= 0) return leader;
+    // Elected is not enough: a new leader refuses calls until it has caught up.
+    if (leader >= 0) {
+      serving = shell::PingNamenode(answers[static_cast<size_t>(leader)].address, "",
+                                    kJournalProbeTimeout);
+      if (serving.ok()) return leader;
+    }
     if (Clock::now() >= deadline) break;
     std::this_thread::sleep_for(kLeaderPollInterval);
   }
@@ -543,6 +549,9 @@ Result<int> LocalCluster::WaitForLeader(Clock::time_point deadline) const {
                  (a.view.leader_id == 0 ? ", no leader known"
                                         : ", leader id " + std::to_string(a.view.leader_id));
     }
+  }
+  if (shell::FindLeader(answers) >= 0) {
+    message += "\nThe leader does not serve client calls yet: " + serving.message();
   }
   message += "\nLogs in " + options_.dir + "/logs";
   return Status::TimedOut(message);
@@ -671,8 +680,10 @@ Status LocalCluster::StartAll(const Progress& progress) {
         break;
       }
       if (progress) {
-        progress("namenode " + std::to_string(*leader) + " is the leader (" +
-                 Address(static_cast<size_t>(Find(kNamenodeRole, *leader))) + ")");
+        progress("namenode " + std::to_string(*leader) + " (--namenode_id=" +
+                 std::to_string(*leader + 1) + ", " +
+                 Address(static_cast<size_t>(Find(kNamenodeRole, *leader))) +
+                 ") is the leader");
       }
     }
   }

@@ -120,7 +120,8 @@ class LocalCluster {
   // so.
   std::vector<shell::NamenodeJournal> NamenodeJournals(std::chrono::milliseconds timeout) const;
   // Asks the namenodes until one answers that it is the leader (the highest term wins if two
-  // say so) and returns its namenode index; TimedOut at `deadline`, with each one's view.
+  // say so) and serves client calls (a new leader refuses them until it has caught up), and
+  // returns its namenode index; TimedOut at `deadline`, with each one's view.
   Result<int> WaitForLeader(std::chrono::steady_clock::time_point deadline) const;
   // More than one namenode: a Raft group.
   bool IsNamenodeGroup() const;

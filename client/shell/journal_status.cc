@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
 #include <thread>
 
 #include "client/namenode_proxy.h"
@@ -115,22 +116,40 @@ std::string FormatOne(const NamenodeJournal& answer) {
   return out;
 }
 
-}  // namespace
-
-Result<JournalView> FetchJournalStatus(const std::string& address, const std::string& user,
-                                       std::chrono::milliseconds timeout) {
+// A proxy to the one namenode at `address` that makes one attempt per call: the callers ask
+// again if they want to, and they want each member's own answer, not the leader's.
+Result<std::unique_ptr<NamenodeProxy>> SingleProxy(const std::string& address,
+                                                   const std::string& user,
+                                                   std::chrono::milliseconds timeout) {
   ASSIGN_OR_RETURN(std::vector<NamenodeAddress> parsed, ParseTalusUri(address));
   if (parsed.size() != 1) return Status::InvalidArgument("one namenode address expected");
   ClientOptions options;
   options.rpc_timeout_ms = static_cast<int>(std::max<int64_t>(1, timeout.count()));
   options.connect_timeout_ms = options.rpc_timeout_ms;
-  // One attempt: the caller asks again if it wants to, and a NOT_LEADER answer is impossible
-  // (every member answers this call itself).
   options.retry_deadline_ms = 0;
-  NamenodeProxy proxy(std::move(parsed), options, user.empty() ? OsUserName() : user);
+  return std::make_unique<NamenodeProxy>(std::move(parsed), options,
+                                         user.empty() ? OsUserName() : user);
+}
+
+}  // namespace
+
+Status PingNamenode(const std::string& address, const std::string& user,
+                    std::chrono::milliseconds timeout) {
+  ASSIGN_OR_RETURN(std::unique_ptr<NamenodeProxy> proxy, SingleProxy(address, user, timeout));
+  rpc::RequestHeader header = proxy->NewHeader(false);
+  return proxy->Call("ping", [&](rpc::ClientNamenodeClient& client) {
+    rpc::Timespec now;
+    client.ping(now, header);
+  });
+}
+
+Result<JournalView> FetchJournalStatus(const std::string& address, const std::string& user,
+                                       std::chrono::milliseconds timeout) {
+  ASSIGN_OR_RETURN(std::unique_ptr<NamenodeProxy> proxy, SingleProxy(address, user, timeout));
+  NamenodeProxy& p = *proxy;
   rpc::JournalStatus status;
-  rpc::RequestHeader header = proxy.NewHeader(false);
-  RETURN_NOT_OK(proxy.Call("getJournalStatus", [&](rpc::ClientNamenodeClient& client) {
+  rpc::RequestHeader header = p.NewHeader(false);
+  RETURN_NOT_OK(p.Call("getJournalStatus", [&](rpc::ClientNamenodeClient& client) {
     client.getJournalStatus(status, header);
   }));
   return FromThrift(status);
@@ -183,7 +202,7 @@ std::string FormatJournalReport(const std::string& uri,
   for (const NamenodeJournal& a : answers) answered += a.status.ok() ? 1 : 0;
   if (leader >= 0) {
     const NamenodeJournal& l = answers[static_cast<size_t>(leader)];
-    out += "Leader: namenode " + std::to_string(l.view.id) + " at " + l.address + ", term " +
+    out += "Leader: namenode id " + std::to_string(l.view.id) + " at " + l.address + ", term " +
            std::to_string(l.view.term) + "\n";
   } else {
     out += "Leader: none (no namenode answering says it leads)\n";

@@ -52,6 +52,11 @@ struct NamenodeJournal {
 Result<JournalView> FetchJournalStatus(const std::string& address, const std::string& user,
                                        std::chrono::milliseconds timeout);
 
+// OK when the namenode at `address` serves client calls now (ClientNamenode.ping, which a
+// follower refuses with NotLeader and a new leader not caught up yet with Unavailable).
+Status PingNamenode(const std::string& address, const std::string& user,
+                    std::chrono::milliseconds timeout);
+
 // Asks every address at once (a namenode that hangs costs `timeout`, not one per member) and
 // returns the answers in the order of `addresses`.
 std::vector<NamenodeJournal> FetchGroupJournal(const std::vector<std::string>& addresses,

@@ -308,7 +308,7 @@ TEST_F(DfsAdminTest, JournalOfASingleNamenodeIsLocalAndLeads) {
   ASSERT_EQ(before.exit_code, 0) << before.err;
   EXPECT_EQ(before.err, "");
   EXPECT_NE(before.out.find("Journal of " + Uri() + "\n"), std::string::npos) << before.out;
-  EXPECT_NE(before.out.find("Leader: namenode 1 at " + address + ", term 1\n"),
+  EXPECT_NE(before.out.find("Leader: namenode id 1 at " + address + ", term 1\n"),
             std::string::npos)
       << before.out;
   EXPECT_NE(before.out.find("Namenodes answering: 1 of 1\n"), std::string::npos) << before.out;

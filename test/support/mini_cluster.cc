@@ -14,7 +14,9 @@
 
 #include "cluster/local_cluster.h"
 #include "cluster/process.h"
+#include "common/rpc/thrift_status.h"
 #include "talus_rpc/ClientNamenode.h"
+#include "talus_rpc/RaftService.h"
 
 namespace talus::test {
 
@@ -63,6 +65,32 @@ Result<int64_t> NamenodeCapacity(const std::vector<std::string>& addresses) {
     if (capacity.ok()) return capacity;
   }
   return capacity;
+}
+
+// RaftService.setBlockedPeers on the Raft transport at `address` (the namenode must run with
+// --raft_enable_fault_injection). The same call as raft::SetRemoteBlockedPeers, made here so
+// the fixture needs only the generated Thrift code, not the Raft transport library.
+Status CallSetBlockedPeers(const std::string& address, const std::vector<int64_t>& ids) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return Status::InvalidArgument("no Raft address");
+  try {
+    auto socket = std::make_shared<apache::thrift::transport::TSocket>(
+        address.substr(0, colon), std::stoi(address.substr(colon + 1)));
+    socket->setConnTimeout(2000);
+    socket->setRecvTimeout(5000);
+    socket->setSendTimeout(5000);
+    auto transport = std::make_shared<apache::thrift::transport::TFramedTransport>(socket);
+    rpc::RaftServiceClient client(
+        std::make_shared<apache::thrift::protocol::TBinaryProtocol>(transport));
+    transport->open();
+    client.setBlockedPeers(ids);
+    transport->close();
+    return Status::OK();
+  } catch (const rpc::TalusError& e) {
+    return FromThriftError(e);
+  } catch (const std::exception& e) {
+    return Status::Unavailable(std::string("setBlockedPeers: ") + e.what());
+  }
 }
 
 // Raft timeouts for tests: an election within about a second of losing the leader.
@@ -179,11 +207,13 @@ Result<int> MiniCluster::LeaderIndex(std::chrono::milliseconds timeout) const {
 }
 
 Status MiniCluster::SetBlockedPeers(int index, const std::vector<int>& ids) {
-  if (impl_->NamenodeSlot(index) < 0) {
-    return Status::InvalidArgument("no namenode " + std::to_string(index));
+  const std::string address = namenode_raft_address(index);
+  if (address.empty()) {
+    return Status::InvalidArgument("namenode " + std::to_string(index) +
+                                   " is not a member of a group");
   }
-  (void)ids;
-  return Status::NotSupported("the Raft transport's fault injection call is not available");
+  std::vector<int64_t> peers(ids.begin(), ids.end());
+  return CallSetBlockedPeers(address, peers).Prepend("namenode " + std::to_string(index));
 }
 
 Status MiniCluster::RestartNamenode(int index) {

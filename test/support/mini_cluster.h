@@ -60,16 +60,16 @@ class MiniCluster {
   Status RestartNamenode(int index);
 
   // A group of namenodes. The index of the namenode that says it is the leader (the highest
-  // term if two do), asking every running namenode's getJournalStatus until one does or
-  // `timeout` passes (TimedOut then, with what each one said). A single namenode is always
-  // its own leader (index 0).
+  // term if two do) and serves client calls, asking every running namenode's
+  // getJournalStatus (and the leader's ping) until one does or `timeout` passes (TimedOut
+  // then, with what each one said). A single namenode is always its own leader (index 0).
   Result<int> LeaderIndex(std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
   Status WaitForLeader(std::chrono::milliseconds timeout = std::chrono::seconds(10)) const {
     return LeaderIndex(timeout).status();
   }
-  // Raft fault injection: namenode `index` drops Raft messages to and from the namenodes with
-  // these ids (1-based namenode ids, index + 1); empty heals. Needs the Raft transport's fault
-  // call (thrift/raft.thrift); NotSupported until it exists.
+  // Raft fault injection (a partition without ip netns): namenode `index` drops every Raft
+  // message to and from the namenodes with these ids (namenode ids: index + 1); empty heals.
+  // Client, service and web ports are not affected.
   Status SetBlockedPeers(int index, const std::vector<int>& ids);
 
   // Datanodes. Start() returns once every datanode has registered and heartbeated (the
