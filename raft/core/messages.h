@@ -43,8 +43,12 @@ enum class MessageType {
   // Leader → follower whose next entry was compacted away. The core only names the snapshot
   // (snapshot.index/term: at least what the follower needs); the owner streams the state
   // machine's snapshot file and, on the receiving side, steps this message into the follower's
-  // core once the whole file is staged, with `snapshot` set to what the file holds. The
-  // follower answers with an AppendEntriesReply (match_index = snapshot.index on success).
+  // core once the whole file is staged, with `snapshot` set to what the file holds (an index
+  // at least the named one, its term <= the message's term); the sender's owner then calls
+  // Core::ReportSnapshot. The follower answers with an AppendEntriesReply: match_index =
+  // snapshot.index when it took it (Ready.snapshot, or its log already held that entry), its
+  // commit index when the snapshot held nothing new. Counts as hearing from the leader, and
+  // carries `context` like an AppendEntries.
   kInstallSnapshot,
 };
 

@@ -546,10 +546,6 @@ Ready Core::TakeReady() {
   return rd;
 }
 
-}  // namespace talus::raft
-
-namespace talus::raft {
-
 Status Core::Compact(Index index) {
   if (index > applied_) {
     return Status::InvalidArgument("raft: compaction beyond the applied index " +
