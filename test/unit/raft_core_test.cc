@@ -788,8 +788,11 @@ TEST(RaftCoreTest, LeaseStickinessFromLastHeardLeaderAndFromStart) {
   ASSERT_TRUE(f->Step(reply).ok());
   EXPECT_EQ(f->term(), 3u);
   EXPECT_EQ(f->leader(), kNoNode);
+  ASSERT_TRUE(f->Step(VoteRequest(3)).ok());
+  EXPECT_FALSE(Granted(*f)) << "a candidate of our own term, while we are sticky";
   ASSERT_TRUE(f->Step(VoteRequest(4)).ok());
   EXPECT_FALSE(Granted(*f));
+  EXPECT_EQ(f->term(), 3u);
 
   // Without leases a fresh node votes at once.
   c.lease_ticks = 0;
