@@ -40,7 +40,6 @@ struct NodeMetrics {
   metrics::Counter* snapshot_sends_ok;
   metrics::Counter* snapshot_sends_failed;
   metrics::Counter* snapshot_installs;
-  metrics::Counter* inbox_dropped;
 };
 
 const NodeMetrics& Metrics() {
@@ -62,10 +61,6 @@ const NodeMetrics& Metrics() {
         r.GetCounter("talus_raft_snapshot_sends_total", sends_help, {{"result", "failed"}});
     n.snapshot_installs = r.GetCounter("talus_raft_snapshot_installs_total",
                                        "Snapshots received from a leader and installed.");
-    n.inbox_dropped = r.GetCounter(
-        "talus_raft_messages_dropped_total",
-        "Raft messages dropped by this node's transport (Raft resends what matters), by reason.",
-        {{"reason", "inbox_full"}});
     return n;
   }();
   return m;
@@ -408,7 +403,7 @@ void RaftNode::Impl::OnMessages(NodeId from, const std::string& client_address,
     std::lock_guard<std::mutex> lock(inbox_mu_);
     if (stop_loop_) return;
     if (inbox_messages_ + msgs.size() > kMaxInboxMessages) {
-      Metrics().inbox_dropped->Increment(static_cast<int64_t>(msgs.size()));
+      CountDroppedMessages("inbox_full", msgs.size());
       return;
     }
     inbox_messages_ += msgs.size();

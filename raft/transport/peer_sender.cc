@@ -22,12 +22,6 @@ metrics::Counter* SentCounter() {
   return c;
 }
 
-metrics::Counter* DroppedCounter(const char* reason) {
-  return metrics::DefaultRegistry().GetCounter(
-      "talus_raft_messages_dropped_total",
-      "Raft messages dropped by this node's transport (Raft resends what matters), by reason.",
-      {{"reason", reason}});
-}
 
 }  // namespace
 
@@ -51,8 +45,7 @@ void PeerSender::Stop() {
 }
 
 void PeerSender::Drop(size_t n, const char* reason) {
-  if (n == 0) return;
-  DroppedCounter(reason)->Increment(static_cast<int64_t>(n));
+  CountDroppedMessages(reason, n);
 }
 
 void PeerSender::Enqueue(std::vector<Message> msgs) {

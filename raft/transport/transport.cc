@@ -38,12 +38,6 @@ metrics::Counter* ReceivedCounter() {
   return c;
 }
 
-metrics::Counter* InboundDropped(const char* reason) {
-  return metrics::DefaultRegistry().GetCounter(
-      "talus_raft_messages_dropped_total",
-      "Raft messages dropped by this node's transport (Raft resends what matters), by reason.",
-      {{"reason", reason}});
-}
 
 void Fail(const ExnCob& exn_cob, const Status& status) {
   exn_cob(TDelayedException::delayException(ToThriftError(status)));
@@ -79,6 +73,15 @@ Result<Connection> Open(const std::string& address, int connect_timeout_ms, int 
 }
 
 }  // namespace
+
+void CountDroppedMessages(const char* reason, size_t n) {
+  if (n == 0) return;
+  metrics::DefaultRegistry()
+      .GetCounter("talus_raft_messages_dropped_total",
+                  "Raft messages dropped by this node (Raft resends what matters), by reason.",
+                  {{"reason", reason}})
+      ->Increment(static_cast<int64_t>(n));
+}
 
 Result<std::pair<std::string, int>> ParseHostPort(const std::string& address) {
   size_t colon = address.rfind(':');
@@ -156,7 +159,7 @@ class Transport::Impl : public rpc::RaftServiceCobSvIf {
     for (auto& [to, list] : by_peer) {
       auto it = senders_.find(to);
       if (it == senders_.end()) {
-        InboundDropped("unknown_peer")->Increment(static_cast<int64_t>(list.size()));
+        CountDroppedMessages("unknown_peer", list.size());
         continue;
       }
       it->second->Enqueue(std::move(list));
@@ -230,14 +233,14 @@ class Transport::Impl : public rpc::RaftServiceCobSvIf {
   void step(std::function<void()> cob, ExnCob exn_cob, const rpc::RaftEnvelope& env) override {
     Status s = CheckSender(env.sender, env.client_address);
     if (!s.ok()) {
-      InboundDropped("invalid")->Increment(static_cast<int64_t>(env.messages.size()));
+      CountDroppedMessages("invalid", env.messages.size());
       LOG_EVERY_N(WARNING, 100) << "raft: dropped " << env.messages.size()
                                 << " message(s): " << s;
       return Fail(exn_cob, s);
     }
     const NodeId from = static_cast<NodeId>(env.sender);
     if (IsBlocked(from)) {
-      InboundDropped("blocked")->Increment(static_cast<int64_t>(env.messages.size()));
+      CountDroppedMessages("blocked", env.messages.size());
       return cob();
     }
     std::vector<Message> msgs;
@@ -248,7 +251,7 @@ class Transport::Impl : public rpc::RaftServiceCobSvIf {
         m = Status::InvalidArgument("message for node " + std::to_string(m->to));
       }
       if (!m.ok()) {
-        InboundDropped("invalid")->Increment();
+        CountDroppedMessages("invalid", 1);
         LOG_EVERY_N(WARNING, 100) << "raft: dropped a message from " << from << ": "
                                   << m.status();
         continue;

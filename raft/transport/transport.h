@@ -89,6 +89,10 @@ class Transport {
   std::unique_ptr<Impl> impl_;
 };
 
+// Counts n messages dropped for `reason` (talus_raft_messages_dropped_total{reason}); reasons
+// are a few fixed words.
+void CountDroppedMessages(const char* reason, size_t n);
+
 // "host:port" → host, port (1..65535).
 Result<std::pair<std::string, int>> ParseHostPort(const std::string& address);
 

@@ -19,6 +19,7 @@
 #include <thrift/transport/TBufferTransports.h>
 #include <thrift/transport/TSocket.h>
 
+#include "common/metrics/metrics.h"
 #include "common/rpc/thrift_status.h"
 #include "raft/node/raft_node.h"
 #include "raft/transport/transport.h"
@@ -292,6 +293,14 @@ TEST(RaftNodeTest, ElectsOneLeaderAndAppliesTheSameHistoryEverywhere) {
   for (const RaftPeerStatus& p : st.peers) {
     EXPECT_GE(p.match_index, static_cast<Index>(kThreads * kPerThread)) << p.id;
     EXPECT_GE(p.last_contact_ms, 0) << p.id;
+    EXPECT_EQ(p.state, "replicate") << p.id;
+  }
+
+  const std::string text = metrics::DefaultRegistry().ExportText();
+  for (const char* name : {"talus_raft_term ", "talus_raft_commit_index ", "talus_raft_is_leader ",
+                           "talus_raft_messages_sent_total ", "talus_raft_messages_received_total ",
+                           "talus_raft_persist_seconds_count "}) {
+    EXPECT_NE(text.find(name), std::string::npos) << name;
   }
 }
 
