@@ -80,6 +80,14 @@ class ToyStateMachine : public RaftStateMachine {
     return last_;
   }
   Result<bool> InstallSnapshot(const std::string& path, const SnapshotMeta& meta) override {
+    if (stage_) {
+      // As the namenode does: keep the image aside; it replaces the state at the next start.
+      std::lock_guard<std::mutex> lock(mu_);
+      std::ifstream src(path, std::ios::binary);
+      staged_image_.assign(std::istreambuf_iterator<char>(src), std::istreambuf_iterator<char>());
+      staged_meta_ = meta;
+      return true;
+    }
     std::ifstream in(path, std::ios::binary);
     Index last = 0;
     size_t n = 0;
@@ -101,6 +109,24 @@ class ToyStateMachine : public RaftStateMachine {
     durable_last_ = last;
     ++installs_;
     return false;
+  }
+
+  void set_stage(bool stage) { stage_ = stage; }
+  // The restart after a staged install: the image becomes the state. Returns what it holds.
+  SnapshotMeta SwapInStaged() {
+    SnapshotMeta meta;
+    std::string image;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      meta = staged_meta_;
+      image = staged_image_;
+    }
+    const std::string tmp = ::testing::TempDir() + "/staged-" + std::to_string(::getpid());
+    std::ofstream(tmp, std::ios::binary) << image;
+    stage_ = false;
+    EXPECT_TRUE(InstallSnapshot(tmp, meta).ok());
+    ::unlink(tmp.c_str());
+    return meta;
   }
 
   void CrashToDurable() {
@@ -129,6 +155,9 @@ class ToyStateMachine : public RaftStateMachine {
   Index durable_last_ = 0;
   int checkpoints_ = 0;
   int installs_ = 0;
+  std::atomic<bool> stage_{false};
+  std::string staged_image_;
+  SnapshotMeta staged_meta_;
 };
 
 class Group {
@@ -165,8 +194,10 @@ class Group {
     return o;
   }
 
-  void Start(int i) {
-    auto node = RaftNode::Start(Options(i), sms_[i].get());
+  void Start(int i, const std::function<void(RaftNodeOptions&)>& tweak = nullptr) {
+    RaftNodeOptions options = Options(i);
+    if (tweak) tweak(options);
+    auto node = RaftNode::Start(options, sms_[i].get());
     ASSERT_TRUE(node.ok()) << node.status();
     nodes_[i] = std::move(*node);
   }
@@ -497,6 +528,43 @@ TEST(RaftNodeTest, FaultInjectionIsRefusedUnlessEnabled) {
   ASSERT_TRUE(WaitFor([&] { return (*node)->IsLeader(); }, milliseconds(3000)));
   ASSERT_TRUE((*node)->Propose("solo").ok());
   ASSERT_TRUE(WaitFor([&] { return sm.size() == 1; }, milliseconds(3000)));
+}
+
+// The namenode's way: the state machine stages the image and asks for a restart; at the next
+// start the image is the state and the node is told so (installed_snapshot).
+TEST(RaftNodeTest, AStagedSnapshotTakesEffectAfterARestart) {
+  Group g(3, /*checkpoint_every=*/50, /*retention=*/10);
+  g.StartAll();
+  const int leader = g.WaitForLeader(milliseconds(5000));
+  ASSERT_GE(leader, 0);
+  const int follower = (leader + 2) % 3;
+  g.Stop(follower);
+  g.sm(follower).set_stage(true);
+  std::set<int> rest;
+  for (int i = 0; i < 3; ++i) {
+    if (i != follower) rest.insert(i);
+  }
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(g.Propose("a" + std::to_string(i), rest).ok());
+  ASSERT_TRUE(WaitFor([&] {
+    int l = g.Leader(rest);
+    return l >= 0 && g.node(l)->GetStatus().first_index > 100;
+  }, milliseconds(10000)));
+
+  std::atomic<int> restarts{0};
+  g.Start(follower, [&](RaftNodeOptions& o) { o.on_restart_required = [&] { ++restarts; }; });
+  ASSERT_TRUE(WaitFor([&] { return restarts.load() == 1; }, milliseconds(10000)));
+  EXPECT_EQ(g.sm(follower).size(), 0u);  // nothing applied on top of the old state
+  // New entries still reach it (its log follows the leader) but are not applied.
+  ASSERT_TRUE(g.Propose("b", rest).ok());
+  EXPECT_EQ(g.node(follower)->CheckRead().code(), ErrorCode::kNotLeader);
+  g.Stop(follower);
+  EXPECT_EQ(restarts.load(), 1);
+
+  const SnapshotMeta meta = g.sm(follower).SwapInStaged();
+  EXPECT_GT(meta.index, 100u);
+  g.Start(follower, [&](RaftNodeOptions& o) { o.installed_snapshot = meta; });
+  ASSERT_TRUE(WaitFor([&] { return AllEqual(g, {0, 1, 2}, 201); }, milliseconds(10000)))
+      << g.sm(follower).size();
 }
 
 // The receiving end of snapshot streams: chunks strictly in order, a newer snapshot replaces a
