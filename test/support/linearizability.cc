@@ -287,13 +287,24 @@ std::string FsModel::Encode() const {
   return out;
 }
 
-std::string FsModel::ToString() const {
+std::string FsModel::ToString(const FsModel* base) const {
   std::string out = "{";
+  auto add = [&](const std::string& text) {
+    if (out.size() > 1) out += ' ';
+    out += text;
+  };
   for (const auto& [path, is_dir] : entries_) {
     if (path == "/") continue;
-    if (out.size() > 1) out += ' ';
-    out += path;
-    if (is_dir) out += '/';
+    if (base != nullptr) {
+      auto it = base->entries_.find(path);
+      if (it != base->entries_.end() && it->second == is_dir) continue;
+    }
+    add(is_dir ? path + "/" : path);
+  }
+  if (base != nullptr) {
+    for (const auto& [path, is_dir] : base->entries_) {
+      if (entries_.count(path) == 0) add("-" + path);
+    }
   }
   return out + "}";
 }
@@ -461,8 +472,7 @@ Verdict PartSearch::Run(int64_t* budget) {
 
 std::string PartSearch::Explain() const {
   constexpr size_t kPrefixShown = 20;
-  int64_t origin = kInfinity;
-  for (size_t i = 0; i < ops_.size(); ++i) origin = std::min(origin, Op(i).call_ns);
+  const int64_t origin = 0;  // times as recorded, as FormatHistory prints them
   std::string out = "longest linearizable prefix found: " + std::to_string(best_.size()) + " of " +
                     std::to_string(ops_.size()) + " operations";
   FsModel state = initial_;
@@ -472,12 +482,12 @@ std::string PartSearch::Explain() const {
     state.Apply(Op(best_[k]));
     if (k + kPrefixShown >= best_.size()) {
       out += "\n  " + std::to_string(k + 1) + ". " + FormatOp(Op(best_[k]), origin) + "   => " +
-             state.ToString();
+             state.ToString(&initial_);
     } else if (k == 0) {
       out += "\n  ... (" + std::to_string(best_.size() - kPrefixShown) + " earlier ones)";
     }
   }
-  if (best_.empty()) out += "\n  (none) state " + state.ToString();
+  if (best_.empty()) out += "\n  (none)";
   // The operation the search could not get past: the first to respond of those left over.
   int stuck = -1;
   for (size_t i = 0; i < ops_.size(); ++i) {
@@ -497,7 +507,9 @@ std::string PartSearch::Explain() const {
     FsModel copy = state;
     out += "\n  " + FormatOp(op, origin) + "   (model: " + OutcomeName(copy.Apply(op)) + ")";
   }
-  out += "\nmodel state after the prefix: " + state.ToString();
+  out += "\nmodel state after the prefix: " + state.ToString() +
+         "\n(states after each operation are shown as changes from the initial one: " +
+         initial_.ToString() + ")";
   return out;
 }
 
@@ -721,21 +733,28 @@ Operation RandomOp(std::mt19937_64& rng, const std::vector<std::string>& groups,
 
 Status RunRandomClients(const std::string& uri, const RandomClientsOptions& options,
                         HistoryRecorder& recorder) {
+  const int writers = options.clients;
   std::vector<std::unique_ptr<FileSystem>> clients;
-  for (int c = 0; c < options.clients; ++c) {
-    Result<std::unique_ptr<FileSystem>> fs = FileSystem::Connect(uri, options.client_options);
+  for (int c = 0; c < writers + static_cast<int>(options.reader_uris.size()); ++c) {
+    const std::string& target = c < writers ? uri : options.reader_uris[c - writers];
+    Result<std::unique_ptr<FileSystem>> fs = FileSystem::Connect(target, options.client_options);
     if (!fs.ok()) return fs.status().Prepend("client " + std::to_string(c));
     clients.push_back(std::move(*fs));
   }
   const auto deadline = std::chrono::steady_clock::now() + options.duration;
   std::vector<std::thread> threads;
-  for (int c = 0; c < options.clients; ++c) {
+  for (int c = 0; c < static_cast<int>(clients.size()); ++c) {
     threads.emplace_back([&, c] {
       std::mt19937_64 rng(options.seed * 1000003 + static_cast<uint64_t>(c));
       for (int i = 0; i < options.max_ops_per_client; ++i) {
         if (std::chrono::steady_clock::now() >= deadline) break;
         if (options.stop != nullptr && options.stop->load()) break;
-        RunRecordedOp(*clients[c], recorder, RandomOp(rng, options.groups, c));
+        Operation op = RandomOp(rng, options.groups, c);
+        if (c >= writers) {
+          op.kind = OpKind::kGetFileInfo;
+          op.dst.clear();
+        }
+        RunRecordedOp(*clients[c], recorder, std::move(op));
       }
     });
   }

@@ -91,8 +91,9 @@ class FsModel {
 
   // Canonical: equal encodings are equal namespaces.
   std::string Encode() const;
-  // "{/lin/ /lin/a /lin/d/ /lin/d/x}" (directories end with '/').
-  std::string ToString() const;
+  // "{/lin/ /lin/a /lin/d/ /lin/d/x}" (directories end with '/'). With `base`, only what
+  // differs from it: entries it lacks, and "-/lin/b" for its entries missing here.
+  std::string ToString(const FsModel* base = nullptr) const;
 
  private:
   bool AncestorIsFile(const std::string& path) const;
@@ -174,6 +175,9 @@ struct RandomClientsOptions {
   ClientOptions client_options;
   // Set by the caller to end the run early; checked before every operation.
   const std::atomic<bool>* stop = nullptr;
+  // One more client per entry that only reads (getFileInfo), connected to that URI (e.g. one
+  // follower's address alone), numbered after the others.
+  std::vector<std::string> reader_uris;
 };
 
 // The paths RandomClients chooses from, for every group (for final reads and checks).

@@ -97,6 +97,8 @@ TEST(LinearizabilityModelTest, FollowsTalusNamespaceRules) {
   EXPECT_EQ(ApplyTo(m, Delete(0, "/lin/b", 0, 0, {})), Outcome::kFalse);
   EXPECT_EQ(ApplyTo(m, Stat(0, "/lin/b/x", 0, 0, {})), Outcome::kNotFound);
   EXPECT_EQ(m.ToString(), "{/lin/ /lin/a /lin/e/ /lin/e/x}");
+  const FsModel base({"/lin/b"});
+  EXPECT_EQ(m.ToString(&base), "{/lin/a /lin/e/ /lin/e/x -/lin/b}");
 }
 
 TEST(LinearizabilityModelTest, SiblingNamesThatSortInsideASubtreeAreNotChildren) {
