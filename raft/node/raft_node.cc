@@ -344,6 +344,12 @@ Status RaftNode::Impl::Start() {
 }
 
 void RaftNode::Impl::Stop() {
+  const std::thread::id self = std::this_thread::get_id();
+  if (self == node_thread_.get_id() || self == apply_thread_.get_id()) {
+    // From a callback: it would join its own thread. The owner stops the node from elsewhere.
+    LOG(DFATAL) << "raft: RaftNode::Stop called from the node's own callback; ignored";
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(stop_mu_);
     if (stopped_) return;
