@@ -319,9 +319,11 @@ Status RaftNode::Impl::Start() {
   to.enable_fault_injection = options_.enable_fault_injection;
   // One call carries up to a few full AppendEntries; the frame limit leaves room for them.
   to.max_batch_bytes = std::max<size_t>(options_.max_bytes_per_msg, 1 << 20) * 2;
-  to.max_frame_bytes = static_cast<int>(
-      std::min<size_t>(std::max(to.max_batch_bytes, options_.snapshot_chunk_bytes) * 2 + (1 << 20),
-                       1u << 30));
+  // The core bounds a message by entry count, not bytes: the frame limit leaves room for a
+  // full message of large entries (DiskStorage takes entries up to 16 MiB).
+  to.max_frame_bytes = static_cast<int>(std::clamp<size_t>(
+      std::max(to.max_batch_bytes, options_.snapshot_chunk_bytes) * 2 + (1 << 20), 128u << 20,
+      1u << 30));
   to.rpc_timeout_ms = std::max(1000, options_.tick_ms * options_.election_ticks);
   for (const RaftPeer& p : options_.peers) {
     if (p.id == options_.id) {

@@ -50,13 +50,18 @@ void PeerSender::Drop(size_t n, const char* reason) {
 
 void PeerSender::Enqueue(std::vector<Message> msgs) {
   size_t dropped = 0;
+  size_t too_large = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stop_) return;
     for (Message& m : msgs) {
       size_t bytes = ApproximateBytes(m);
+      if (bytes + 4096 > static_cast<size_t>(options_.max_frame_bytes)) {
+        ++too_large;  // the peer's server would close the connection for it
+        continue;
+      }
       if (queue_.size() >= options_.max_queued_messages ||
-          queued_bytes_ + bytes > options_.max_queued_bytes) {
+          (queued_bytes_ + bytes > options_.max_queued_bytes && !queue_.empty())) {
         ++dropped;
         continue;
       }
@@ -65,6 +70,11 @@ void PeerSender::Enqueue(std::vector<Message> msgs) {
     }
   }
   Drop(dropped, "queue_full");
+  if (too_large > 0) {
+    LOG_EVERY_N(ERROR, 100) << "raft: a message to peer " << peer_ << " exceeds the frame limit ("
+                            << options_.max_frame_bytes << " bytes); dropped";
+    Drop(too_large, "too_large");
+  }
   cv_.notify_one();
 }
 

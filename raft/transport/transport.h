@@ -42,7 +42,7 @@ struct TransportOptions {
   size_t max_queued_messages = 4096;      // per peer
   size_t max_queued_bytes = 64 << 20;     // per peer
   size_t max_batch_bytes = 8 << 20;       // per step() call (at least one message)
-  int max_frame_bytes = 80 << 20;         // what the server accepts in one call
+  int max_frame_bytes = 128 << 20;  // what the server accepts in one call (peers: the same)
   int min_backoff_ms = 20;
   int max_backoff_ms = 1000;
   int io_threads = 2;  // a snapshot chunk being written does not hold up the messages
