@@ -185,6 +185,19 @@ TEST(LinearizabilityCheckTest, LostAcknowledgedWriteIsCaught) {
       << r.explanation;
 }
 
+// Found by namenode_failover_test against a real namenode: a create applied, then a concurrent
+// delete removed the new file before the create's answer was built from its inode, so the
+// creator was told NOT_FOUND although the other creator saw the file.
+TEST(LinearizabilityCheckTest, CreateThatTookEffectButAnsweredNotFoundIsCaught) {
+  History h = {Mkdir(9, "/lin/d", 0, 10, Outcome::kOk),
+               Create(2, "/lin/d/x", 100, 300, Outcome::kNotFound),
+               Create(0, "/lin/d/x", 110, 310, Outcome::kAlreadyExists),
+               Delete(1, "/lin/d", 120, 290, Outcome::kOk)};
+  EXPECT_TRUE(Is(Verdict::kViolation, h));
+  h[1].outcome = Outcome::kOk;  // what the namenode should have answered
+  EXPECT_TRUE(Is(Verdict::kLinearizable, h));
+}
+
 TEST(LinearizabilityCheckTest, ReadsGoingBackInTimeAreCaught) {
   EXPECT_TRUE(Is(Verdict::kViolation, {Create(0, "/lin/a", 0, 100, Outcome::kOk),
                                        Stat(1, "/lin/a", 10, 20, Outcome::kFile),
