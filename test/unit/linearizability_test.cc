@@ -198,6 +198,17 @@ TEST(LinearizabilityCheckTest, CreateThatTookEffectButAnsweredNotFoundIsCaught) 
   EXPECT_TRUE(Is(Verdict::kLinearizable, h));
 }
 
+// What a namenode without a (replicated) retry cache shows after a failover: the first attempt
+// of a create committed, the client retried against the new leader, and the retry ran again.
+TEST(LinearizabilityCheckTest, RetriedCreateAppliedTwiceIsCaught) {
+  EXPECT_TRUE(Is(Verdict::kViolation, {Create(0, "/lin/a", 0, 3000, Outcome::kAlreadyExists),
+                                       Stat(1, "/lin/a", 3100, 3200, Outcome::kFile)}));
+  // Another client's create of the same path would explain it.
+  EXPECT_TRUE(Is(Verdict::kLinearizable, {Create(0, "/lin/a", 0, 3000, Outcome::kAlreadyExists),
+                                          Create(2, "/lin/a", 0, 0, Outcome::kUnknown),
+                                          Stat(1, "/lin/a", 3100, 3200, Outcome::kFile)}));
+}
+
 TEST(LinearizabilityCheckTest, ReadsGoingBackInTimeAreCaught) {
   EXPECT_TRUE(Is(Verdict::kViolation, {Create(0, "/lin/a", 0, 100, Outcome::kOk),
                                        Stat(1, "/lin/a", 10, 20, Outcome::kFile),
