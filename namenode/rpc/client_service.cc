@@ -31,6 +31,29 @@ Status CheckMode(int32_t mode) {
 
 }  // namespace
 
+namespace {
+
+// What a create answers when the file it made is already gone again (see create).
+Inode CreatedFileAnswer(uint64_t id, const std::string& path, int32_t mode,
+                        const std::string& user, const std::string& client_name,
+                        int16_t replication, int64_t block_size) {
+  Inode inode;
+  inode.id = id;
+  inode.name = path.substr(path.rfind('/') + 1);
+  inode.type = InodeType::kFile;
+  inode.mode = static_cast<uint32_t>(mode) & 07777;
+  inode.owner = user;
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  inode.mtime = inode.atime = inode.ctime = NsTime{now.tv_sec, static_cast<int32_t>(now.tv_nsec)};
+  inode.replication = replication;
+  inode.block_size = block_size;
+  inode.lease_holder = client_name;
+  return inode;
+}
+
+}  // namespace
+
 Result<Caller> ClientService::CallerOf(const rpc::RequestHeader& h) {
   RETURN_NOT_OK(namesystem_->CheckServing());
   RETURN_NOT_OK(ValidateUserName(h.user));
@@ -183,8 +206,17 @@ void ClientService::create(Cob<rpc::FileStatus> cob, ExnCob exn_cob, const rpc::
   Mutate(h,
          CreateOp{path, static_cast<uint32_t>(mode), client_name, overwrite, create_parent,
                   replication, block_size},
-         std::move(exn_cob), [ns, cob = std::move(cob), on_error](int64_t id) {
+         std::move(exn_cob),
+         [ns, cob = std::move(cob), on_error, path, mode, user = h.user, client_name, replication,
+          block_size](int64_t id) {
            Result<Inode> inode = ns->GetInode(static_cast<uint64_t>(id));
+           if (!inode.ok() && inode.status().code() == ErrorCode::kNotFound) {
+             // The create took effect, but a delete of the file (or of a parent) committed
+             // before this answer was built: the answer is still "created", with what the
+             // request set (the file is gone for whatever the caller does next).
+             inode = CreatedFileAnswer(static_cast<uint64_t>(id), path, mode, user, client_name,
+                                       replication, block_size);
+           }
            if (!inode.ok()) return Fail(on_error, inode.status());
            rpc::FileStatus out;
            ToFileStatus(*inode, &out);
