@@ -39,6 +39,12 @@ class Progress {
   // (the message was probably lost; the follower's rejection of the next one repairs next_).
   void HeartbeatAnswered();
   void ResumeProbe() { probe_sent_ = false; }
+  // Replicating, but match has not moved for a while with entries outstanding: something sent
+  // was lost. Probe again from match + 1.
+  void Stalled() {
+    BecomeProbe();
+    next_ = match_ + 1;
+  }
   // A kInstallSnapshot naming `index` was sent.
   void SentSnapshot(Index index);
   // The snapshot transfer ended: ok means the follower now holds at least pending_snapshot().

@@ -174,6 +174,8 @@ void Core::BecomeLeader() {
     progress_.emplace(p, pr);
   }
   acks_.clear();
+  stall_.clear();
+  owed_.clear();
   // An entry of the new term: earlier terms' entries commit only through it (Raft §5.4.2).
   AppendLocal(std::string());
   term_start_ = last_index();
@@ -235,6 +237,7 @@ void Core::Tick() {
         }
       }
     }
+    CheckStalls();
     if (heartbeat_elapsed_ >= config_.heartbeat_ticks) {
       heartbeat_elapsed_ = 0;
       BroadcastAppend(/*heartbeat=*/true);
@@ -432,16 +435,51 @@ void Core::HandleAppendReply(const Message& msg) {
   bool advanced = pr.MaybeUpdate(msg.match_index);
   if (advanced) {
     if (MaybeCommit()) {
-      BroadcastAppend(/*heartbeat=*/false);
+      OweAll();
     } else if (pr.next() <= last_index()) {
-      SendAppend(msg.from, false);
+      Owe(msg.from);
     }
     return;
   }
-  // No progress (a heartbeat's answer, or a duplicate): if the follower is behind, send from
-  // next_ even when that carries nothing, so entries lost in flight are found by its rejection.
+  // No progress (a heartbeat's answer, or a duplicate): a probing follower gets its next probe;
+  // one in replicate state gets whatever it has not been sent yet. Entries lost in flight are
+  // found by CheckStalls.
   pr.HeartbeatAnswered();
-  if (pr.match() < last_index()) SendAppend(msg.from, false);
+  if (pr.state() == Progress::State::kProbe ? pr.match() < last_index()
+                                            : pr.next() <= last_index()) {
+    Owe(msg.from);
+  }
+}
+
+void Core::OweAll() {
+  for (NodeId p : peers_) {
+    if (p != id_) owed_.insert(p);
+  }
+}
+
+void Core::FlushOwed() {
+  if (role_ != Role::kLeader) {
+    owed_.clear();
+    return;
+  }
+  for (NodeId p : owed_) SendAppend(p, /*heartbeat=*/false);
+  owed_.clear();
+}
+
+void Core::CheckStalls() {
+  const int limit = std::max(2, config_.election_ticks / 2);
+  for (auto& [p, pr] : progress_) {
+    if (p == id_ || pr.state() != Progress::State::kReplicate) continue;
+    Stall& st = stall_[p];
+    if (pr.match() >= last_index() || pr.match() != st.match) {
+      st = Stall{pr.match(), 0};
+      continue;
+    }
+    if (++st.ticks >= limit) {
+      st.ticks = 0;
+      pr.Stalled();  // the heartbeat below probes from match + 1
+    }
+  }
 }
 
 void Core::AppendLocal(std::string data) {
@@ -462,7 +500,7 @@ Result<Index> Core::Propose(std::string data) {
   AppendLocal(std::move(data));
   Index index = last_index();
   MaybeCommit();
-  BroadcastAppend(/*heartbeat=*/false);
+  OweAll();
   return index;
 }
 
@@ -526,10 +564,11 @@ bool Core::MaybeCommit() {
 
 bool Core::HasReady() const {
   return stable_ < last_index() || CurrentHardState() != persisted_hs_ || !msgs_.empty() ||
-         applied_ < commit_ || pending_snapshot_;
+         applied_ < commit_ || pending_snapshot_ || (!owed_.empty() && role_ == Role::kLeader);
 }
 
 Ready Core::TakeReady() {
+  FlushOwed();
   Ready rd;
   rd.snapshot = pending_snapshot_;
   pending_snapshot_.reset();

@@ -192,6 +192,23 @@ class Core {
   std::map<NodeId, bool> votes_;
   std::map<NodeId, Progress> progress_;
   std::vector<Message> msgs_;
+  // Followers owed an AppendEntries: new entries or a new commit index. Sent once per Ready
+  // (TakeReady), carrying everything new, however many proposals and acknowledgements
+  // arrived in between: one message per follower per round, not one per entry.
+  std::set<NodeId> owed_;
+  void Owe(NodeId to) { owed_.insert(to); }
+  void OweAll();
+  void FlushOwed();
+  // Per follower in replicate state: its match index and the ticks it has not moved while
+  // entries were outstanding. A follower stuck that long lost an AppendEntries in flight;
+  // probing again finds the gap (instead of answering every acknowledgement with an empty
+  // AppendEntries, which under load made each entry cost dozens of messages).
+  struct Stall {
+    Index match = 0;
+    int ticks = 0;
+  };
+  std::map<NodeId, Stall> stall_;
+  void CheckStalls();
 };
 
 }  // namespace talus::raft
