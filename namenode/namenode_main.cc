@@ -250,6 +250,7 @@ int Run() {
   // Role changes reach the block side through this, once it exists (see role_hooks below).
   std::mutex role_mu;
   std::function<void(bool)> role_handler;
+  bool serving_as_leader = false;  // guarded by role_mu
   std::unique_ptr<Journal> journal;
   const bool replicated = !FLAGS_raft_peers.empty();
   if (replicated) {
@@ -280,10 +281,12 @@ int Run() {
       g_restart_requested.store(true);
       kill(getpid(), SIGTERM);
     };
-    raft_options.on_leadership_change = [&role_mu, &role_handler](bool is_leader, uint64_t term) {
-      LOG(INFO) << (is_leader ? "Leading" : "Following") << " the namenode group in term "
+    raft_options.on_leadership_change = [&role_mu, &role_handler, &serving_as_leader](
+                                            bool is_leader, uint64_t term) {
+      LOG(INFO) << (is_leader ? "Leading" : "No longer leading") << " the namenode group in term "
                 << term;
       std::lock_guard<std::mutex> lock(role_mu);
+      serving_as_leader = is_leader;
       if (role_handler) role_handler(is_leader);
     };
     journal = std::make_unique<RaftJournal>(std::move(raft_options));
@@ -307,26 +310,6 @@ int Run() {
   lease_options.hard_limit = std::chrono::milliseconds(FLAGS_lease_hard_limit_ms);
   LeaseManager leases(lease_options);
   namesystem.SetLeaseManager(&leases);
-  uint64_t before = namesystem.LastAppliedIndex();
-  Status opened = journal->Open(&namesystem);
-  if (!opened.ok()) {
-    LOG(ERROR) << "cannot open the journal: " << opened;
-    return 1;
-  }
-  if (installed_snapshot.index != 0) {
-    // The Raft log has been reset to the snapshot by now (RaftNode::Start).
-    if (Status forgot = ForgetInstalledSnapshot(namespace_dir); !forgot.ok()) {
-      LOG(WARNING) << "cannot remove the installed-snapshot marker: " << forgot;
-    }
-  }
-  LOG(INFO) << "Namespace at journal index " << namesystem.LastAppliedIndex() << " (replayed "
-            << namesystem.LastAppliedIndex() - before << " entries)";
-  Status leases_loaded = namesystem.LoadLeases();
-  if (!leases_loaded.ok()) {
-    LOG(ERROR) << "cannot load the leases: " << leases_loaded;
-    return 1;
-  }
-
   Result<std::map<std::string, std::vector<std::string>>> static_groups =
       ParseStaticGroups(FLAGS_static_user_groups);
   if (!static_groups.ok()) {
@@ -359,12 +342,6 @@ int Run() {
   dn_options.dead_after_ms = FLAGS_datanode_dead_after_ms;
   blocks::DatanodeManager datanodes(dn_options, &clock, topology ? &*topology : nullptr);
   blocks::BlockMap block_map(&datanodes);
-  // Whatever way Run() returns from here, the journal (whose apply thread feeds the block map)
-  // stops before the block side is destroyed.
-  struct JournalCloser {
-    Journal* journal;
-    ~JournalCloser() { journal->Close(); }
-  } journal_closer{journal.get()};
   blocks::SafeModeOptions safe_mode_options;
   safe_mode_options.threshold = FLAGS_safemode_threshold_pct;
   safe_mode_options.extension_ms = FLAGS_safemode_extension_ms;
@@ -374,20 +351,48 @@ int Run() {
     return 2;
   }
   blocks::SafeMode safe_mode(safe_mode_options, &clock);
-  // Before either server starts: the first block reports must find every block we have.
+  // Before the journal opens (a Raft node applies entries from then on, on its own thread) and
+  // before either server starts: every edit applied from here on updates the map, and the
+  // first block reports find every block we have. A group member starts in standby.
+  if (replicated) block_map.SetStandby(true);
   Status blocks_loaded = namesystem.AttachBlockMap(&block_map);
   if (!blocks_loaded.ok()) {
     LOG(ERROR) << "cannot load the block map: " << blocks_loaded;
     return 1;
   }
+  uint64_t before = namesystem.LastAppliedIndex();
+  Status opened = journal->Open(&namesystem);
+  if (!opened.ok()) {
+    LOG(ERROR) << "cannot open the journal: " << opened;
+    return 1;
+  }
+  // Whatever way Run() returns from here, the journal (whose apply thread feeds the namesystem,
+  // the block map and the leases) stops before they are destroyed.
+  struct JournalCloser {
+    Journal* journal;
+    ~JournalCloser() { journal->Close(); }
+  } journal_closer{journal.get()};
+  if (installed_snapshot.index != 0) {
+    // The Raft log has been reset to the snapshot by now (RaftNode::Start).
+    if (Status forgot = ForgetInstalledSnapshot(namespace_dir); !forgot.ok()) {
+      LOG(WARNING) << "cannot remove the installed-snapshot marker: " << forgot;
+    }
+  }
+  LOG(INFO) << "Namespace at journal index " << namesystem.LastAppliedIndex() << " (replayed "
+            << namesystem.LastAppliedIndex() - before << " entries)";
+  Status leases_loaded = namesystem.LoadLeases();
+  if (!leases_loaded.ok()) {
+    LOG(ERROR) << "cannot load the leases: " << leases_loaded;
+    return 1;
+  }
+
   auto dn_service = std::make_shared<blocks::DatanodeService>(&datanodes, &block_map, &clock, "");
   if (replicated) {
     // Commands go out only while this namenode leads with a read lease: a deposed leader that
     // has not noticed yet must not delete replicas of blocks the new leader created.
     Journal* j = journal.get();
-    dn_service->SetLeaderCheck([j] { return j->CheckServing().ok(); },
+    dn_service->SetLeaderCheck([j] { return j->IsLeader() && j->CheckServing().ok(); },
                                [j] { return j->Info().leader_address; });
-    block_map.SetStandby(true);
   }
   // Calls too slow for an event loop; bounded so a flood of them is refused, not queued forever.
   ThreadPool slow_calls("slow-call pool", 2, 1024);
@@ -420,9 +425,14 @@ int Run() {
       block_map.SetStandby(!is_leader);
       block_manager.SetActive(is_leader);
       datanodes.ClearPendingCommands();
+      // Replicas marked excess had deletes queued that were just dropped: count them again.
+      for (const blocks::DatanodeSnapshot& node : datanodes.ListNodes()) {
+        block_map.OnDatanodeRegistered(node.index);
+      }
       if (is_leader) leases.RenewAll();
     };
-    role_handler(journal->IsLeader());
+    block_manager.SetActive(false);
+    if (serving_as_leader) role_handler(true);
   }
   BlockRecovery::Options recovery_options;
   recovery_options.retry_after = std::chrono::milliseconds(FLAGS_block_recovery_retry_ms);

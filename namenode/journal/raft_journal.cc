@@ -67,6 +67,7 @@ Status RaftJournal::Open(StateMachine* sm) {
   Result<std::unique_ptr<raft::RaftNode>> node = raft::RaftNode::Start(options_.node, this);
   if (!node.ok()) return node.status();
   node_ = std::move(*node);
+  role_thread_ = std::thread([this] { RoleLoop(); });
   node_->SetLeadershipListener(
       [this](bool is_leader, raft::Term term) { OnLeadership(is_leader, term); });
   return Status::OK();
@@ -130,6 +131,12 @@ JournalInfo RaftJournal::Info() const {
 void RaftJournal::Close() {
   if (closed_.exchange(true)) return;
   if (node_ != nullptr) node_->Stop();
+  {
+    std::lock_guard<std::mutex> lock(role_mu_);
+    role_stop_ = true;
+  }
+  role_cv_.notify_all();
+  if (role_thread_.joinable()) role_thread_.join();
   FailPending(Status::Unavailable("the journal closed"));
 }
 
@@ -204,7 +211,46 @@ void RaftJournal::OnLeadership(bool is_leader, raft::Term term) {
     // there with the same call id and the replicated retry cache gives the answer.
     FailPending(Status::NotLeader("this namenode lost leadership", node_->LeaderClientAddress()));
   }
-  if (options_.on_leadership_change) options_.on_leadership_change(is_leader, term);
+  {
+    std::lock_guard<std::mutex> lock(role_mu_);
+    node_leads_ = is_leader;
+    node_term_ = term;
+    role_changed_ = true;
+  }
+  role_cv_.notify_all();
+}
+
+void RaftJournal::RoleLoop() {
+  bool reported_leader = false;
+  uint64_t reported_term = 0;
+  std::unique_lock<std::mutex> lock(role_mu_);
+  while (!role_stop_) {
+    // While a new leader catches up, look again every few milliseconds.
+    const bool catching_up = node_leads_ && !reported_leader;
+    if (catching_up) {
+      role_cv_.wait_for(lock, std::chrono::milliseconds(5),
+                        [this] { return role_stop_ || role_changed_; });
+    } else {
+      role_cv_.wait(lock, [this] { return role_stop_ || role_changed_; });
+    }
+    if (role_stop_) break;
+    role_changed_ = false;
+    const bool leads = node_leads_;
+    const uint64_t term = node_term_;
+    lock.unlock();
+    if (!leads || term != reported_term) {
+      if (reported_leader) {
+        reported_leader = false;
+        if (options_.on_leadership_change) options_.on_leadership_change(false, term);
+      }
+    }
+    if (leads && !reported_leader && node_->IsLeader() && node_->CheckRead().ok()) {
+      reported_leader = true;
+      reported_term = term;
+      if (options_.on_leadership_change) options_.on_leadership_change(true, term);
+    }
+    lock.lock();
+  }
 }
 
 void RaftJournal::FailPending(const Status& status) {

@@ -16,6 +16,8 @@
 // restarts (options.on_restart_required) to swap it in.
 
 #include <atomic>
+#include <condition_variable>
+#include <thread>
 #include <functional>
 #include <map>
 #include <memory>
@@ -29,7 +31,11 @@ namespace talus {
 
 struct RaftJournalOptions {
   raft::RaftNodeOptions node;
-  // Runs on a Raft thread after every role change; must not block.
+  // Runs on the journal's role thread (it may take locks; it delays only later role
+  // reports): with false as soon as this member stops leading, and with true only once a
+  // newly elected leader may serve — it holds its read lease and has applied every entry of
+  // earlier terms — so what it then decides (datanode commands, re-replication) rests on the
+  // whole committed history, never on a view still catching up.
   std::function<void(bool is_leader, uint64_t term)> on_leadership_change;
   // TESTS ONLY, deliberately broken: every member serves reads from whatever it has applied,
   // leader or not, lease or not. The linearizability test turns it on to show its checker
@@ -67,6 +73,7 @@ class RaftJournal final : public Journal, private raft::RaftStateMachine {
 
   void OnLeadership(bool is_leader, raft::Term term);
   void FailPending(const Status& status);
+  void RoleLoop();
 
   RaftJournalOptions options_;
   StateMachine* sm_ = nullptr;
@@ -82,6 +89,15 @@ class RaftJournal final : public Journal, private raft::RaftStateMachine {
   // apply thread cannot look for an entry before it is registered.
   std::mutex mu_;
   std::map<uint64_t, Pending> pending_;
+
+  // Role changes, from the node thread to the role thread.
+  std::mutex role_mu_;
+  std::condition_variable role_cv_;
+  bool role_stop_ = false;
+  bool role_changed_ = false;
+  bool node_leads_ = false;     // as the node last said
+  uint64_t node_term_ = 0;
+  std::thread role_thread_;
 };
 
 }  // namespace talus
