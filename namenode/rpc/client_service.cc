@@ -136,6 +136,9 @@ void ClientService::getContentSummary(Cob<rpc::ContentSummary> cob, ExnCob exn_c
   // A walk of a whole subtree: off the event loop.
   Namesystem* ns = namesystem_;
   Status queued = slow_calls_->Submit([ns, cob, exn_cob, caller = std::move(*caller), path] {
+    // Queued work may start after this namenode lost its lease: ask again, so the walk never
+    // reads a view a newer leader has moved past.
+    if (Status serving = ns->CheckServing(); !serving.ok()) return Fail(exn_cob, serving);
     Result<NamespaceSummary> summary = ns->GetContentSummary(caller, path);
     if (!summary.ok()) return Fail(exn_cob, summary.status());
     rpc::ContentSummary out;

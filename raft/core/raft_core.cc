@@ -423,6 +423,7 @@ void Core::HandleAppendReply(const Message& msg) {
   if (it == progress_.end()) return;
   Progress& pr = it->second;
   pr.set_recent_active(true);
+  stall_[msg.from].heard = true;
   if (msg.context <= ticks_) {  // a stamp from the future is not ours: ignore it
     uint64_t& ack = acks_[msg.from];
     ack = std::max(ack, msg.context);
@@ -472,9 +473,11 @@ void Core::CheckStalls() {
     if (p == id_ || pr.state() != Progress::State::kReplicate) continue;
     Stall& st = stall_[p];
     if (pr.match() >= last_index() || pr.match() != st.match) {
-      st = Stall{pr.match(), 0};
+      st = Stall{pr.match(), 0, false};
       continue;
     }
+    if (!st.heard) continue;
+    st.heard = false;
     if (++st.ticks >= limit) {
       st.ticks = 0;
       pr.Stalled();  // the heartbeat below probes from match + 1

@@ -200,12 +200,14 @@ class Core {
   void OweAll();
   void FlushOwed();
   // Per follower in replicate state: its match index and the ticks it has not moved while
-  // entries were outstanding. A follower stuck that long lost an AppendEntries in flight;
+  // entries were outstanding although the follower kept answering (a slow follower, busy
+  // syncing, does not answer and is left alone). One stuck that long lost an AppendEntries;
   // probing again finds the gap (instead of answering every acknowledgement with an empty
   // AppendEntries, which under load made each entry cost dozens of messages).
   struct Stall {
     Index match = 0;
-    int ticks = 0;
+    int ticks = 0;       // ticks with answers heard but match unchanged
+    bool heard = false;  // an answer came since the last tick
   };
   std::map<NodeId, Stall> stall_;
   void CheckStalls();
