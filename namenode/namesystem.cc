@@ -243,8 +243,9 @@ ApplyResult Namesystem::Apply(const LogPosition& pos, std::string_view entry) {
                     expiry_value);
     }
   }
-  if (++applies_since_expiry_ >= kRetryExpiryEveryApplies) {
-    applies_since_expiry_ = 0;
+  // Every member of a Raft group expires at the same log indexes (a per-process counter would
+  // restart at 0 after a restart and drift apart).
+  if (pos.index % kRetryExpiryEveryApplies == 0) {
     ExpireRetryEntries(pending_.get(), edit.time.sec);
   }
   pending_index_ = pos.index;

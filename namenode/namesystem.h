@@ -162,7 +162,6 @@ class Namesystem : public StateMachine {
   // there in one LevelDB batch together with the last applied index.
   std::unique_ptr<NamespaceTxn> pending_;
   uint64_t pending_index_ = 0;
-  uint64_t applies_since_expiry_ = 0;
 };
 
 }  // namespace talus

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "namenode/journal/local_journal.h"
+#include "namenode/namespace/keys.h"
 #include "namenode/namespace/namespace_store.h"
 #include "namenode/blocks/block_map.h"
 #include "namenode/blocks/clock.h"
@@ -43,7 +44,7 @@ class NamespaceOpsTest : public ::testing::Test {
     auto store = NamespaceStore::Open((dir_ / "namespace").string(), opts);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
-    ns_ = std::make_unique<Namesystem>(store_.get(), NamesystemOptions{});
+    ns_ = std::make_unique<Namesystem>(store_.get(), ns_options_);
     LocalJournalOptions jopts;
     jopts.directory = (dir_ / "journal").string();
     journal_ = std::make_unique<LocalJournal>(jopts);
@@ -61,6 +62,8 @@ class NamespaceOpsTest : public ::testing::Test {
     Close();
     std::filesystem::remove_all(dir_);
   }
+
+  NamesystemOptions ns_options_;
 
   Result<int64_t> Run(const Caller& caller, EditOp op, int64_t call_id = 0) {
     Edit edit;
@@ -395,6 +398,29 @@ TEST_F(NamespaceOpsTest, BlocksAreAllocatedRecordedAndCompleted) {
   file = ns_->GetFileInfo(root_, "/data");
   ASSERT_EQ(file->blocks.size(), 2u);
   EXPECT_EQ(file->blocks[1].block_id, *b3);
+}
+
+// Expiry runs at fixed journal indexes (every 1,024), the same on every member of a Raft
+// group whatever each process applied since it started.
+TEST_F(NamespaceOpsTest, RetryRecordsExpireAtFixedJournalIndexes) {
+  Close();
+  ns_options_.retry_cache_expiry_sec = 0;  // every record is old at the next expiry run
+  Open();
+  const std::string first_key = keys::RetryKey(std::string(16, 'c'), 1);
+  ASSERT_TRUE(Mkdir("/r0", root_).ok());  // call id 1
+  int64_t last_index = static_cast<int64_t>(ns_->LastAppliedIndex());
+  ASSERT_LT(last_index, 1024);
+  for (int i = 1; ns_->LastAppliedIndex() < 1023; ++i) {
+    ASSERT_TRUE(Mkdir("/r" + std::to_string(i), root_).ok());
+  }
+  auto kept = store_->Get(first_key);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_TRUE(kept->has_value()) << "expired before index 1024";
+  ASSERT_TRUE(Mkdir("/at-1024", root_).ok());
+  ASSERT_EQ(ns_->LastAppliedIndex(), 1024u);
+  auto gone = store_->Get(first_key);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value()) << "the record of call 1 outlived the expiry at index 1024";
 }
 
 TEST_F(NamespaceOpsTest, ExpiredLeasesAreRecovered) {
