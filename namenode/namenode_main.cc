@@ -392,7 +392,7 @@ int Run() {
     // has not noticed yet must not delete replicas of blocks the new leader created.
     Journal* j = journal.get();
     dn_service->SetLeaderCheck([j] { return j->IsLeader() && j->CheckServing().ok(); },
-                               [j] { return j->Info().leader_address; });
+                               [j] { return j->CheckServing().detail(); });
   }
   // Calls too slow for an event loop; bounded so a flood of them is refused, not queued forever.
   ThreadPool slow_calls("slow-call pool", 2, 1024);

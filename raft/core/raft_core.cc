@@ -126,6 +126,14 @@ void Core::ResetTimeouts() {
   randomized_timeout_ = dist(rng_);
 }
 
+void Core::ClearLeadership() {
+  votes_.clear();
+  progress_.clear();
+  acks_.clear();
+  term_start_ = 0;
+  ResetTimeouts();
+}
+
 void Core::BecomeFollower(Term term, NodeId leader) {
   if (term > term_) {
     term_ = term;
@@ -133,21 +141,13 @@ void Core::BecomeFollower(Term term, NodeId leader) {
   }
   role_ = Role::kFollower;
   leader_ = leader;
-  votes_.clear();
-  progress_.clear();
-  acks_.clear();
-  term_start_ = 0;
-  ResetTimeouts();
+  ClearLeadership();
 }
 
 void Core::BecomePreCandidate() {
   role_ = Role::kPreCandidate;
   leader_ = kNoNode;
-  votes_.clear();
-  progress_.clear();
-  acks_.clear();
-  term_start_ = 0;
-  ResetTimeouts();
+  ClearLeadership();
 }
 
 void Core::BecomeCandidate() {
@@ -155,11 +155,7 @@ void Core::BecomeCandidate() {
   term_ += 1;
   vote_ = id_;
   leader_ = kNoNode;
-  votes_.clear();
-  progress_.clear();
-  acks_.clear();
-  term_start_ = 0;
-  ResetTimeouts();
+  ClearLeadership();
 }
 
 void Core::BecomeLeader() {

@@ -143,6 +143,8 @@ class Core {
   bool InLease() const;
 
   void ResetTimeouts();
+  // What every non-leader role starts from: no votes, no followers' progress, new timeouts.
+  void ClearLeadership();
   void BecomeFollower(Term term, NodeId leader);
   void BecomePreCandidate();
   void BecomeCandidate();
